@@ -1,0 +1,213 @@
+"""The Python API: a :class:`Bridge` over a registry, with one call per thing you can do.
+
+>>> async with Bridge.from_config() as b:          # doctest: +SKIP
+...     print(await b.screen("claude"))
+
+Each method takes an agent name from the registry, reuses one connection per host, and raises
+:mod:`bridge.errors` exceptions that say what failed and what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import time
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from bridge.config import HostSpec
+from bridge.errors import AgentNotReadyError, ConfigError
+from bridge.registry import Agent, Registry
+from bridge.text import clean
+from bridge.tmux import PaneFacts, Tmux
+from bridge.transport import Pool
+
+# What `#{pane_current_command}` shows when a pane is back at its shell.
+SHELLS = frozenset({"bash", "sh", "zsh", "fish", "dash", "ksh", "mksh", "tcsh", "csh", "login"})
+
+
+@dataclass(frozen=True)
+class Pane:
+    """An agent's pane, resolved: the agent, tmux on its host, and the stable pane id."""
+
+    agent: Agent
+    tmux: Tmux
+    pane_id: str
+
+
+class Bridge:
+    """Drive the agents of one registry. Use as ``async with``; it closes its connections."""
+
+    def __init__(self, registry: Registry, *, pool: Pool | None = None) -> None:
+        self.registry = registry
+        self.pool = pool or Pool()
+
+    @classmethod
+    def from_config(cls, path: str | os.PathLike[str] | None = None) -> Bridge:
+        """A bridge over the registry found by precedence (``path``, env, default)."""
+        return cls(Registry.from_cli(path))
+
+    async def __aenter__(self) -> Bridge:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close every connection this bridge opened."""
+        await self.pool.close()
+
+    # -- lookups ----------------------------------------------------------------------------
+
+    def tmux(self, host_name: str) -> Tmux:
+        """tmux on the host called ``host_name`` (its connection is pooled)."""
+        spec = self.registry.host(host_name)
+        return Tmux(self.pool.get(host_name, spec), spec.tmux_socket)
+
+    async def pane(self, agent_name: str) -> Pane:
+        """Resolve an agent to its pane (raises if the target is missing)."""
+        agent = self.registry.agent(agent_name)
+        tmux = self.tmux(agent.host_name)
+        pane_id = await tmux.resolve(agent.spec.target)
+        return Pane(agent, tmux, pane_id)
+
+    # -- foundation operations ----------------------------------------------------------------
+
+    async def screen(self, agent_name: str, *, ansi: bool = False, history: int = 0) -> str:
+        """The agent's pane as text (with SGR codes when ``ansi``; ``history`` lines above)."""
+        pane = await self.pane(agent_name)
+        return await pane.tmux.capture(pane.pane_id, ansi=ansi, history=history)
+
+    async def facts(self, agent_name: str) -> PaneFacts:
+        """tmux's facts about the agent's pane."""
+        pane = await self.pane(agent_name)
+        return await pane.tmux.facts(pane.pane_id)
+
+    async def send(self, agent_name: str, text: str, *, enter: bool = True) -> int:
+        """Type ``text`` into the pane as a bracketed paste, then press Enter (unless not ``enter``).
+
+        Control characters that would act as keys are removed first (see :mod:`bridge.text`);
+        returns how many were removed. This does not wait for the agent; see ``ask`` for that.
+        """
+        safe, removed = clean(text)
+        pane = await self.pane(agent_name)
+        if safe:
+            await pane.tmux.paste(pane.pane_id, safe)
+        if enter:
+            await pane.tmux.keys(pane.pane_id, ["Enter"])
+        return removed
+
+    async def keys(self, agent_name: str, keys: list[str]) -> None:
+        """Press tmux key names in the agent's pane, in order (``Down``, ``Enter``, ``C-c``)."""
+        pane = await self.pane(agent_name)
+        await pane.tmux.keys(pane.pane_id, keys)
+
+    async def start(self, agent_name: str) -> dict[str, Any]:
+        """Create the agent's session/window/pane if missing and run its ``start`` command there.
+
+        The command is typed into a shell in the pane, so the pane survives the agent's exit and
+        a dead agent shows as a shell. An agent that is already running is left alone.
+        """
+        agent = self.registry.agent(agent_name)
+        tmux = self.tmux(agent.host_name)
+        pane_id, created = await tmux.ensure_pane(agent.spec.target, cwd=agent.spec.cwd)
+        facts = await tmux.facts(pane_id)
+        running = facts.current_command not in SHELLS
+        started = False
+        if not running:
+            if not agent.spec.start:
+                if not created:
+                    raise ConfigError(
+                        f"agent {agent_name} has no start command",
+                        hint=f'add start = "..." under [agents.{agent_name}]',
+                    )
+            else:
+                await tmux.type_literal(pane_id, agent.spec.start)
+                await tmux.keys(pane_id, ["Enter"])
+                started = True
+        return {
+            "agent": agent_name,
+            "pane": pane_id,
+            "created": created,
+            "started": started,
+            "already_running": running,
+        }
+
+    async def check_host(self, host_name: str) -> dict[str, Any]:
+        """Reach the host and its tmux; report round-trip time and the tmux version."""
+        tmux = self.tmux(host_name)
+        began = time.perf_counter()
+        version = await tmux.version()
+        first = time.perf_counter()
+        await tmux.run("-V")
+        rtt = time.perf_counter() - first
+        return {
+            "host": host_name,
+            "reachable": True,
+            "tmux": version,
+            "connect_ms": round((first - began) * 1000, 1),
+            "rtt_ms": round(rtt * 1000, 1),
+        }
+
+    async def check_agent(self, agent_name: str) -> dict[str, Any]:
+        """The agent's pane facts, and whether it runs or is back at the shell."""
+        facts = await self.facts(agent_name)
+        return {
+            "agent": agent_name,
+            "pane": facts.pane_id,
+            "command": facts.current_command,
+            "running": not facts.dead and facts.current_command not in SHELLS,
+            "size": f"{facts.width}x{facts.height}",
+        }
+
+    def attach_argv(self, agent_name: str, *, read_only: bool = False) -> list[str]:
+        """The command that attaches this terminal to the agent's tmux session.
+
+        Local hosts: ``tmux attach``; SSH hosts: ``ssh -t HOST tmux attach`` with the registry's
+        port, user, key and host-key policy. ``read_only`` adds ``-r``: you watch, you cannot type.
+        """
+        agent = self.registry.agent(agent_name)
+        spec = agent.host
+        tmux = ["tmux"] + (["-S", spec.tmux_socket] if spec.tmux_socket else [])
+        tmux += ["attach-session", "-t", agent.spec.target] + (["-r"] if read_only else [])
+        if spec.local:
+            return tmux
+        return [*ssh_argv(spec), "-t", "--", shlex.join(tmux)]
+
+    async def require_running(self, agent_name: str) -> Pane:
+        """The agent's pane, if the agent in it is running (not back at the shell)."""
+        pane = await self.pane(agent_name)
+        facts = await pane.tmux.facts(pane.pane_id)
+        if facts.dead or facts.current_command in SHELLS:
+            raise AgentNotReadyError(
+                f"agent {agent_name} is not running (pane {pane.pane_id} shows "
+                f"{facts.current_command or 'a dead pane'})",
+                hint=f"agent-bridge restart {agent_name}",
+                state="dead",
+                host=pane.tmux.host,
+                target=pane.pane_id,
+            )
+        return pane
+
+
+def ssh_argv(spec: HostSpec) -> list[str]:
+    """An OpenSSH ``ssh`` argv (without the remote command) matching a registry host."""
+    assert spec.address
+    argv = ["ssh"]
+    if spec.port:
+        argv += ["-p", str(spec.port)]
+    if spec.user:
+        argv += ["-l", spec.user]
+    if spec.identity_file:
+        argv += ["-i", os.path.expanduser(spec.identity_file)]
+    if spec.known_hosts:
+        argv += ["-o", f"UserKnownHostsFile={os.path.expanduser(spec.known_hosts)}"]
+    policy = "accept-new" if spec.host_key_policy == "accept-new" else "yes"
+    argv += ["-o", f"StrictHostKeyChecking={policy}", spec.address]
+    return argv

@@ -1,0 +1,308 @@
+"""The ``agent-bridge`` command line (typer).
+
+This is the only module that runs an event loop, renders output and turns errors into exit codes:
+0 ok, 1 other failure, 2 usage/config, 3 host unreachable/auth/host key, 4 pane missing or agent
+not ready, 5 the agent asks for permission. Errors print one line on stderr (and, with ``--json``,
+a JSON object on stdout). Heavy imports happen inside commands so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from bridge.api import Bridge
+    from bridge.errors import BridgeError
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="agent-bridge",
+    help="Drive terminal AI agents (Claude Code, Codex, ...) in tmux panes, here or on other "
+    "machines over SSH. Start with `agent-bridge demo`; configure agents in a registry file "
+    "(see hosts/*.toml).",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+AgentArg = Annotated[str, typer.Argument(help="Agent name from the registry.", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+
+
+@dataclass
+class Options:
+    """Global options, set by the callback and read by every command."""
+
+    config: str | None = None
+    json: bool = False
+    verbose: int = 0
+
+
+OPTS = Options()
+
+
+@app.callback()
+def _global(
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Registry file. Default: $AGENT_BRIDGE_CONFIG, then "
+            "~/.config/agent-bridge/registry.toml.",
+            show_default=False,
+        ),
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Machine-readable JSON on stdout, for every command.")
+    ] = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="Log what happens (-vv: every command).")
+    ] = 0,
+) -> None:
+    OPTS.config, OPTS.json, OPTS.verbose = config, json_out, verbose
+    if verbose:
+        logging.basicConfig(
+            level=logging.DEBUG if verbose > 1 else logging.INFO,
+            format="agent-bridge: %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+        logging.getLogger("asyncssh").setLevel(logging.WARNING)
+
+
+# -- plumbing ---------------------------------------------------------------------------------
+
+
+def _fail(error: BridgeError, as_json: bool) -> NoReturn:
+    if as_json:
+        print(json.dumps(error.to_dict(), ensure_ascii=False))
+    print(f"agent-bridge: error: {error}", file=sys.stderr)
+    raise typer.Exit(error.exit_code)
+
+
+def run(job: Callable[[Bridge], Awaitable[T]], *, as_json: bool = False) -> T:
+    """Load the registry, run ``job`` with a :class:`Bridge`, close it, map errors to exits."""
+    from bridge.api import Bridge
+    from bridge.errors import BridgeError
+
+    async def main() -> T:
+        async with Bridge.from_config(OPTS.config) as bridge:
+            return await job(bridge)
+
+    try:
+        return asyncio.run(main())
+    except BridgeError as error:
+        _fail(error, as_json or OPTS.json)
+
+
+def emit(data: Any, text: str | None, as_json: bool) -> None:
+    """Print ``data`` as JSON when asked, else ``text`` (if any)."""
+    if as_json or OPTS.json:
+        print(json.dumps(data, ensure_ascii=False, indent=None))
+    elif text is not None:
+        print(text)
+
+
+def read_text(text: str) -> str:
+    """The TEXT argument, or standard input (as exact UTF-8) when it is ``-``."""
+    if text != "-":
+        return text
+    from bridge.text import decode_prompt
+
+    return decode_prompt(sys.stdin.buffer.read())
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+@app.command()
+def hosts(
+    check: Annotated[
+        bool, typer.Option("--check", help="Connect to each host and report tmux and round trip.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the hosts of the registry (with --check: reachability, RTT and tmux version)."""
+
+    async def job(bridge: Bridge) -> list[dict[str, Any]]:
+        from bridge.errors import BridgeError
+
+        rows: list[dict[str, Any]] = []
+        for name, spec in bridge.registry.hosts.items():
+            row: dict[str, Any] = {"host": name, "local": spec.local, "address": spec.address}
+            if check:
+                try:
+                    row.update(await bridge.check_host(name))
+                except BridgeError as exc:
+                    row.update(reachable=False, error=str(exc))
+            rows.append(row)
+        return rows
+
+    rows = run(job, as_json=as_json)
+    lines = []
+    for row in rows:
+        where = "local" if row["local"] else row["address"]
+        line = f"{row['host']:<16} {where}"
+        if check:
+            line += (
+                f"  ok  {row['tmux']}  rtt {row['rtt_ms']} ms"
+                if row.get("reachable")
+                else f"  UNREACHABLE  {row['error']}"
+            )
+        lines.append(line)
+    emit(rows, "\n".join(lines) or "(no hosts)", as_json)
+
+
+@app.command()
+def agents(
+    check: Annotated[
+        bool, typer.Option("--check", help="Look at each agent's pane and report its state.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the agents of the registry (with --check: pane and state)."""
+
+    async def job(bridge: Bridge) -> list[dict[str, Any]]:
+        from bridge.errors import BridgeError
+
+        rows: list[dict[str, Any]] = []
+        for name, spec in bridge.registry.agents.items():
+            row: dict[str, Any] = {
+                "agent": name,
+                "host": spec.host,
+                "target": spec.target,
+                "profile": spec.profile,
+            }
+            if check:
+                try:
+                    row["state"] = (await bridge.state(name)).state
+                except BridgeError as exc:
+                    row.update(state=getattr(exc, "state", None) or "unreachable", error=str(exc))
+            rows.append(row)
+        return rows
+
+    rows = run(job, as_json=as_json)
+    lines = []
+    for row in rows:
+        line = f"{row['agent']:<16} {row['host']:<12} {row['target']:<20} {row['profile']}"
+        if check:
+            line += f"  {row['state']}" + (f"  ({row['error']})" if "error" in row else "")
+        lines.append(line)
+    emit(rows, "\n".join(lines) or "(no agents)", as_json)
+
+
+@app.command()
+def screen(
+    agent: AgentArg,
+    ansi: Annotated[bool, typer.Option("--ansi", help="Keep colours and attributes (SGR).")] = False,
+    history: Annotated[
+        int, typer.Option("--history", "-H", min=0, help="Also print N lines of scrollback.")
+    ] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print the agent's pane as text, as it looks now."""
+    text = run(lambda b: b.screen(agent, ansi=ansi, history=history), as_json=as_json)
+    emit({"agent": agent, "screen": text}, text.rstrip("\n"), as_json)
+
+
+@app.command()
+def send(
+    agent: AgentArg,
+    text: Annotated[str, typer.Argument(help="Text to type; '-' reads standard input.")],
+    no_enter: Annotated[
+        bool, typer.Option("--no-enter", help="Type the text but do not press Enter.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Type TEXT into the agent's pane (bracketed paste) and press Enter. Does not wait."""
+    body = _read_or_fail(text, as_json)
+    removed = run(lambda b: b.send(agent, body, enter=not no_enter), as_json=as_json)
+    if removed:
+        print(f"agent-bridge: removed {removed} control character(s) from the text", file=sys.stderr)
+    emit({"agent": agent, "sent": len(body), "removed_controls": removed}, None, as_json)
+
+
+@app.command()
+def keys(
+    agent: AgentArg,
+    names: Annotated[
+        list[str], typer.Argument(help="tmux key names, pressed in order: Down Enter Escape C-c …")
+    ],
+) -> None:
+    """Press keys in the agent's pane by tmux key name (e.g. `keys claude Down Enter`)."""
+    run(lambda b: b.keys(agent, names))
+
+
+@app.command()
+def start(agent: AgentArg, as_json: JsonOpt = False) -> None:
+    """Create the agent's tmux session/window/pane if missing and run its `start` command."""
+    result = run(lambda b: b.start(agent), as_json=as_json)
+    if result["already_running"]:
+        text = f"{agent} is already running in {result['pane']}"
+    elif result["started"]:
+        text = f"started {agent} in {result['pane']}"
+    else:
+        text = f"created pane {result['pane']} for {agent}"
+    emit(result, text, as_json)
+
+
+@app.command()
+def attach(
+    agent: AgentArg,
+    read_only: Annotated[
+        bool, typer.Option("--read-only", "-r", help="Watch only: your keys do not reach the agent.")
+    ] = False,
+    print_only: Annotated[
+        bool, typer.Option("--print", help="Print the command instead of running it.")
+    ] = False,
+) -> None:
+    """Attach this terminal to the agent's tmux session (over ssh -t for remote hosts).
+
+    Detach with the tmux prefix then d (usually Ctrl-b d).
+    """
+    from bridge.api import Bridge
+    from bridge.errors import BridgeError
+
+    try:
+        argv = Bridge.from_config(OPTS.config).attach_argv(agent, read_only=read_only)
+    except BridgeError as error:
+        _fail(error, False)
+    if print_only:
+        import shlex
+
+        print(shlex.join(argv))
+        return
+    try:
+        os.execvp(argv[0], argv)
+    except OSError as exc:
+        print(f"agent-bridge: error: cannot run {argv[0]}: {exc.strerror}", file=sys.stderr)
+        raise typer.Exit(1) from None
+
+
+def _read_or_fail(text: str, as_json: bool) -> str:
+    from bridge.errors import BridgeError
+
+    try:
+        return read_text(text)
+    except BridgeError as error:
+        _fail(error, as_json)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        print("agent-bridge: interrupted", file=sys.stderr)
+        sys.exit(130)

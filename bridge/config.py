@@ -1,0 +1,162 @@
+"""Typed configuration: hosts, agents and settings as they appear in a registry file.
+
+A registry is TOML::
+
+    [hosts.vps]
+    address = "10.8.0.1"          # an IP, a DNS name, or an alias from ~/.ssh/config
+    user = "dax"
+    [hosts.laptop]
+    local = true                  # tmux on this machine, no SSH
+    [agents.claude]
+    host = "vps"
+    target = "agents:claude.0"    # tmux session:window.pane
+    profile = "claude-code"
+
+Precedence of settings: command line > environment (``AGENT_BRIDGE_*``) > ``[settings]`` in the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+# session[:window[.pane]] — tmux's own target syntax, restricted to what is unambiguous.
+TARGET_RE = re.compile(r"^(?P<session>[^:.\s]+)(?::(?P<window>[^:.\s]*)(?:\.(?P<pane>\d+))?)?$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HostSpec(_Model):
+    """Where tmux runs: this machine (``local = true``) or a host reached over SSH."""
+
+    local: bool = False
+    address: str | None = Field(
+        default=None, description="IP, DNS name or ~/.ssh/config alias (HostName, User, ... honoured)"
+    )
+    user: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    identity_file: str | None = None
+    known_hosts: str | None = None
+    host_key_policy: Literal["strict", "accept-new"] = "strict"
+    tmux_socket: str | None = Field(default=None, description="tmux -S on that host")
+    connect_timeout: float = Field(default=10.0, gt=0, le=300)
+    keepalive_interval: float = Field(default=15.0, ge=0, le=3600)
+
+    @model_validator(mode="after")
+    def _local_or_address(self) -> HostSpec:
+        if self.local and self.address:
+            raise ValueError("set either local = true or address, not both")
+        if not self.local and not self.address:
+            raise ValueError("needs address = \"...\" (or local = true for this machine)")
+        return self
+
+
+class AgentSpec(_Model):
+    """A named agent: which host, which tmux pane, which profile reads its screen."""
+
+    host: str
+    target: str = Field(description="tmux target session:window.pane, e.g. agents:claude.0")
+    profile: str = "shell"
+    start: str | None = Field(default=None, description="command `agent-bridge start` runs")
+    cwd: str | None = None
+    permissions: Literal["ask", "deny"] = "ask"
+    restart: Literal["manual", "auto"] = "manual"
+
+    @field_validator("target")
+    @classmethod
+    def _valid_target(cls, value: str) -> str:
+        if not TARGET_RE.match(value):
+            raise ValueError(
+                f"{value!r} is not a tmux target; write session, session:window "
+                "or session:window.pane (e.g. agents:claude.0)"
+            )
+        return value
+
+
+class Settings(_Model):
+    """Defaults that the environment and the command line may override."""
+
+    timeout: float = Field(default=600.0, gt=0, description="seconds an ask may take")
+
+
+class RegistryModel(_Model):
+    """The whole registry file."""
+
+    hosts: dict[str, HostSpec] = Field(default_factory=dict)
+    agents: dict[str, AgentSpec] = Field(default_factory=dict)
+    settings: Settings = Field(default_factory=Settings)
+
+    @field_validator("hosts", "agents")
+    @classmethod
+    def _valid_names(cls, value: dict[str, object]) -> dict[str, object]:
+        for name in value:
+            if not NAME_RE.match(name):
+                raise ValueError(
+                    f"name {name!r} must start with a letter or digit and use only "
+                    "letters, digits, '.', '_' and '-'"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _agents_name_known_hosts(self) -> RegistryModel:
+        for name, agent in self.agents.items():
+            if agent.host not in self.hosts:
+                known = ", ".join(sorted(self.hosts)) or "none"
+                raise ValueError(
+                    f"agents.{name}.host: no host {agent.host!r} (hosts defined: {known})"
+                )
+        return self
+
+
+@dataclass(frozen=True)
+class Target:
+    """A parsed tmux target."""
+
+    session: str
+    window: str | None = None
+    pane: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Target:
+        match = TARGET_RE.match(text)
+        if not match:
+            raise ValueError(f"{text!r} is not a tmux target (session:window.pane)")
+        pane = match.group("pane")
+        return cls(match.group("session"), match.group("window") or None, int(pane) if pane else None)
+
+    def __str__(self) -> str:
+        text = self.session
+        if self.window is not None:
+            text += f":{self.window}"
+            if self.pane is not None:
+                text += f".{self.pane}"
+        return text
+
+
+def config_dir() -> Path:
+    """The user's config folder: ``$XDG_CONFIG_HOME/agent-bridge`` or ``~/.config/agent-bridge``."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "agent-bridge"
+
+
+def env_timeout() -> float | None:
+    """``AGENT_BRIDGE_TIMEOUT`` as a float, if set."""
+    raw = os.environ.get("AGENT_BRIDGE_TIMEOUT")
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        from bridge.errors import ConfigError
+
+        raise ConfigError(
+            f"AGENT_BRIDGE_TIMEOUT={raw!r} is not a number", hint="set seconds, e.g. 300"
+        ) from None

@@ -1,0 +1,165 @@
+"""The error tree of agent-bridge.
+
+Every failure the library raises is a :class:`BridgeError`; the CLI maps each branch to one exit
+code and prints ``str(error)`` as a single line (what failed, and what to do)::
+
+    BridgeError                     exit 1  anything else
+    ├── ConfigError                 exit 2  usage, registry or profile problems
+    │   ├── UnknownAgentError               no such agent in the registry
+    │   ├── UnknownHostError                no such host in the registry
+    │   └── ProfileError                    a profile file is missing or invalid
+    ├── HostError                   exit 3  the host cannot be used
+    │   ├── HostUnreachableError            connect refused / timed out / link lost
+    │   ├── AuthError                       the host refused our key
+    │   └── HostKeyError                    unknown or changed host key
+    ├── AgentError                  exit 4  the pane or the agent in it is not usable
+    │   ├── TargetNotFoundError             the tmux session/window/pane does not exist
+    │   ├── AgentNotReadyError              the agent is not idle (busy, dead, in a menu, ...)
+    │   ├── AgentTimeoutError               the agent did not finish in time
+    │   └── UnrecognisedScreenError         the screen matches nothing we know: we do not press blind
+    ├── PermissionPendingError      exit 5  the agent asks for permission; the caller decides
+    └── CommandError                exit 1  a command on the host failed unexpectedly
+
+Errors carry data (host, target, last screen) so that callers (CLI ``--json``, MCP) can show it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class BridgeError(Exception):
+    """Root of every error agent-bridge raises.
+
+    ``hint`` is the "what to do" half of the one-line message; ``screen`` is the last pane text
+    seen, when there is one.
+    """
+
+    exit_code: int = 1
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        host: str | None = None,
+        target: str | None = None,
+        screen: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.host = host
+        self.target = target
+        self.screen = screen
+
+    def __str__(self) -> str:
+        text = " ".join(self.message.split())
+        return f"{text} ({self.hint})" if self.hint else text
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description, as printed by ``--json``."""
+        data: dict[str, Any] = {"error": type(self).__name__, "message": str(self)}
+        for key in ("host", "target", "screen"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
+        return data
+
+
+class ConfigError(BridgeError):
+    """The registry, a profile or the command line is wrong."""
+
+    exit_code = 2
+
+
+class UnknownAgentError(ConfigError):
+    """No agent of that name in the registry."""
+
+
+class UnknownHostError(ConfigError):
+    """No host of that name in the registry."""
+
+
+class ProfileError(ConfigError):
+    """A profile is missing or invalid."""
+
+
+class HostError(BridgeError):
+    """The host cannot be reached or used."""
+
+    exit_code = 3
+
+
+class HostUnreachableError(HostError):
+    """Connecting failed or the connection was lost."""
+
+
+class AuthError(HostError):
+    """The host refused authentication."""
+
+
+class HostKeyError(HostError):
+    """The host key is unknown (under ``strict``) or has changed."""
+
+
+class AgentError(BridgeError):
+    """The tmux pane or the agent in it is not usable right now."""
+
+    exit_code = 4
+
+    def __init__(self, message: str, *, state: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.state = state
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        if self.state is not None:
+            data["state"] = self.state
+        return data
+
+
+class TargetNotFoundError(AgentError):
+    """The tmux session, window or pane does not exist."""
+
+
+class AgentNotReadyError(AgentError):
+    """The agent is not in a state that allows the operation (e.g. not idle)."""
+
+
+class AgentTimeoutError(AgentError):
+    """The agent did not reach the wanted state in time."""
+
+
+class UnrecognisedScreenError(AgentError):
+    """The screen matches nothing the profile knows; nothing was pressed."""
+
+
+class PermissionPendingError(BridgeError):
+    """The agent is asking for permission to run something."""
+
+    exit_code = 5
+
+    def __init__(
+        self, message: str, *, question: str, options: list[str], **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.question = question
+        self.options = options
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data.update(state="permission", question=self.question, options=self.options)
+        return data
+
+
+class CommandError(BridgeError):
+    """A command on the host exited non-zero where success was expected."""
+
+    def __init__(
+        self, message: str, *, argv: list[str], exit_status: int, stderr: str, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.argv = argv
+        self.exit_status = exit_status
+        self.stderr = stderr

@@ -1,0 +1,292 @@
+"""Typed tmux commands over any :class:`~bridge.transport.Transport`.
+
+Every call goes through :meth:`Tmux.run`, which logs the argv (``shlex.join``) at debug level.
+Panes are addressed by their stable ``%id``; :meth:`Tmux.resolve` turns a ``session:window.pane``
+target into one. Text is typed exactly: :meth:`Tmux.paste` sends it on stdin to ``load-buffer``
+and pastes it with ``paste-buffer -p`` (bracketed paste) in the same tmux invocation.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bridge.config import Target
+from bridge.errors import CommandError, TargetNotFoundError
+from bridge.transport import Completed, Transport
+
+log = logging.getLogger("bridge.tmux")
+
+_FACTS = (
+    "pane_id",
+    "pane_current_command",
+    "pane_pid",
+    "pane_dead",
+    "pane_width",
+    "pane_height",
+    "cursor_x",
+    "cursor_y",
+    "alternate_on",
+    "history_size",
+    "pane_in_mode",
+    "session_name",
+    "window_index",
+    "pane_index",
+    "pane_current_path",
+)
+_SEP = "\x1f"  # unit separator: never in a command name or path we care about
+_MISSING = ("can't find", "no server running", "error connecting to", "no such")
+
+
+@dataclass(frozen=True)
+class PaneFacts:
+    """What tmux knows about a pane, read in one call."""
+
+    pane_id: str
+    current_command: str
+    pid: int
+    dead: bool
+    width: int
+    height: int
+    cursor_x: int
+    cursor_y: int
+    alternate_on: bool
+    history_size: int
+    in_mode: bool
+    session: str
+    window_index: int
+    pane_index: int
+    current_path: str
+
+    @property
+    def target(self) -> str:
+        return f"{self.session}:{self.window_index}.{self.pane_index}"
+
+
+def escape_literal(text: str) -> str:
+    """Make ``text`` safe as one ``send-keys -l`` argument.
+
+    tmux treats an argument that ends in ``;`` as a command separator; a backslash before that
+    final ``;`` keeps it literal (``a;`` -> ``a\\;``, and ``a\\;`` -> ``a\\\\;``).
+    """
+    return text[:-1] + "\\;" if text.endswith(";") else text
+
+
+class Tmux:
+    """tmux on one host (``socket`` is ``tmux -S``; ``None`` is the user's default server)."""
+
+    def __init__(self, transport: Transport, socket: str | None = None) -> None:
+        self.transport = transport
+        self.socket = socket
+
+    @property
+    def host(self) -> str:
+        return self.transport.host
+
+    def argv(self, *args: str) -> list[str]:
+        """The full tmux argv for ``args`` (with ``-S`` when a socket is set)."""
+        # -u: UTF-8 output even where the remote login has no UTF-8 locale (else tmux prints "_").
+        base = ["tmux", "-u"] if self.socket is None else ["tmux", "-u", "-S", self.socket]
+        return [*base, *args]
+
+    async def run(
+        self,
+        *args: str,
+        stdin: bytes | str | None = None,
+        check: bool = True,
+        target: str | None = None,
+    ) -> Completed:
+        """Run one tmux command line; raise on failure unless ``check`` is false.
+
+        A failure that says the target or server is missing becomes
+        :class:`TargetNotFoundError` (exit 4); any other is :class:`CommandError`.
+        """
+        argv = self.argv(*args)
+        log.debug("tmux on %s: %s", self.host, shlex.join(argv))
+        result = await self.transport.run(argv, stdin)
+        if check and not result.ok:
+            self._raise(result, target)
+        return result
+
+    def _raise(self, result: Completed, target: str | None) -> None:
+        err = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
+        if any(marker in err for marker in _MISSING):
+            raise TargetNotFoundError(
+                f"tmux target {target or '?'} not found on {self.host}: {err}",
+                hint="check the agent's target in the registry, or run: agent-bridge start AGENT",
+                host=self.host,
+                target=target,
+            )
+        if result.exit_status == 127 or "command not found" in err:
+            hint = f"install tmux on {self.host}"
+        else:
+            hint = None
+        raise CommandError(
+            f"tmux failed on {self.host} (exit {result.exit_status}): {err or 'no message'}",
+            hint=hint,
+            argv=list(result.argv),
+            exit_status=result.exit_status,
+            stderr=result.stderr,
+            host=self.host,
+            target=target,
+        )
+
+    # -- facts ------------------------------------------------------------------------------
+
+    async def version(self) -> str:
+        """``tmux -V`` on the host, e.g. ``tmux 3.3a``."""
+        return (await self.run("-V")).stdout.strip()
+
+    async def facts(self, target: str) -> PaneFacts:
+        """All :class:`PaneFacts` of ``target`` (a ``%id`` or ``session:window.pane``) at once."""
+        fmt = _SEP.join(f"#{{{name}}}" for name in _FACTS)
+        out = (await self.run("display-message", "-p", "-t", target, fmt, target=target)).stdout
+        values = out.rstrip("\n").split(_SEP)
+        if len(values) != len(_FACTS) or not values[0].startswith("%"):
+            raise TargetNotFoundError(
+                f"tmux target {target} not found on {self.host}",
+                hint="check the agent's target in the registry, or run: agent-bridge start AGENT",
+                host=self.host,
+                target=target,
+            )
+        v = dict(zip(_FACTS, values, strict=True))
+        return PaneFacts(
+            pane_id=v["pane_id"],
+            current_command=v["pane_current_command"],
+            pid=_int(v["pane_pid"]),
+            dead=v["pane_dead"] == "1",
+            width=_int(v["pane_width"]),
+            height=_int(v["pane_height"]),
+            cursor_x=_int(v["cursor_x"]),
+            cursor_y=_int(v["cursor_y"]),
+            alternate_on=v["alternate_on"] == "1",
+            history_size=_int(v["history_size"]),
+            in_mode=v["pane_in_mode"] == "1",
+            session=v["session_name"],
+            window_index=_int(v["window_index"]),
+            pane_index=_int(v["pane_index"]),
+            current_path=v["pane_current_path"],
+        )
+
+    async def resolve(self, target: str) -> str:
+        """The stable ``%id`` of the pane ``target`` names (exactly that pane, never a guess)."""
+        if target.startswith("%"):
+            return (await self.facts(target)).pane_id
+        parsed = Target.parse(target)
+        facts = await self.facts(target)
+        # tmux resolves "sess" or "sess:win" to the active pane; a full target must match exactly.
+        if parsed.pane is not None and facts.pane_index != parsed.pane:
+            raise TargetNotFoundError(
+                f"tmux target {target} not found on {self.host}: no pane {parsed.pane}",
+                host=self.host,
+                target=target,
+            )
+        return facts.pane_id
+
+    # -- typing -----------------------------------------------------------------------------
+
+    async def paste(self, pane: str, text: bytes | str) -> None:
+        """Type ``text`` exactly into ``pane`` as one bracketed paste (one round trip).
+
+        The text travels on stdin to ``load-buffer`` under a unique buffer name, then
+        ``paste-buffer -p -r -d`` pastes it with bracketed-paste markers (when the program asked
+        for them), keeps LF as LF, and deletes the buffer.
+        """
+        name = f"agent-bridge-{uuid.uuid4().hex[:12]}"
+        await self.run(
+            "load-buffer", "-b", name, "-",
+            ";", "paste-buffer", "-p", "-r", "-d", "-b", name, "-t", pane,
+            stdin=text, target=pane,
+        )  # fmt: skip
+
+    async def type_literal(self, pane: str, text: str) -> None:
+        """Type short ``text`` as literal keys (``send-keys -l``), safe with a trailing ``;``."""
+        await self.run("send-keys", "-t", pane, "-l", "--", escape_literal(text), target=pane)
+
+    async def keys(self, pane: str, keys: Sequence[str]) -> None:
+        """Press tmux key names (``Enter``, ``Down``, ``Escape``, ``C-c``) in order."""
+        if keys:
+            await self.run("send-keys", "-t", pane, *keys, target=pane)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    async def capture(
+        self, pane: str, *, ansi: bool = True, history: int = 0, join: bool = True
+    ) -> str:
+        """The pane's text (``capture-pane -p``), with SGR attributes when ``ansi``.
+
+        ``history`` adds that many lines of scrollback above the visible screen; ``join`` joins
+        lines tmux wrapped (``-J``).
+        """
+        args = ["capture-pane", "-p", "-t", pane]
+        if ansi:
+            args.append("-e")
+        if join:
+            args.append("-J")
+        if history > 0:
+            args += ["-S", str(-history)]
+        return (await self.run(*args, target=pane)).stdout
+
+    # -- creating ---------------------------------------------------------------------------
+
+    async def has_session(self, session: str) -> bool:
+        result = await self.run("has-session", "-t", f"={session}", check=False)
+        return result.ok
+
+    async def ensure_pane(
+        self, target: str, *, cwd: str | None = None, width: int = 200, height: int = 50
+    ) -> tuple[str, bool]:
+        """Make sure ``target`` exists (session, window, pane) with a shell in it.
+
+        Returns ``(pane_id, created)``. An existing pane is left alone.
+        """
+        parsed = Target.parse(target)
+        cwd_args = ["-c", cwd] if cwd else []
+        fmt = ["-P", "-F", "#{pane_id}"]
+        if not await self.has_session(parsed.session):
+            args = ["new-session", "-d", "-s", parsed.session, "-x", str(width), "-y", str(height)]
+            if parsed.window and not parsed.window.isdigit():
+                args += ["-n", parsed.window]
+            result = await self.run(*args, *cwd_args, *fmt, target=target)
+            return result.stdout.strip(), True
+        try:
+            return await self.resolve(target), False
+        except TargetNotFoundError:
+            pass
+        window = f"{parsed.session}:{parsed.window}" if parsed.window else parsed.session
+        window_exists = (
+            await self.run("display-message", "-p", "-t", window, "#{window_id}", check=False)
+        ).ok
+        if window_exists and parsed.window is not None:
+            result = await self.run("split-window", "-d", "-t", window, *cwd_args, *fmt)
+        else:
+            args = ["new-window", "-d", "-t", f"{parsed.session}:"]
+            if parsed.window and not parsed.window.isdigit():
+                args += ["-n", parsed.window]
+            elif parsed.window:
+                args = ["new-window", "-d", "-t", f"{parsed.session}:{parsed.window}"]
+            result = await self.run(*args, *cwd_args, *fmt, target=target)
+        return result.stdout.strip(), True
+
+    async def respawn(self, pane: str, command: str | None = None, *, cwd: str | None = None) -> None:
+        """Kill whatever runs in ``pane`` and start ``command`` (or the default shell) afresh."""
+        args = ["respawn-pane", "-k", "-t", pane]
+        if cwd:
+            args += ["-c", cwd]
+        if command:
+            args.append(command)
+        await self.run(*args, target=pane)
+
+    async def kill_server(self) -> None:
+        """Stop this tmux server (only sensible for a private ``socket``)."""
+        await self.run("kill-server", check=False)
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return 0

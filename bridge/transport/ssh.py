@@ -1,0 +1,233 @@
+"""Run commands on a remote host over one pooled asyncssh connection.
+
+One connection per host, opened on first use and reused for every call; keepalives detect a dead
+link; a lost connection is reopened on the next call. Host keys are checked strictly by default:
+``host_key_policy = "accept-new"`` trusts a host seen for the first time (and records its key), and
+a *changed* key is always refused with both fingerprints shown. ``~/.ssh/config`` is honoured
+(HostName, User, Port, IdentityFile, ProxyJump), as is ssh-agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shlex
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+
+from bridge.config import HostSpec
+from bridge.errors import AuthError, HostError, HostKeyError, HostUnreachableError
+from bridge.transport import Completed, decode, encode
+
+log = logging.getLogger("bridge.transport")
+
+# Stay below sshd's default MaxSessions (10) on one connection.
+MAX_CHANNELS = 8
+
+
+class SSHTransport:
+    """The :class:`~bridge.transport.Transport` for SSH hosts."""
+
+    def __init__(self, host: str, spec: HostSpec) -> None:
+        assert spec.address, "SSH hosts have an address"
+        self.host = host
+        self.spec = spec
+        self._conn: asyncssh.SSHClientConnection | None = None
+        self._lock = asyncio.Lock()
+        self._channels = asyncio.Semaphore(MAX_CHANNELS)
+
+    # -- connecting -------------------------------------------------------------------------
+
+    @property
+    def _where(self) -> str:
+        port = f":{self.spec.port}" if self.spec.port else ""
+        return f"{self.spec.address}{port}"
+
+    @property
+    def known_hosts_path(self) -> Path:
+        return Path(self.spec.known_hosts or "~/.ssh/known_hosts").expanduser()
+
+    def _options(self) -> dict[str, Any]:
+        opts: dict[str, Any] = {
+            "connect_timeout": self.spec.connect_timeout,
+            "login_timeout": self.spec.connect_timeout,
+            "keepalive_interval": self.spec.keepalive_interval or None,
+            "keepalive_count_max": 3,
+            "known_hosts": str(self.known_hosts_path),
+        }
+        if self.spec.port:
+            opts["port"] = self.spec.port
+        if self.spec.user:
+            opts["username"] = self.spec.user
+        if self.spec.identity_file:
+            key = Path(self.spec.identity_file).expanduser()
+            check_private_key_file(key, host=self.host)
+            opts["client_keys"] = [str(key)]
+        return opts
+
+    async def connection(self) -> asyncssh.SSHClientConnection:
+        """The live connection, opened (or reopened after a loss) on demand."""
+        async with self._lock:
+            conn = self._conn
+            if conn is not None and not conn.is_closed():
+                return conn
+            self._conn = await self._connect()
+            return self._conn
+
+    async def _connect(self) -> asyncssh.SSHClientConnection:
+        assert self.spec.address
+        if self.spec.host_key_policy == "accept-new":
+            await self._accept_new_host_key()
+        log.debug("ssh %s: connecting to %s", self.host, self._where)
+        try:
+            return await asyncssh.connect(self.spec.address, **self._options())
+        except asyncssh.HostKeyNotVerifiable as exc:
+            raise await self._host_key_error() from exc
+        except asyncssh.PermissionDenied as exc:
+            raise AuthError(
+                f"host {self.host} ({self._where}) refused our key: {exc.reason}",
+                hint="check user and identity_file, or load the key into ssh-agent",
+                host=self.host,
+            ) from exc
+        except (OSError, TimeoutError, asyncssh.Error) as exc:
+            raise HostUnreachableError(
+                f"cannot reach host {self.host} at {self._where}: {_reason(exc)}",
+                hint=f"is the host up and the tunnel connected? try: agent-bridge doctor {self.host}",
+                host=self.host,
+            ) from exc
+
+    def _known_keys(self) -> list[asyncssh.SSHKey]:
+        path = self.known_hosts_path
+        if not path.is_file():
+            return []
+        try:
+            known = asyncssh.read_known_hosts(str(path))
+        except (OSError, ValueError, asyncssh.KeyImportError):
+            return []
+        assert self.spec.address
+        port = self.spec.port or 22
+        keys: list[asyncssh.SSHKey] = list(known.match(self.spec.address, "", port)[0])
+        return keys
+
+    async def _server_key(self) -> asyncssh.SSHKey | None:
+        assert self.spec.address
+        try:
+            key: asyncssh.SSHKey | None = await asyncio.wait_for(
+                asyncssh.get_server_host_key(self.spec.address, self.spec.port or 22),
+                self.spec.connect_timeout,
+            )
+        except (OSError, TimeoutError, asyncssh.Error) as exc:
+            raise HostUnreachableError(
+                f"cannot reach host {self.host} at {self._where}: {_reason(exc)}",
+                hint=f"is the host up and the tunnel connected? try: agent-bridge doctor {self.host}",
+                host=self.host,
+            ) from exc
+        return key
+
+    async def _host_key_error(self) -> HostKeyError:
+        presented = await self._server_key()
+        shown = presented.get_fingerprint() if presented else "unknown"
+        known = self._known_keys()
+        path = self.known_hosts_path
+        if known:
+            old = ", ".join(k.get_fingerprint() for k in known)
+            return HostKeyError(
+                f"host key of {self.host} ({self._where}) has CHANGED: it presents {shown}, "
+                f"{path} has {old}; refusing to connect",
+                hint=f"if you expected this, remove the old key: ssh-keygen -R "
+                f"{_known_hosts_name(self.spec)} -f {path}",
+                host=self.host,
+            )
+        return HostKeyError(
+            f"host key of {self.host} ({self._where}) is not in {path} (policy strict); "
+            f"it presents {shown}",
+            hint='check that fingerprint on the host, then add it with ssh-keyscan, '
+            'or set host_key_policy = "accept-new"',
+            host=self.host,
+        )
+
+    async def _accept_new_host_key(self) -> None:
+        if self._known_keys():
+            return  # known: strict check against it (a changed key is refused)
+        key = await self._server_key()
+        if key is None:
+            return
+        path = self.known_hosts_path
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        line = f"{_known_hosts_name(self.spec)} {key.export_public_key().decode().strip()}\n"
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a") as handle:
+            handle.write(line)
+        log.warning(
+            "ssh %s: accepted new host key %s into %s", self.host, key.get_fingerprint(), path
+        )
+
+    # -- running ----------------------------------------------------------------------------
+
+    async def run(
+        self, argv: Sequence[str], stdin: bytes | str | None = None, *, timeout: float | None = None
+    ) -> Completed:
+        command = shlex.join(argv)
+        log.debug("ssh %s: %s", self.host, command)
+        conn = await self.connection()
+        try:
+            async with self._channels:
+                result = await conn.run(
+                    command, input=encode(stdin), encoding=None, timeout=timeout, check=False
+                )
+        except asyncssh.TimeoutError as exc:
+            raise HostError(
+                f"{command[:80]} on {self.host} took longer than {timeout}s", host=self.host
+            ) from exc
+        except (OSError, asyncssh.Error) as exc:
+            self._conn = None
+            raise HostUnreachableError(
+                f"lost the connection to {self.host} ({self._where}): {_reason(exc)}",
+                hint=f"try again; if it persists: agent-bridge doctor {self.host}",
+                host=self.host,
+            ) from exc
+        status = result.exit_status if result.exit_status is not None else 255
+        return Completed(tuple(argv), status, decode(result.stdout), decode(result.stderr))
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+            await conn.wait_closed()
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, asyncssh.DisconnectError):
+        return exc.reason or type(exc).__name__
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def _known_hosts_name(spec: HostSpec) -> str:
+    assert spec.address
+    return spec.address if spec.port in (None, 22) else f"[{spec.address}]:{spec.port}"
+
+
+def check_private_key_file(path: Path, *, host: str | None = None) -> None:
+    """Refuse a private key that is missing or readable by group or others."""
+    from bridge.errors import ConfigError
+
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise ConfigError(
+            f"identity_file {path} cannot be read: {exc.strerror}", host=host
+        ) from exc
+    if mode & 0o077:
+        raise ConfigError(
+            f"identity_file {path} is readable by others (mode {mode & 0o777:o})",
+            hint=f"chmod 600 {path}",
+            host=host,
+        )

@@ -1,0 +1,261 @@
+"""Shared fixtures: a real tmux server per test, a real OpenSSH sshd per session, registries.
+
+Nothing here is mocked: ``tmux_server`` runs tmux on a private socket (killed after the test),
+``sshd`` runs /usr/sbin/sshd on 127.0.0.1 with throwaway host and client keys and key-only auth.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHELL_ENV = {"PS1": "$ ", "HISTFILE": "/dev/null", "TERM": "xterm-256color"}
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s: {predicate}")
+        time.sleep(interval)
+
+
+@dataclass
+class TmuxServer:
+    """A private tmux server for one test."""
+
+    socket: str
+    panes: list[str] = field(default_factory=list)
+
+    def tmux(self, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["tmux", "-S", self.socket, *args],
+            input=input.decode() if input is not None else None,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        )
+
+    def new_pane(
+        self,
+        session: str,
+        command: str | None = None,
+        *,
+        width: int = 200,
+        height: int = 50,
+        cwd: str | os.PathLike[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> str:
+        """A new session with a shell pane; ``command`` is typed into the shell if given."""
+        assignments = [f"{k}={v}" for k, v in {**SHELL_ENV, **(env or {})}.items()]
+        args = ["new-session", "-d", "-s", session, "-x", str(width), "-y", str(height)]
+        args += ["-c", str(cwd or REPO), "-P", "-F", "#{pane_id}"]
+        args += [shlex.join(["env", *assignments, "bash", "--norc", "--noprofile"])]
+        pane = self.tmux(*args).stdout.strip()
+        self.panes.append(pane)
+        wait_for(lambda: "$" in self.capture(pane), 5)
+        if command:
+            self.tmux("send-keys", "-t", pane, "-l", "--", command)
+            self.tmux("send-keys", "-t", pane, "Enter")
+        return pane
+
+    def capture(self, pane: str, *, ansi: bool = False) -> str:
+        return self.tmux("capture-pane", "-p", *(["-e"] if ansi else []), "-t", pane).stdout
+
+    def current_command(self, pane: str) -> str:
+        return self.tmux("display-message", "-p", "-t", pane, "#{pane_current_command}").stdout.strip()
+
+
+@pytest.fixture
+def tmux_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TmuxServer]:
+    """A tmux server on its own socket; killed after the test."""
+    if not shutil.which("tmux"):
+        pytest.skip("tmux is not installed (apt-get install tmux)")
+    # Socket paths must stay short (sun_path is 108 bytes).
+    sockdir = Path(f"/tmp/ab-tmux-{uuid.uuid4().hex[:8]}")
+    sockdir.mkdir(mode=0o700)
+    server = TmuxServer(str(sockdir / "sock"))
+    server.tmux("-f", "/dev/null", "start-server", ";", "set", "-g", "exit-empty", "off")
+    try:
+        yield server
+    finally:
+        subprocess.run(["tmux", "-S", server.socket, "kill-server"], capture_output=True, timeout=10)
+        shutil.rmtree(sockdir, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Sshd:
+    """A running sshd on 127.0.0.1 and what a client needs to use it."""
+
+    host: str
+    port: int
+    user: str
+    client_key: Path
+    known_hosts: Path
+    host_pubkey: str
+    pid: int
+
+    def host_toml(self, name: str = "box", **extra: Any) -> str:
+        lines = [
+            f"[hosts.{name}]",
+            f'address = "{self.host}"',
+            f"port = {self.port}",
+            f'user = "{self.user}"',
+            f'identity_file = "{self.client_key}"',
+            f'known_hosts = "{self.known_hosts}"',
+        ]
+        lines += [f"{key} = {_toml(value)}" for key, value in extra.items()]
+        return "\n".join(lines) + "\n"
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def keygen(path: Path, comment: str = "agent-bridge-test") -> None:
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
+        check=True,
+        timeout=30,
+    )
+
+
+def start_sshd(workdir: Path, host_key: Path, authorized: Path, port: int) -> subprocess.Popen[bytes]:
+    """Start sshd -D on 127.0.0.1:port with key-only auth; wait until it accepts connections."""
+    if os.geteuid() == 0:
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+    user = os.environ.get("USER") or subprocess.run(
+        ["id", "-un"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    config = workdir / f"sshd_config.{port}"
+    config.write_text(
+        "\n".join(
+            [
+                f"Port {port}",
+                "ListenAddress 127.0.0.1",
+                f"HostKey {host_key}",
+                f"PidFile {workdir / f'sshd.{port}.pid'}",
+                f"AuthorizedKeysFile {authorized}",
+                "PubkeyAuthentication yes",
+                "PasswordAuthentication no",
+                "KbdInteractiveAuthentication no",
+                "PermitRootLogin prohibit-password",
+                f"AllowUsers {user}",
+                "UsePAM no",
+                "StrictModes no",
+                "LogLevel ERROR",
+                "",
+            ]
+        )
+    )
+    proc = subprocess.Popen(
+        ["/usr/sbin/sshd", "-D", "-e", "-f", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=open(workdir / f"sshd.{port}.log", "ab"),  # noqa: SIM115
+    )
+
+    def accepting() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"sshd exited: {(workdir / f'sshd.{port}.log').read_text()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+                return sock.recv(4).startswith(b"SSH-")
+        except OSError:
+            return False
+
+    wait_for(accepting, 10)
+    return proc
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
+    """A real OpenSSH sshd on 127.0.0.1 for the whole session (key-only auth, throwaway keys)."""
+    if not Path("/usr/sbin/sshd").exists():
+        pytest.skip("OpenSSH server is not installed (apt-get install openssh-server)")
+    workdir = tmp_path_factory.mktemp("sshd")
+    os.chmod(workdir, 0o700)
+    host_key, client_key = workdir / "host_ed25519", workdir / "client_ed25519"
+    keygen(host_key, "host")
+    keygen(client_key, "client")
+    authorized = workdir / "authorized_keys"
+    authorized.write_text(Path(f"{client_key}.pub").read_text())
+    port = free_port()
+    proc = start_sshd(workdir, host_key, authorized, port)
+    host_pub = Path(f"{host_key}.pub").read_text().split()
+    known_hosts = workdir / "known_hosts"
+    known_hosts.write_text(f"[127.0.0.1]:{port} {host_pub[0]} {host_pub[1]}\n")
+    user = subprocess.run(["id", "-un"], capture_output=True, text=True, check=True).stdout.strip()
+    try:
+        yield Sshd("127.0.0.1", port, user, client_key, known_hosts, " ".join(host_pub[:2]), proc.pid)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture
+def make_registry(tmp_path: Path) -> Callable[..., Path]:
+    """Write a registry file from TOML text pieces; returns its path."""
+
+    def make(*parts: str, name: str = "registry.toml") -> Path:
+        path = tmp_path / name
+        path.write_text("\n".join(parts))
+        return path
+
+    return make
+
+
+def agent_toml(name: str, host: str, target: str, profile: str = "shell", **extra: Any) -> str:
+    """The TOML of one ``[agents.NAME]`` table."""
+    lines = [f"[agents.{name}]", f'host = "{host}"', f'target = "{target}"', f'profile = "{profile}"']
+    lines += [f"{key} = {_toml(value)}" for key, value in extra.items()]
+    return "\n".join(lines) + "\n"
+
+
+def local_host_toml(name: str, socket: str) -> str:
+    return f'[hosts.{name}]\nlocal = true\ntmux_socket = "{socket}"\n'
+
+
+def run_cli(*args: str, input: bytes | None = None, env: dict[str, str] | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
+    """Run ``agent-bridge`` as a user would (a new process), from the repo."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "bridge", *args],
+        input=input,
+        capture_output=True,
+        env=full_env,
+        timeout=timeout,
+        cwd=REPO,
+    )

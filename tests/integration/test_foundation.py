@@ -1,0 +1,287 @@
+"""The foundation through real parts: tmux on a private socket, reached over a real sshd."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bridge.api import Bridge
+from bridge.registry import Registry
+from tests.conftest import (
+    Sshd,
+    TmuxServer,
+    agent_toml,
+    free_port,
+    keygen,
+    local_host_toml,
+    run_cli,
+    wait_for,
+)
+
+pytestmark = pytest.mark.integration
+
+RECEIVER = f"{sys.executable} -m tests.helpers.receiver"
+
+NASTY_LINES = [
+    "plain ascii line",
+    "single 'quotes' and \"double\" quotes",
+    "dollar $HOME and ${PATH} and $(whoami)",
+    "backticks `id` here",
+    "ends with a semicolon;",
+    "ends with escaped semicolon \\;",
+    "-leading dash -n -e",
+    "\ttab\tseparated\tvalues",
+    "unicode: héllo wörld — 日本語 — 🙂 — עברית",
+    "tmux formats #{pane_id} #S #[fg=red]",
+    "glob * ? [a-z] and ~ tilde",
+    "backslash \\n \\t \\\\ end",
+]
+
+
+def nasty_text(lines: int) -> str:
+    return "\n".join(f"{i:03d} {NASTY_LINES[i % len(NASTY_LINES)]}" for i in range(lines))
+
+
+def received(out: Path, count: int = 1) -> list[str]:
+    wait_for(lambda: out.exists() and len(out.read_text().splitlines()) >= count, 15)
+    return [json.loads(line)["text"] for line in out.read_text().splitlines()]
+
+
+@pytest.fixture
+def receiver_pane(tmux_server: TmuxServer, tmp_path: Path) -> tuple[str, Path]:
+    out = tmp_path / "received.jsonl"
+    pane = tmux_server.new_pane("recv", f"{RECEIVER} {out}")
+    wait_for(lambda: "READY" in tmux_server.capture(pane), 10)
+    return pane, out
+
+
+@pytest.fixture
+def ssh_registry(
+    sshd: Sshd, tmux_server: TmuxServer, make_registry: Callable[..., Path]
+) -> Path:
+    return make_registry(
+        sshd.host_toml("box", tmux_socket=tmux_server.socket),
+        agent_toml("recv", "box", "recv:0.0"),
+        agent_toml("fresh", "box", "fresh:work.0", start=f"{sys.executable} -c 'input()'"),
+        agent_toml("ghost", "box", "nosuch:0.0"),
+    )
+
+
+def test_send_200_nasty_lines_over_ssh_byte_exact(
+    ssh_registry: Path, receiver_pane: tuple[str, Path]
+) -> None:
+    _, out = receiver_pane
+    text = nasty_text(200)
+    result = run_cli("--config", str(ssh_registry), "send", "recv", "-", input=text.encode())
+    assert result.returncode == 0, result.stderr
+    assert received(out) == [text]
+
+
+def test_send_16k_and_more_over_ssh(ssh_registry: Path, receiver_pane: tuple[str, Path]) -> None:
+    _, out = receiver_pane
+    text = nasty_text(600)
+    assert len(text.encode()) > 16 * 1024
+    result = run_cli("--config", str(ssh_registry), "send", "recv", text)
+    assert result.returncode == 0, result.stderr
+    assert received(out) == [text]
+
+
+def test_send_strips_key_like_controls_and_says_so(
+    ssh_registry: Path, receiver_pane: tuple[str, Path]
+) -> None:
+    _, out = receiver_pane
+    hostile = "a\x1b[201~b\x03c\x04d\r\ne"
+    result = run_cli("--config", str(ssh_registry), "send", "recv", "-", input=hostile.encode())
+    assert result.returncode == 0, result.stderr
+    assert b"removed 3 control character(s)" in result.stderr
+    assert received(out) == ["a[201~bcd\ne"]
+
+
+def test_send_refuses_invalid_utf8(ssh_registry: Path, receiver_pane: tuple[str, Path]) -> None:
+    _, out = receiver_pane
+    result = run_cli("--config", str(ssh_registry), "send", "recv", "-", input=b"ok \xff bad")
+    assert result.returncode == 2
+    assert b"not valid UTF-8 (byte 3" in result.stderr
+    assert not out.exists()
+
+
+def test_no_enter_then_keys(ssh_registry: Path, receiver_pane: tuple[str, Path]) -> None:
+    _, out = receiver_pane
+    cfg = str(ssh_registry)
+    assert run_cli("--config", cfg, "send", "--no-enter", "recv", "first;").returncode == 0
+    assert run_cli("--config", cfg, "keys", "recv", "x", "Enter").returncode == 0
+    assert received(out) == ["first;x"]
+
+
+def test_screen_over_ssh(ssh_registry: Path, receiver_pane: tuple[str, Path]) -> None:
+    result = run_cli("--config", str(ssh_registry), "screen", "recv")
+    assert result.returncode == 0, result.stderr
+    assert "READY" in result.stdout.decode()
+    ansi = run_cli("--config", str(ssh_registry), "--json", "screen", "recv", "--ansi")
+    assert "READY" in json.loads(ansi.stdout)["screen"]
+
+
+async def test_pane_facts_and_pooled_connection(
+    ssh_registry: Path, receiver_pane: tuple[str, Path]
+) -> None:
+    pane, _ = receiver_pane
+    async with Bridge(Registry.load(ssh_registry)) as bridge:
+        facts = await bridge.facts("recv")
+        assert facts.pane_id == pane
+        assert facts.current_command.startswith("python")
+        assert (facts.width, facts.height) == (200, 50)
+        assert not facts.dead and not facts.alternate_on
+        transport = bridge.pool.get("box", bridge.registry.host("box"))
+        conn = await transport.connection()  # type: ignore[attr-defined]
+        await bridge.screen("recv")
+        await bridge.facts("recv")
+        assert await transport.connection() is conn, "one connection per host, reused"  # type: ignore[attr-defined]
+
+
+def test_start_creates_session_and_runs_command(
+    ssh_registry: Path, tmux_server: TmuxServer
+) -> None:
+    result = run_cli("--config", str(ssh_registry), "--json", "start", "fresh")
+    assert result.returncode == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert info["created"] and info["started"]
+    wait_for(lambda: tmux_server.current_command(info["pane"]).startswith("python"), 10)
+    again = json.loads(run_cli("--config", str(ssh_registry), "--json", "start", "fresh").stdout)
+    assert again["already_running"] and again["pane"] == info["pane"]
+    names = tmux_server.tmux("list-windows", "-t", "fresh", "-F", "#{window_name}").stdout.split()
+    assert names == ["work"]
+
+
+def test_missing_target_is_exit_4(ssh_registry: Path, tmux_server: TmuxServer) -> None:
+    result = run_cli("--config", str(ssh_registry), "screen", "ghost")
+    assert result.returncode == 4
+    err = result.stderr.decode()
+    assert "nosuch:0.0 not found" in err and err.count("\n") == 1
+
+
+def test_unknown_agent_is_exit_2(ssh_registry: Path) -> None:
+    result = run_cli("--config", str(ssh_registry), "screen", "nobody")
+    assert result.returncode == 2
+    assert b"unknown agent 'nobody'" in result.stderr
+
+
+def test_malformed_registry_is_exit_2(make_registry: Callable[..., Path]) -> None:
+    bad = make_registry("[hosts.h]\nlocal = true\nbogus = 1\n")
+    result = run_cli("--config", str(bad), "agents")
+    assert result.returncode == 2
+    assert b"hosts.h.bogus: unknown key" in result.stderr
+
+
+def test_closed_port_fails_fast_exit_3(make_registry: Callable[..., Path], sshd: Sshd) -> None:
+    port = free_port()  # nothing listens there
+    reg = make_registry(
+        f'[hosts.dead]\naddress = "127.0.0.1"\nport = {port}\nconnect_timeout = 3\n'
+        f'known_hosts = "{sshd.known_hosts}"\n',
+        agent_toml("a", "dead", "s:0.0"),
+    )
+    began = time.monotonic()
+    result = run_cli("--config", str(reg), "screen", "a")
+    assert result.returncode == 3
+    assert time.monotonic() - began < 10
+    assert b"cannot reach host dead" in result.stderr
+
+
+def test_unknown_host_key_refused_under_strict(
+    sshd: Sshd, make_registry: Callable[..., Path], tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty_known_hosts"
+    empty.write_text("")
+    reg = make_registry(
+        sshd.host_toml("box").replace(str(sshd.known_hosts), str(empty)),
+        agent_toml("a", "box", "s:0.0"),
+    )
+    result = run_cli("--config", str(reg), "screen", "a")
+    assert result.returncode == 3
+    err = result.stderr.decode()
+    assert "is not in" in err and "SHA256:" in err
+    assert empty.read_text() == "", "strict never writes known_hosts"
+
+
+def test_accept_new_records_key_then_works(
+    sshd: Sshd, tmux_server: TmuxServer, make_registry: Callable[..., Path], tmp_path: Path
+) -> None:
+    tmux_server.new_pane("s")
+    fresh = tmp_path / "kh" / "known_hosts"
+    reg = make_registry(
+        sshd.host_toml("box", host_key_policy="accept-new", tmux_socket=tmux_server.socket).replace(
+            str(sshd.known_hosts), str(fresh)
+        ),
+        agent_toml("a", "box", "s:0.0"),
+    )
+    result = run_cli("--config", str(reg), "screen", "a")
+    assert result.returncode == 0, result.stderr
+    assert sshd.host_pubkey.split()[1] in fresh.read_text()
+    assert fresh.stat().st_mode & 0o777 == 0o600
+
+
+def test_changed_host_key_refused_even_with_accept_new(
+    sshd: Sshd, make_registry: Callable[..., Path], tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    keygen(other)
+    forged = tmp_path / "known_hosts"
+    forged.write_text(f"[127.0.0.1]:{sshd.port} {Path(f'{other}.pub').read_text().split()[0]} "
+                      f"{Path(f'{other}.pub').read_text().split()[1]}\n")
+    for policy in ("strict", "accept-new"):
+        reg = make_registry(
+            sshd.host_toml("box", host_key_policy=policy).replace(str(sshd.known_hosts), str(forged)),
+            agent_toml("a", "box", "s:0.0"),
+        )
+        result = run_cli("--config", str(reg), "screen", "a")
+        assert result.returncode == 3, policy
+        assert b"has CHANGED" in result.stderr and b"ssh-keygen -R" in result.stderr
+
+
+def test_private_key_readable_by_others_is_refused(
+    sshd: Sshd, make_registry: Callable[..., Path], tmp_path: Path
+) -> None:
+    loose = tmp_path / "loose_key"
+    loose.write_bytes(sshd.client_key.read_bytes())
+    loose.chmod(0o644)
+    reg = make_registry(
+        sshd.host_toml("box").replace(str(sshd.client_key), str(loose)),
+        agent_toml("a", "box", "s:0.0"),
+    )
+    result = run_cli("--config", str(reg), "screen", "a")
+    assert result.returncode == 2
+    assert b"chmod 600" in result.stderr
+
+
+def test_local_host_without_ssh(
+    tmux_server: TmuxServer, make_registry: Callable[..., Path], receiver_pane: tuple[str, Path]
+) -> None:
+    _, out = receiver_pane
+    reg = make_registry(local_host_toml("here", tmux_server.socket), agent_toml("r", "here", "recv"))
+    assert run_cli("--config", str(reg), "send", "r", "local hello").returncode == 0
+    assert received(out) == ["local hello"]
+    hosts = json.loads(run_cli("--config", str(reg), "--json", "hosts", "--check").stdout)
+    assert hosts[0]["reachable"] and hosts[0]["tmux"].startswith("tmux ")
+
+
+def test_attach_command_line(sshd: Sshd, make_registry: Callable[..., Path]) -> None:
+    reg = make_registry(sshd.host_toml("box"), agent_toml("a", "box", "agents:claude.0"))
+    result = run_cli("--config", str(reg), "attach", "a", "--read-only", "--print")
+    line = result.stdout.decode().strip()
+    assert line.startswith("ssh -p ")
+    assert "StrictHostKeyChecking=yes" in line
+    assert line.endswith("-t -- 'tmux attach-session -t agents:claude.0 -r'")
+
+
+def test_help_is_fast_and_complete() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bridge", "--help"], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0
+    for command in ("hosts", "agents", "screen", "send", "keys", "start", "attach"):
+        assert command in result.stdout

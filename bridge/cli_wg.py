@@ -1,0 +1,154 @@
+"""``agent-bridge wg``: make and keep the WireGuard keys and configs for a hub (VPS) and its peers.
+
+Commands raise :mod:`bridge.errors` exceptions; the main CLI turns them into messages and exit codes.
+Configs (which hold private keys) go to stdout so they can be redirected into a file; messages go
+to stderr.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bridge import wireguard as wg
+
+app = typer.Typer(
+    help="WireGuard for agent-bridge: one hub (your VPS) and its peers (laptop, phone, ...). "
+    "`init` once, `add-peer NAME` per device, then install `render hub` on the VPS as "
+    "/etc/wireguard/wg0.conf and `render NAME` (or its QR code) on the device. Keys stay in the "
+    "state folder (mode 0700, files 0600).",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def default_state_dir() -> Path:
+    """``<config dir>/wireguard``: the folder of ``$AGENT_BRIDGE_CONFIG`` if set, else
+    ``$XDG_CONFIG_HOME/agent-bridge`` or ``~/.config/agent-bridge``."""
+    registry = os.environ.get("AGENT_BRIDGE_CONFIG")
+    if registry:
+        return Path(registry).expanduser().parent / "wireguard"
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base).expanduser() / "agent-bridge" / "wireguard"
+
+
+StateDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--state-dir",
+        help="Folder holding the WireGuard state (keys). Default: <config dir>/wireguard, where the "
+        "config dir is that of $AGENT_BRIDGE_CONFIG, else $XDG_CONFIG_HOME/agent-bridge or "
+        "~/.config/agent-bridge.",
+        show_default=False,
+    ),
+]
+NameArg = Annotated[str, typer.Argument(help="Peer name, e.g. laptop or phone.", show_default=False)]
+
+
+def _dir(state_dir: Path | None) -> Path:
+    return state_dir if state_dir is not None else default_state_dir()
+
+
+def _say(text: str) -> None:
+    typer.echo(text, err=True)
+
+
+@app.command()
+def init(
+    endpoint: Annotated[
+        str,
+        typer.Option(
+            help="Where peers reach the hub: its public HOST:PORT, e.g. vps.example.org:51820.",
+            show_default=False,
+        ),
+    ],
+    subnet: Annotated[
+        str,
+        typer.Option(help="Tunnel subnet in CIDR form; the hub gets its first address.", show_default=True),
+    ] = "10.77.0.0/24",
+    listen_port: Annotated[
+        int | None,
+        typer.Option(help="UDP port the hub listens on. Default: the endpoint's port.", show_default=False),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace existing state, throwing away every key.")
+    ] = False,
+    state_dir: StateDirOpt = None,
+) -> None:
+    """Create the hub: its keys, tunnel address, endpoint and listen port."""
+    folder = _dir(state_dir)
+    state = wg.init_hub(folder, endpoint, subnet, listen_port, force=force)
+    _say(
+        f"WireGuard hub created in {folder}: {state.hub.address} in {state.hub.subnet}, "
+        f"listening on {state.hub.listen_port}/udp, reached at {state.hub.endpoint}."
+    )
+    _say("Next: `agent-bridge wg add-peer NAME` for each device, then `agent-bridge wg render hub`.")
+
+
+@app.command("add-peer")
+def add_peer(
+    name: NameArg,
+    qr: Annotated[bool, typer.Option("--qr", help="Print the config as a QR code (for a phone).")] = False,
+    qr_png: Annotated[
+        Path | None,
+        typer.Option(
+            "--qr-png", help="Also write the QR code to this PNG file (mode 0600).", show_default=False
+        ),
+    ] = None,
+    keepalive: Annotated[
+        bool,
+        typer.Option(help="Send a keepalive every 25 s (keeps NAT mappings open)."),
+    ] = True,
+    state_dir: StateDirOpt = None,
+) -> None:
+    """Add a peer at the next free tunnel address and print its wg-quick config (or QR code).
+
+    The hub's config changes too: re-render it with `agent-bridge wg render hub` and reload the
+    hub (`wg syncconf wg0 <(wg-quick strip wg0)`).
+    """
+    folder = _dir(state_dir)
+    peer = wg.add_peer(folder, name, keepalive=keepalive)
+    config = wg.render(folder, name)
+    _say(f"Added peer {peer.name} at {peer.address}. Update the hub: `agent-bridge wg render hub`.")
+    if qr_png is not None:
+        _say(f"QR code written to {wg.qr_png(config, qr_png)} (it holds the private key).")
+    if qr:
+        typer.echo(wg.qr_text(config), nl=False)
+    elif qr_png is None:
+        typer.echo(config, nl=False)
+
+
+@app.command()
+def show(state_dir: StateDirOpt = None) -> None:
+    """Show the hub and its peers (addresses and public keys; no secrets)."""
+    typer.echo(wg.show(_dir(state_dir)).describe())
+
+
+@app.command("remove-peer")
+def remove_peer(name: NameArg, state_dir: StateDirOpt = None) -> None:
+    """Remove a peer; its address becomes free. Re-render and reload the hub afterwards."""
+    peer = wg.remove_peer(_dir(state_dir), name)
+    _say(f"Removed peer {peer.name} ({peer.address}). Update the hub: `agent-bridge wg render hub`.")
+
+
+@app.command()
+def render(
+    name: Annotated[str, typer.Argument(help="`hub`, or a peer name.", show_default=False)],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write to this file (mode 0600) instead of stdout.", show_default=False
+        ),
+    ] = None,
+    state_dir: StateDirOpt = None,
+) -> None:
+    """Print the wg-quick config of the hub or of a peer (it holds that side's private key)."""
+    config = wg.render(_dir(state_dir), name)
+    if output is None:
+        typer.echo(config, nl=False)
+    else:
+        wg.write_private(output.expanduser(), config)
+        _say(f"Wrote {output} (mode 0600).")

@@ -13,15 +13,20 @@ import os
 import shlex
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bridge.config import HostSpec
+from bridge.config import HostSpec, config_dir, env_timeout
 from bridge.errors import AgentNotReadyError, ConfigError
 from bridge.registry import Agent, Registry
 from bridge.text import clean
 from bridge.tmux import PaneFacts, Tmux
 from bridge.transport import Pool
+
+if TYPE_CHECKING:
+    from bridge.driver import Driver, Observation, Reply
+    from bridge.profiles import Profile
 
 # What `#{pane_current_command}` shows when a pane is back at its shell.
 SHELLS = frozenset({"bash", "sh", "zsh", "fish", "dash", "ksh", "mksh", "tcsh", "csh", "login"})
@@ -194,6 +199,77 @@ class Bridge:
                 target=pane.pane_id,
             )
         return pane
+
+
+    # -- the driver -------------------------------------------------------------------------
+
+    @property
+    def profiles_dir(self) -> Path:
+        """Where user profiles live: ``<config dir>/profiles`` (they override built-ins by name)."""
+        return config_dir() / "profiles"
+
+    def profile(self, name: str) -> Profile:
+        """The profile called ``name`` (user folder first, then built-in)."""
+        from bridge.profiles import load_profile
+
+        return load_profile(name, self.profiles_dir)
+
+    def timeout(self, cli_value: float | None) -> float:
+        """Seconds an ask may take: ``--timeout`` > ``$AGENT_BRIDGE_TIMEOUT`` > registry settings."""
+        if cli_value is not None:
+            return cli_value
+        return env_timeout() or self.registry.model.settings.timeout
+
+    async def driver(self, agent_name: str) -> Driver:
+        """A :class:`~bridge.driver.Driver` for the agent's pane and profile."""
+        from bridge.driver import Driver
+
+        pane = await self.pane(agent_name)
+        spec = pane.agent.spec
+        return Driver(
+            pane.tmux, pane.pane_id, self.profile(spec.profile),
+            agent=agent_name, permissions=spec.permissions,
+        )
+
+    async def state(self, agent_name: str) -> Observation:
+        """One observation of the agent: its state (idle, busy, permission, menu, ...) and screen."""
+        return await (await self.driver(agent_name)).observe()
+
+    async def ask(
+        self, agent_name: str, prompt: str, *, timeout: float | None = None, model: str | None = None
+    ) -> Reply:
+        """Type ``prompt`` into an idle agent, wait until it is done, return its reply.
+
+        With ``model``, switch the agent's model through its ``/model`` menu first.
+        """
+        driver = await self.driver(agent_name)
+        limit = self.timeout(timeout)
+        if model:
+            await driver.switch_model(model, timeout=min(limit, 60.0))
+        return await driver.ask(prompt, timeout=limit)
+
+    async def switch_model(self, agent_name: str, name: str, *, timeout: float = 60.0) -> str:
+        """Switch the agent's model via its own menu; returns the name the agent confirmed."""
+        return await (await self.driver(agent_name)).switch_model(name, timeout=timeout)
+
+    async def approve(
+        self, agent_name: str, answer: str = "yes", *, wait: bool = False, timeout: float | None = None
+    ) -> Reply | Observation:
+        """Answer a pending permission question (``yes``, ``no`` or an option number)."""
+        driver = await self.driver(agent_name)
+        return await driver.approve(answer, wait=wait, timeout=self.timeout(timeout))
+
+    async def restart(self, agent_name: str, *, timeout: float = 60.0) -> Observation:
+        """Run the profile's resume command in a dead agent's pane and wait until it is idle."""
+        driver = await self.driver(agent_name)
+        spec = self.registry.agent(agent_name).spec
+        command = driver.profile.resume or spec.start
+        if not command:
+            raise ConfigError(
+                f"no resume command for {agent_name}",
+                hint=f'add start = "..." under [agents.{agent_name}]',
+            )
+        return await driver.restart(command, timeout=timeout)
 
 
 def ssh_argv(spec: HostSpec) -> list[str]:

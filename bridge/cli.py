@@ -21,6 +21,7 @@ import typer
 
 if TYPE_CHECKING:
     from bridge.api import Bridge
+    from bridge.driver import Reply
     from bridge.errors import BridgeError
 
 T = TypeVar("T")
@@ -290,6 +291,148 @@ def attach(
         raise typer.Exit(1) from None
 
 
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout", "-t", min=0.1, show_default=False,
+        help="Seconds to wait (default: $AGENT_BRIDGE_TIMEOUT, else the registry's settings.timeout, 600).",
+    ),
+]
+
+
+def _print_reply(reply: Reply, as_json: bool) -> None:
+    emit(reply.to_dict(), reply.reply, as_json)
+
+
+@app.command()
+def ask(
+    agent: AgentArg,
+    prompt: Annotated[str, typer.Argument(help="The question; '-' reads it from standard input.")],
+    timeout: TimeoutOpt = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", help="First switch the agent to this model via its /model menu."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ask an idle agent something and print its reply (alone, so $(agent-bridge ask ...) works).
+
+    Exit 4 if the agent is not idle or time runs out (with --json, the last screen); exit 5 if it
+    asks for permission (answer with `agent-bridge approve AGENT yes|no --wait`).
+    """
+    text = _read_or_fail(prompt, as_json)
+    reply = run(lambda b: b.ask(agent, text, timeout=timeout, model=model), as_json=as_json)
+    _print_reply(reply, as_json)
+
+
+@app.command()
+def state(agent: AgentArg, as_json: JsonOpt = False) -> None:
+    """Print the agent's state: idle, busy, permission, menu, dialog, dead or unknown."""
+    obs = run(lambda b: b.state(agent), as_json=as_json)
+    data = {"agent": agent, "state": obs.state.value, "command": obs.facts.current_command,
+            "pane": obs.facts.pane_id}
+    emit(data, obs.state.value, as_json)
+
+
+@app.command()
+def model(
+    agent: AgentArg,
+    name: Annotated[str, typer.Argument(help="Row number, label, or a prefix of it (e.g. sonnet).")],
+    timeout: Annotated[float, typer.Option("--timeout", "-t", min=1, help="Seconds to wait.")] = 60.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Switch the agent's model through its own /model menu, one checked key press at a time."""
+    chosen = run(lambda b: b.switch_model(agent, name, timeout=timeout), as_json=as_json)
+    emit({"agent": agent, "model": chosen}, f"model set to {chosen}", as_json)
+
+
+@app.command()
+def approve(
+    agent: AgentArg,
+    answer: Annotated[
+        str, typer.Argument(help="yes (the first Yes option), no, or an option number.")
+    ] = "yes",
+    wait: Annotated[bool, typer.Option("--wait", "-w", help="Then wait and print the reply.")] = False,
+    timeout: TimeoutOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer the agent's pending permission question (nothing is ever approved by default)."""
+    from bridge.driver import Reply as _Reply
+
+    result = run(lambda b: b.approve(agent, answer, wait=wait, timeout=timeout), as_json=as_json)
+    if isinstance(result, _Reply):
+        _print_reply(result, as_json)
+    else:
+        emit({"agent": agent, "answered": answer, "state": result.state.value},
+             f"answered {answer}; {agent} is {result.state.value}", as_json)
+
+
+@app.command()
+def restart(
+    agent: AgentArg,
+    timeout: Annotated[float, typer.Option("--timeout", "-t", min=1, help="Seconds to wait.")] = 60.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the profile's resume command (e.g. `claude --continue`) in a dead agent's pane."""
+    obs = run(lambda b: b.restart(agent, timeout=timeout), as_json=as_json)
+    emit({"agent": agent, "state": obs.state.value}, f"{agent} is {obs.state.value}", as_json)
+
+
+@app.command()
+def profiles(as_json: JsonOpt = False) -> None:
+    """List agent profiles: built-in ones and yours (~/.config/agent-bridge/profiles/*.toml)."""
+    from bridge.config import config_dir
+    from bridge.errors import BridgeError
+    from bridge.profiles import list_profiles
+
+    try:
+        infos = list_profiles(config_dir() / "profiles")
+    except BridgeError as error:
+        _fail(error, as_json)
+    rows = [
+        {"name": i.name, "agent": i.agent, "version": i.version, "source": str(i.source)} for i in infos
+    ]
+    text = "\n".join(f"{r['name']:<14} {r['agent']:<14} {r['version']:<10} {r['source']}" for r in rows)
+    emit(rows, text, as_json)
+
+
+@app.command()
+def demo(
+    prompt: Annotated[str, typer.Option("--prompt", "-p", help="What to ask the demo agent.")] = (
+        "What is 6 x 7?"
+    ),
+    as_json: JsonOpt = False,
+) -> None:
+    """Start the bundled demo agent in a private local tmux server, ask it something, show the reply.
+
+    No SSH and no registry needed; only tmux. The agent keeps running so you can watch it.
+    """
+    from bridge.demo.session import run_demo
+    from bridge.errors import BridgeError
+
+    try:
+        result = asyncio.run(run_demo(prompt))
+    except BridgeError as error:
+        _fail(error, as_json)
+    if as_json or OPTS.json:
+        print(json.dumps({**result.reply.to_dict(), "socket": result.socket}, ensure_ascii=False))
+        return
+    print(f"asked the demo agent: {prompt}")
+    print(f"it replied ({result.reply.source}, {result.reply.elapsed_s:.2f}s): {result.reply.reply}")
+    print()
+    print(f"watch it live (read-only): tmux -S {result.socket} attach -t demo -r")
+    print(f"stop it:                   tmux -S {result.socket} kill-server")
+
+
+def _mount_wg() -> None:
+    from bridge.cli_wg import app as wg_app
+
+    app.add_typer(wg_app, name="wg")
+
+
+_mount_wg()
+
+
 def _read_or_fail(text: str, as_json: bool) -> str:
     from bridge.errors import BridgeError
 
@@ -301,8 +444,13 @@ def _read_or_fail(text: str, as_json: bool) -> str:
 
 def main() -> None:
     """Console-script entry point."""
+    from bridge.errors import BridgeError
+
     try:
         app()
+    except BridgeError as error:  # from sub-apps (wg) that do not go through run()
+        print(f"agent-bridge: error: {error}", file=sys.stderr)
+        sys.exit(error.exit_code)
     except KeyboardInterrupt:
         print("agent-bridge: interrupted", file=sys.stderr)
         sys.exit(130)

@@ -144,7 +144,10 @@ class Tmux:
         """All :class:`PaneFacts` of ``target`` (a ``%id`` or ``session:window.pane``) at once."""
         fmt = _SEP.join(f"#{{{name}}}" for name in _FACTS)
         out = (await self.run("display-message", "-p", "-t", target, fmt, target=target)).stdout
-        values = out.rstrip("\n").split(_SEP)
+        return self._facts(out.rstrip("\n"), target)
+
+    def _facts(self, line: str, target: str) -> PaneFacts:
+        values = line.split(_SEP)
         if len(values) != len(_FACTS) or not values[0].startswith("%"):
             raise TargetNotFoundError(
                 f"tmux target {target} not found on {self.host}",
@@ -170,6 +173,16 @@ class Tmux:
             pane_index=_int(v["pane_index"]),
             current_path=v["pane_current_path"],
         )
+
+    async def observe(self, pane: str, *, history: int = 0) -> tuple[PaneFacts, str]:
+        """Pane facts and the captured screen (with SGR) in ONE tmux invocation."""
+        fmt = _SEP.join(f"#{{{name}}}" for name in _FACTS)
+        args = ["display-message", "-p", "-t", pane, fmt, ";", "capture-pane", "-p", "-e", "-J", "-t", pane]
+        if history > 0:
+            args += ["-S", str(-history)]
+        out = (await self.run(*args, target=pane)).stdout
+        first, _, screen = out.partition("\n")
+        return self._facts(first, pane), screen
 
     async def resolve(self, target: str) -> str:
         """The stable ``%id`` of the pane ``target`` names (exactly that pane, never a guess)."""

@@ -99,7 +99,7 @@ def test_bad_policy(tmp_path: Path) -> None:
 
 
 def test_host_needs_address_or_local(tmp_path: Path) -> None:
-    assert "needs address" in error_of(tmp_path, "[hosts.h]\nuser = \"me\"\n")
+    assert "needs address" in error_of(tmp_path, '[hosts.h]\nuser = "me"\n')
     assert "not both" in error_of(tmp_path, '[hosts.h]\nlocal = true\naddress = "x"\n')
 
 

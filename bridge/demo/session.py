@@ -1,0 +1,70 @@
+"""``agent-bridge demo``: the main job end to end on this machine, with nothing configured.
+
+Starts the demo agent in a private tmux server (its own socket in the user's runtime dir), waits
+until it is idle, asks it one question through the same registry/driver path a real agent uses,
+and leaves it running so the user can attach and watch.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from bridge.config import AgentSpec, HostSpec, RegistryModel
+from bridge.driver import Reply
+from bridge.errors import BridgeError
+from bridge.reader import State
+from bridge.registry import Registry
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    reply: Reply
+    socket: str
+
+
+def runtime_dir() -> Path:
+    """A private folder for sockets: ``$XDG_RUNTIME_DIR/agent-bridge`` or ``/tmp/agent-bridge-UID``."""
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    if base:
+        path = Path(base) / "agent-bridge"
+    else:
+        path = Path(tempfile.gettempdir()) / f"agent-bridge-{os.getuid()}"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_uid != os.getuid() or path.stat().st_mode & 0o077:
+        raise BridgeError(f"{path} is not private to you", hint=f"remove it or chmod 700 {path}")
+    return path
+
+
+def demo_registry(socket: str) -> Registry:
+    """A registry with one local host (private tmux socket) and the demo agent."""
+    command = f"{shlex.quote(sys.executable)} -m bridge.demo"
+    model = RegistryModel(
+        hosts={"local": HostSpec(local=True, tmux_socket=socket)},
+        agents={
+            "demo": AgentSpec(
+                host="local", target="demo:agent.0", profile="demo", start=command, cwd=str(Path.home())
+            )
+        },
+    )
+    return Registry(model)
+
+
+async def run_demo(prompt: str, *, socket: str | None = None, timeout: float = 60.0) -> DemoResult:
+    """Start (or reuse) the demo agent, ask it ``prompt``, return the reply and the tmux socket."""
+    from bridge.api import Bridge
+
+    if not shutil.which("tmux"):
+        raise BridgeError("tmux is not installed", hint="sudo apt-get install -y tmux")
+    socket = socket or str(runtime_dir() / "demo.sock")
+    async with Bridge(demo_registry(socket)) as bridge:
+        await bridge.start("demo")
+        driver = await bridge.driver("demo")
+        await driver.wait_for(lambda o: o.state is State.IDLE, 20.0, what="the demo agent to start")
+        reply = await bridge.ask("demo", prompt, timeout=timeout)
+    return DemoResult(reply, socket)

@@ -1,0 +1,535 @@
+"""The state machine for one agent pane: observe, classify, type, wait, read, menus, permissions.
+
+Every step is a plain async method you can call alone. The driver never presses a key into a
+screen it did not recognise: an unknown screen stops with :class:`UnrecognisedScreenError` and the
+screen text. Timeouts carry the last screen.
+
+Waiting is by observation: each observation is one tmux round trip (pane facts + capture), the
+screen is classified by the agent's profile, and polling adapts (fast right after a change, slower
+while nothing moves). "Done" is the profile's idle state plus a short stable window, never silence
+alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge import transcript
+from bridge.errors import (
+    AgentNotReadyError,
+    AgentTimeoutError,
+    PermissionPendingError,
+    UnrecognisedScreenError,
+)
+from bridge.profiles import Profile
+from bridge.reader import (
+    Menu,
+    PermissionQuestion,
+    State,
+    classify,
+    extract_reply,
+    input_text,
+    last_prompt,
+    read_menu,
+    read_permission,
+)
+from bridge.screen import Snapshot, parse
+from bridge.text import clean
+from bridge.tmux import PaneFacts, Tmux
+
+log = logging.getLogger("bridge.driver")
+
+POLL_MIN, POLL_MAX = 0.02, 0.25
+HISTORY_LINES = 3000
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One look at the pane: tmux facts, the rendered screen, and its state per the profile."""
+
+    facts: PaneFacts
+    snapshot: Snapshot
+    state: State
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def text(self) -> str:
+        return self.snapshot.text
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An agent's answer to one prompt."""
+
+    agent: str
+    reply: str
+    state: str
+    source: str  # "transcript" (exact text from the agent's session file) or "screen"
+    model: str | None
+    elapsed_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "agent": self.agent,
+            "reply": self.reply,
+            "state": self.state,
+            "source": self.source,
+            "model": self.model,
+            "elapsed_s": round(self.elapsed_s, 3),
+        }
+
+
+class Driver:
+    """Drive the agent in one pane, read through one :class:`Profile`."""
+
+    def __init__(
+        self,
+        tmux: Tmux,
+        pane_id: str,
+        profile: Profile,
+        *,
+        agent: str = "agent",
+        permissions: str = "ask",
+    ) -> None:
+        self.tmux = tmux
+        self.pane = pane_id
+        self.profile = profile
+        self.agent = agent
+        self.permissions = permissions
+
+    # -- looking ----------------------------------------------------------------------------
+
+    async def observe(self, *, history: int = 0) -> Observation:
+        """Facts + screen in one round trip, classified by the profile."""
+        facts, raw = await self.tmux.observe(self.pane, history=history)
+        snap = parse(
+            raw, facts.width, (facts.cursor_x, facts.cursor_y), pane_height=facts.height
+        )
+        state = classify(snap, self.profile, current_command=facts.current_command, pane_dead=facts.dead)
+        return Observation(facts, snap, state)
+
+    async def wait_for(
+        self,
+        done: Callable[[Observation], bool],
+        timeout: float,
+        *,
+        what: str,
+        first: Observation | None = None,
+        stop: Callable[[Observation], None] | None = None,
+    ) -> Observation:
+        """Observe until ``done(obs)``; ``stop(obs)`` may raise to end early; time out with the screen."""
+        deadline = time.monotonic() + timeout
+        obs = first or await self.observe()
+        interval = POLL_MIN
+        while True:
+            if stop is not None:
+                stop(obs)
+            if done(obs):
+                return obs
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AgentTimeoutError(
+                    f"{self.agent}: timed out after {timeout:g}s waiting for {what} "
+                    f"(state {obs.state.value})",
+                    hint="raise --timeout, or look with: agent-bridge screen " + self.agent,
+                    state=obs.state.value,
+                    screen=obs.text,
+                    host=self.tmux.host,
+                    target=self.pane,
+                )
+            await asyncio.sleep(min(interval, remaining))
+            new = await self.observe()
+            interval = POLL_MIN if new.text != obs.text else min(interval * 1.6, POLL_MAX)
+            obs = new
+
+    async def settle(self, obs: Observation, *, timeout: float = 5.0) -> Observation:
+        """Wait until the screen is unchanged for the profile's stable window."""
+        window = self.profile.submit.stable_ms / 1000
+        last = obs
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            await asyncio.sleep(window)
+            new = await self.observe()
+            if new.text == last.text and new.state == last.state:
+                return new
+            last = new
+        return last
+
+    def _not_ready(self, obs: Observation, doing: str) -> AgentNotReadyError:
+        state = obs.state.value
+        hints = {
+            "dead": f"agent-bridge restart {self.agent}",
+            "busy": "wait for it, or press Escape: agent-bridge keys " + self.agent + " Escape",
+            "permission": f"answer it: agent-bridge approve {self.agent} yes|no",
+            "menu": f"close it: agent-bridge keys {self.agent} Escape",
+            "dialog": f"look at it: agent-bridge screen {self.agent}",
+            "unknown": f"look at it: agent-bridge screen {self.agent}",
+        }
+        return AgentNotReadyError(
+            f"{self.agent} is {state}, not idle: cannot {doing}",
+            hint=hints.get(state),
+            state=state,
+            screen=obs.text,
+            host=self.tmux.host,
+            target=self.pane,
+        )
+
+    async def require_idle(self, doing: str) -> Observation:
+        """The current observation, if the agent is idle; else :class:`AgentNotReadyError`."""
+        obs = await self.observe()
+        if obs.state is not State.IDLE:
+            # A screen caught mid-redraw can look unknown for a moment: look once more.
+            obs = await self.settle(obs, timeout=1.0)
+        if obs.state is not State.IDLE:
+            raise self._not_ready(obs, doing)
+        return obs
+
+    # -- typing -----------------------------------------------------------------------------
+
+    async def submit(self, prompt: str, *, before: Observation | None = None) -> Observation:
+        """Type ``prompt`` (bracketed paste), see it land, wait the gap, Enter, see it taken.
+
+        One retry of Enter if the agent did not take it; the text itself is never typed twice.
+        """
+        before = before or await self.require_idle("type a prompt")
+        typed_before = input_text(before.snapshot, self.profile) or ""
+        await self.tmux.paste(self.pane, prompt)
+
+        def landed(obs: Observation) -> bool:
+            now = input_text(obs.snapshot, self.profile)
+            return bool(now) and now != typed_before
+
+        landed_obs = await self.wait_for(landed, 10.0, what="the typed text to show", first=None)
+        await asyncio.sleep(self.profile.submit.gap_ms / 1000)
+        for attempt in (1, 2):
+            await self.tmux.keys(self.pane, ["Enter"])
+            try:
+                return await self.wait_for(
+                    lambda obs: _taken(obs, self.profile, landed_obs),
+                    self.profile.submit.confirm_s,
+                    what="the agent to take the prompt",
+                )
+            except AgentTimeoutError:
+                if attempt == 2:
+                    raise
+                log.info("%s: Enter not taken, pressing it once more", self.agent)
+        raise AssertionError("unreachable")
+
+    # -- asking -----------------------------------------------------------------------------
+
+    async def ask(self, prompt: str, *, timeout: float) -> Reply:
+        """Submit ``prompt`` to an idle agent and return its reply when it is done."""
+        began = time.monotonic()
+        safe, _ = clean(prompt)
+        if not safe.strip():
+            from bridge.errors import ConfigError
+
+            raise ConfigError("the prompt is empty", hint="pass some text, or - to read stdin")
+        before = await self.require_idle("ask")
+        taken = await self.submit(safe, before=before)
+        return await self.wait_reply(safe, timeout=timeout - (time.monotonic() - began),
+                                     began=began, first=taken)
+
+    async def wait_reply(
+        self, prompt: str, *, timeout: float, began: float, first: Observation | None = None
+    ) -> Reply:
+        """Wait until the agent is done with ``prompt``; return its reply (transcript first)."""
+
+        def stop(obs: Observation) -> None:
+            if obs.state is State.DEAD:
+                raise AgentNotReadyError(
+                    f"{self.agent} died while answering",
+                    hint=f"agent-bridge restart {self.agent}",
+                    state="dead",
+                    screen=obs.text,
+                    host=self.tmux.host,
+                    target=self.pane,
+                )
+            if obs.state is State.PERMISSION:
+                raise self._permission(obs)
+
+        while True:
+            try:
+                obs = await self.wait_for(
+                    lambda o: o.state is State.IDLE, max(timeout - (time.monotonic() - began), 0.1),
+                    what="the reply", first=first, stop=self._deny_or(stop),
+                )
+            except _DenyNow:
+                log.info("%s: permission question answered No (permissions = \"deny\")", self.agent)
+                first = await self.answer_permission("no")
+                continue
+            settled = await self.settle(obs)
+            if settled.state is State.IDLE:
+                break
+            first = settled
+        return await self.read_reply(prompt, settled, began=began)
+
+    def _deny_or(self, stop: Callable[[Observation], None]) -> Callable[[Observation], None]:
+        if self.permissions != "deny":
+            return stop
+
+        def deny_first(obs: Observation) -> None:
+            if obs.state is State.PERMISSION:
+                raise _DenyNow(obs)
+            stop(obs)
+
+        return deny_first
+
+    async def read_reply(self, prompt: str, obs: Observation, *, began: float) -> Reply:
+        """The reply to ``prompt``: from the transcript when the profile has one, else the screen."""
+        full = await self.observe(history=min(obs.facts.history_size, HISTORY_LINES))
+        screen_text = extract_reply(full.snapshot, self.profile, prompt)
+        source, text, model = "screen", screen_text, None
+        if self.profile.transcript.kind == "claude-jsonl":
+            found = await self._transcript_reply(prompt, obs.facts)
+            if found is not None:
+                source, text, model = "transcript", found.text, found.model
+        return Reply(self.agent, text, "idle", source, model, time.monotonic() - began)
+
+    async def _transcript_reply(self, prompt: str, facts: PaneFacts) -> transcript.TranscriptReply | None:
+        deadline = time.monotonic() + self.profile.transcript.wait_s
+        while True:
+            jsonl = await transcript.fetch(
+                self.tmux.transport,
+                pane_pid=facts.pid,
+                cwd=facts.current_path,
+                sub=self.profile.transcript.config_dir or ".claude",
+                override=self.profile.transcript.config_env or "CLAUDE_CONFIG_DIR",
+            )
+            found = transcript.reply_after(jsonl, prompt) if jsonl else None
+            if found is not None and found.complete:
+                return found
+            if time.monotonic() > deadline:
+                return found
+            await asyncio.sleep(0.1)
+
+    # -- permission questions -----------------------------------------------------------------
+
+    def _permission(self, obs: Observation) -> PermissionPendingError:
+        question = read_permission(obs.snapshot, self.profile)
+        text = question.question if question else "(question not readable)"
+        options = [o.label for o in question.options] if question else []
+        listed = " / ".join(f"{i}. {o}" for i, o in enumerate(options, 1))
+        return PermissionPendingError(
+            f"{self.agent} asks: {text} [{listed}]",
+            hint=f"answer with: agent-bridge approve {self.agent} yes|no|N --wait",
+            question=text,
+            options=options,
+            screen=obs.text,
+            host=self.tmux.host,
+            target=self.pane,
+        )
+
+    async def answer_permission(self, answer: str) -> Observation:
+        """Choose an option of the pending permission question: ``yes``, ``no`` or its number."""
+        obs = await self.observe()
+        question = read_permission(obs.snapshot, self.profile) if obs.state is State.PERMISSION else None
+        if question is None:
+            raise self._not_ready(obs, "answer a permission question (none is pending)")
+        index = _option_index([o.label for o in question.options], answer)
+        await self._move_to(index, lambda o: _highlight_of_permission(o, self.profile))
+        await self.tmux.keys(self.pane, ["Enter"])
+        return await self.wait_for(
+            lambda o: o.state is not State.PERMISSION, 10.0, what="the answer to be taken"
+        )
+
+    async def approve(self, answer: str, *, wait: bool, timeout: float) -> Reply | Observation:
+        """Answer the permission question; with ``wait``, return the reply like :meth:`ask`."""
+        began = time.monotonic()
+        after = await self.answer_permission(answer)
+        if not wait:
+            return after
+        prompt = self._last_prompt(after)
+        return await self.wait_reply(prompt, timeout=timeout, began=began, first=after)
+
+    def _last_prompt(self, obs: Observation) -> str:
+        """The text of the last submitted prompt on screen (for reading the reply after approve)."""
+        return (last_prompt(obs.snapshot, self.profile) or "").strip()
+
+    # -- menus --------------------------------------------------------------------------------
+
+    async def _move_to(
+        self, index: int, highlighted: Callable[[Observation], int | None]
+    ) -> Observation:
+        """Press Up/Down one key at a time until row ``index`` is highlighted, checking each move."""
+        obs = await self.observe()
+        current = highlighted(obs)
+        if current is None:
+            raise UnrecognisedScreenError(
+                f"{self.agent}: no highlighted row on this screen; not pressing anything",
+                screen=obs.text, state=obs.state.value, host=self.tmux.host, target=self.pane,
+            )
+        while current != index:
+            key = "Down" if index > current else "Up"
+            expected = current + (1 if key == "Down" else -1)
+            await self.tmux.keys(self.pane, [key])
+            obs = await self.wait_for(
+                lambda o, e=expected: highlighted(o) == e,  # type: ignore[misc]
+                2.0, what=f"the highlight to move to row {expected + 1}",
+            )
+            current = expected
+        return obs
+
+    async def open_menu(self, command: str, title: re.Pattern[str], timeout: float) -> Observation:
+        """Type a slash command (e.g. ``/model``) at an idle prompt and wait for its menu."""
+        await self.require_idle(f"open {command}")
+        await self.tmux.type_literal(self.pane, command)
+        await asyncio.sleep(self.profile.submit.gap_ms / 1000)
+        await self.tmux.keys(self.pane, ["Enter"])
+
+        def is_menu(o: Observation) -> bool:
+            menu = read_menu(o.snapshot, self.profile)
+            return menu is not None and bool(title.search(menu.title))
+
+        return await self.wait_for(is_menu, timeout, what=f"the {command} menu")
+
+    async def switch_model(self, name: str, *, timeout: float = 30.0) -> str:
+        """Switch the agent's model through its own ``/model`` menu; return the confirmed name.
+
+        ``name`` is a row number, a label, or a case-insensitive prefix of one. Each key press is
+        checked (the highlight moved) before the next; a confirmation question is answered; the
+        profile's confirmation line must appear.
+        """
+        spec = self.profile.model
+        if spec is None:
+            raise UnrecognisedScreenError(f"{self.agent}: profile {self.profile.name} has no /model menu")
+        obs = await self.open_menu(spec.command, spec.title, timeout)
+        menu = read_menu(obs.snapshot, self.profile)
+        assert menu is not None
+        index = _menu_index(menu, name)
+        label = menu.items[index].label
+        await self._move_to(index, lambda o: _highlight_of_menu(o, self.profile))
+        await self.tmux.keys(self.pane, ["Enter"])
+        done_re = spec.confirmed
+        confirm_re = spec.confirm_title
+
+        def since_command(o: Observation) -> list[str]:
+            # Old confirmation lines stay on screen: only look below the newest echo of the command.
+            rows = [i for i, line in enumerate(o.snapshot.lines) if spec.command in line]
+            return list(o.snapshot.lines[rows[-1] if rows else 0 :])
+
+        def finished(o: Observation) -> bool:
+            return o.state is State.IDLE and any(done_re.search(line) for line in since_command(o))
+
+        def pending_menu(o: Observation) -> re.Pattern[str] | None:
+            m = read_menu(o.snapshot, self.profile)
+            if m is None:
+                return None
+            for pattern in ([confirm_re] if confirm_re else []) + list(spec.next_titles):
+                if pattern.search(m.title):
+                    return pattern
+            return None
+
+        after = await self.wait_for(
+            lambda o: finished(o) or pending_menu(o) is not None, timeout, what="the model to be set"
+        )
+        answered: set[str] = set()
+        while not finished(after):
+            pattern = pending_menu(after)
+            if pattern is None or pattern.pattern in answered:
+                raise UnrecognisedScreenError(
+                    f"{self.agent}: unexpected screen after choosing {label!r}; not pressing anything",
+                    screen=after.text, state=after.state.value, host=self.tmux.host, target=self.pane,
+                )
+            answered.add(pattern.pattern)
+            if pattern is confirm_re:
+                follow_up = read_menu(after.snapshot, self.profile)
+                assert follow_up is not None
+                yes = _option_index([i.label for i in follow_up.items], "yes")
+                await self._move_to(yes, lambda o: _highlight_of_menu(o, self.profile))
+            # A next menu (e.g. Codex's reasoning level): keep its highlighted default.
+            await self.tmux.keys(self.pane, [self.profile.menu.select if self.profile.menu else "Enter"])
+            after = await self.wait_for(
+                lambda o, seen=pattern: finished(o) or pending_menu(o) not in (None, seen),  # type: ignore[misc]
+                timeout, what="the model switch to be confirmed",
+            )
+        for line in reversed(since_command(after)):
+            m = done_re.search(line)
+            if m:
+                return m.group("model").strip()
+        return label
+
+    # -- restarting -----------------------------------------------------------------------------
+
+    async def restart(self, command: str, *, timeout: float = 60.0) -> Observation:
+        """Type ``command`` (the resume command) into the shell of a dead agent; wait for idle."""
+        obs = await self.observe()
+        if obs.state is not State.DEAD:
+            raise self._not_ready(obs, "restart (it is not dead)")
+        await self.tmux.type_literal(self.pane, command)
+        await self.tmux.keys(self.pane, ["Enter"])
+        return await self.wait_for(
+            lambda o: o.state is State.IDLE and o.facts.current_command != obs.facts.current_command,
+            timeout, what="the agent to come back",
+        )
+
+
+class _DenyNow(Exception):
+    def __init__(self, obs: Observation) -> None:
+        self.obs = obs
+
+
+def _taken(obs: Observation, profile: Profile, landed: Observation) -> bool:
+    if obs.state in (State.BUSY, State.PERMISSION, State.DEAD):
+        return True
+    if obs.state is State.IDLE:
+        return not input_text(obs.snapshot, profile) and obs.text != landed.text
+    return False
+
+
+def _highlight_of_menu(obs: Observation, profile: Profile) -> int | None:
+    menu = read_menu(obs.snapshot, profile)
+    return None if menu is None else menu.highlighted
+
+
+def _highlight_of_permission(obs: Observation, profile: Profile) -> int | None:
+    question = read_permission(obs.snapshot, profile)
+    return None if question is None else question.highlighted
+
+
+def _option_index(labels: list[str], answer: str) -> int:
+    """Index of the option ``answer`` names: a number, ``yes`` (first Yes), ``no`` (the No)."""
+    wanted = answer.strip().lower()
+    if wanted.isdigit() and 1 <= int(wanted) <= len(labels):
+        return int(wanted) - 1
+    for i, label in enumerate(labels):
+        if label.strip().lower().startswith(wanted):
+            return i
+    from bridge.errors import ConfigError
+
+    listed = ", ".join(f"{i}. {label}" for i, label in enumerate(labels, 1))
+    raise ConfigError(f"no option {answer!r} (options: {listed})", hint="answer yes, no, or a number")
+
+
+def _menu_index(menu: Menu, name: str) -> int:
+    """Row of ``menu`` that ``name`` names: number, exact label, then a unique prefix/substring."""
+    wanted = name.strip().lower()
+    labels = [item.label.strip().lower() for item in menu.items]
+    if wanted.isdigit():
+        for i, item in enumerate(menu.items):
+            if item.number == int(wanted):
+                return i
+    for test in (
+        lambda label: label == wanted,
+        lambda label: label.startswith(wanted),
+        lambda label: wanted in label,
+    ):
+        hits = [i for i, label in enumerate(labels) if test(label)]
+        if len(hits) == 1:
+            return hits[0]
+        if len(hits) > 1:
+            break
+    from bridge.errors import ConfigError
+
+    listed = ", ".join(f"{item.number}. {item.label}" for item in menu.items)
+    raise ConfigError(f"no single menu row matches {name!r} (rows: {listed})",
+                      hint="give the row number or more of its label")
+
+
+__all__ = ["Driver", "Observation", "PermissionQuestion", "Reply"]

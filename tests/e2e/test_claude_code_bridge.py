@@ -1,0 +1,131 @@
+"""agent-bridge against the REAL Claude Code 2.1.197 (offline, mock API), over the real sshd.
+
+Every call goes through the CLI as a user would run it: registry -> SSH -> tmux -> driver.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Sshd, agent_toml, run_cli, wait_for
+from tests.e2e.claude_code import ClaudeCode
+from tests.e2e.mock_anthropic import MULTILINE_COUNT, TOOL_COMMAND
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+
+@pytest.fixture
+def cli(
+    claude_code: ClaudeCode, sshd: Sshd, make_registry: Callable[..., Path]
+) -> Callable[..., tuple[int, str, str]]:
+    registry = make_registry(
+        sshd.host_toml("vps", tmux_socket=str(claude_code.socket)),
+        agent_toml("claude", "vps", "claude:0.0", profile="claude-code"),
+    )
+
+    def call(*args: str, stdin: bytes | None = None) -> tuple[int, str, str]:
+        result = run_cli("--config", str(registry), *args, input=stdin, timeout=180)
+        return result.returncode, result.stdout.decode(), result.stderr.decode()
+
+    return call
+
+
+def multiline_reply(prompt: str) -> str:
+    from tests.e2e.mock_anthropic import FILLER
+
+    lines = [f"{i:02d}. mock line {i} of {MULTILINE_COUNT} - {FILLER}" for i in range(1, MULTILINE_COUNT + 1)]
+    return "\n".join([f"MOCK-REPLY: {prompt}", *lines, "MOCK-END"])
+
+
+def test_ask_returns_the_exact_reply(cli: Callable[..., tuple[int, str, str]]) -> None:
+    code, out, err = cli("--json", "ask", "claude", "hello from the bridge")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["reply"] == "MOCK-REPLY: hello from the bridge"
+    assert data["source"] == "transcript"
+    assert data["state"] == "idle" and data["agent"] == "claude"
+    code, out, _ = cli("ask", "claude", "and plain mode")
+    assert code == 0 and out == "MOCK-REPLY: and plain mode\n"
+
+
+def test_thirty_line_reply_exact(cli: Callable[..., tuple[int, str, str]]) -> None:
+    prompt = "please answer multiline"
+    code, out, err = cli("ask", "claude", prompt, "--json")
+    assert code == 0, err
+    assert json.loads(out)["reply"] == multiline_reply(prompt)
+
+
+def test_model_switch_to_sonnet_reaches_the_api(
+    cli: Callable[..., tuple[int, str, str]], claude_code: ClaudeCode
+) -> None:
+    assert cli("ask", "claude", "first turn")[0] == 0  # a conversation: Claude asks "Switch model?"
+    code, out, err = cli("model", "claude", "sonnet")
+    assert code == 0, err
+    assert "Sonnet" in out
+    code, out, err = cli("--json", "ask", "claude", "which model now")
+    assert code == 0, err
+    main = claude_code.mock.main_requests()
+    assert "sonnet" in main[-1].model, [r.model for r in main]
+    assert json.loads(out)["model"] == main[-1].model
+
+
+def test_ask_with_model_flag_switches_first(
+    cli: Callable[..., tuple[int, str, str]], claude_code: ClaudeCode
+) -> None:
+    code, out, err = cli("ask", "claude", "quick one", "--model", "haiku")
+    assert code == 0, err
+    assert out.strip() == "MOCK-REPLY: quick one"
+    assert "haiku" in claude_code.mock.main_requests()[-1].model
+
+
+def test_permission_question_then_approve(
+    cli: Callable[..., tuple[int, str, str]], claude_code: ClaudeCode
+) -> None:
+    code, out, err = cli("--json", "ask", "claude", "please usetool now")
+    assert code == 5, (out, err)
+    data = json.loads(out)
+    assert data["state"] == "permission"
+    assert TOOL_COMMAND in data["question"]
+    assert data["options"][0].startswith("Yes") and data["options"][-1].startswith("No")
+    assert not (claude_code.cwd / "mock_tool_ran.txt").exists(), "nothing auto-approved"
+    code, out, err = cli("--json", "approve", "claude", "yes", "--wait")
+    assert code == 0, err
+    assert (claude_code.cwd / "mock_tool_ran.txt").exists()
+    # The whole turn's text: what Claude said before the tool call, then after it.
+    expected = "I will run a shell command for you.\n\nMOCK-REPLY: tool done: MOCK-TOOL-RAN"
+    assert json.loads(out)["reply"] == expected
+
+
+def test_permission_denied(cli: Callable[..., tuple[int, str, str]], claude_code: ClaudeCode) -> None:
+    assert cli("ask", "claude", "please usetool again")[0] == 5
+    code, _, err = cli("approve", "claude", "no")
+    assert code == 0, err
+    wait_for(lambda: cli("state", "claude")[1].strip() == "idle", 20, 0.3)
+    assert not (claude_code.cwd / "mock_tool_ran.txt").exists()
+
+
+def test_busy_agent_is_not_typed_into(cli: Callable[..., tuple[int, str, str]]) -> None:
+    assert cli("send", "claude", "delay4 take your time")[0] == 0
+    wait_for(lambda: cli("state", "claude")[1].strip() == "busy", 10, 0.2)
+    code, out, err = cli("--json", "ask", "claude", "are you there")
+    assert code == 4
+    assert json.loads(out)["state"] == "busy" and "busy" in err
+
+
+def test_kill9_dead_then_restart(cli: Callable[..., tuple[int, str, str]], claude_code: ClaudeCode) -> None:
+    assert cli("ask", "claude", "remember me")[0] == 0
+    os.kill(claude_code.claude_pid(), signal.SIGKILL)
+    wait_for(lambda: cli("state", "claude")[1].strip() == "dead", 10, 0.2)
+    code, _, err = cli("ask", "claude", "hello?")
+    assert code == 4 and "agent-bridge restart claude" in err
+    code, out, err = cli("restart", "claude")
+    assert code == 0, err
+    assert cli("state", "claude")[1].strip() == "idle"
+    code, out, err = cli("ask", "claude", "back again")
+    assert code == 0 and out.strip() == "MOCK-REPLY: back again", err

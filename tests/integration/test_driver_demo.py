@@ -1,0 +1,149 @@
+"""The driver end to end with the demo agent: real tmux, reached through the real sshd."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Sshd, TmuxServer, agent_toml, run_cli, wait_for
+
+pytestmark = pytest.mark.integration
+
+CLI = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def demo(tmux_server: TmuxServer, tmp_path: Path) -> tuple[str, Path]:
+    log = tmp_path / "prompts.jsonl"
+    pane = tmux_server.new_pane("demo", f"{sys.executable} -m bridge.demo --delay 0.3 --log {log}")
+    wait_for(lambda: "? for shortcuts" in tmux_server.capture(pane), 10)
+    return pane, log
+
+
+@pytest.fixture
+def cli(demo: tuple[str, Path], sshd: Sshd, tmux_server: TmuxServer,
+        make_registry: Callable[..., Path]) -> CLI:
+    registry = make_registry(
+        sshd.host_toml("vps", tmux_socket=tmux_server.socket),
+        agent_toml("demo", "vps", "demo:0.0", profile="demo", start=f"{sys.executable} -m bridge.demo"),
+        agent_toml("careful", "vps", "demo:0.0", profile="demo", permissions="deny"),
+    )
+
+    def call(*args: str, stdin: bytes | None = None) -> tuple[int, str, str]:
+        result = run_cli("--config", str(registry), *args, input=stdin, timeout=120)
+        return result.returncode, result.stdout.decode(), result.stderr.decode()
+
+    return call
+
+
+def logged(log: Path) -> list[str]:
+    return [json.loads(line)["prompt"] for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def test_ask_prints_the_reply_alone(cli: CLI, demo: tuple[str, Path]) -> None:
+    code, out, err = cli("ask", "demo", "What is 6 x 7?")
+    assert code == 0, err
+    assert out == "42\n"
+    assert logged(demo[1]) == ["What is 6 x 7?"], "typed exactly once"
+
+
+def test_ask_json_shape(cli: CLI) -> None:
+    code, out, err = cli("ask", "demo", "hello there", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert set(data) == {"agent", "reply", "state", "source", "model", "elapsed_s"}
+    assert data["reply"] == "MOCK-REPLY: hello there"
+    assert data["source"] == "screen" and data["state"] == "idle"
+
+
+def test_multiline_reply_exact(cli: CLI) -> None:
+    code, out, err = cli("ask", "demo", "give me multiline please")
+    assert code == 0, err
+    expected = [f"line {i}" for i in range(1, 31)] + ["MOCK-END"]
+    assert out.splitlines() == expected
+
+
+def test_multiline_prompt_from_stdin_byte_exact(cli: CLI, demo: tuple[str, Path]) -> None:
+    prompt = "first line\n\tsecond 'quoted' $HOME `x`;\nthird — ünïcode 🙂"
+    code, out, err = cli("ask", "demo", "-", stdin=prompt.encode())
+    assert code == 0, err
+    assert logged(demo[1]) == [prompt]
+    # The demo keeps no transcript: the reply is read from the screen, where a tab is drawn as spaces.
+    lines = out.splitlines()
+    assert lines[0] == "MOCK-REPLY: first line"
+    assert lines[1].strip() == "second 'quoted' $HOME `x`;"
+    assert lines[2] == "third — ünïcode 🙂"
+
+
+def test_model_switch(cli: CLI, demo: tuple[str, Path]) -> None:
+    code, out, err = cli("model", "demo", "sonnet")
+    assert code == 0, err
+    assert out.strip() == "model set to Sonnet"
+    assert cli("ask", "demo", "after switch")[0] == 0
+    assert json.loads(demo[1].read_text().splitlines()[-1])["model"] == "Sonnet"
+    # With a conversation, the demo asks "Switch model?" like Claude: answered.
+    code, out, err = cli("ask", "demo", "and now?", "--model", "4")
+    assert code == 0, err
+    assert json.loads(demo[1].read_text().splitlines()[-1])["model"] == "Haiku"
+
+
+def test_unknown_model_is_refused_without_pressing(cli: CLI) -> None:
+    code, _, err = cli("model", "demo", "gpt-9")
+    assert code == 2 and "no single menu row matches 'gpt-9'" in err
+
+
+def test_permission_yes(cli: CLI) -> None:
+    code, out, err = cli("--json", "ask", "demo", "please run touch x")
+    assert code == 5, err
+    data = json.loads(out)
+    assert data["state"] == "permission" and "touch x" in data["question"]
+    assert data["options"][0] == "Yes" and data["options"][-1] == "No"
+    assert cli("state", "demo")[1].strip() == "permission"
+    code, out, err = cli("approve", "demo", "yes", "--wait")
+    assert code == 0, err
+    assert out.strip() == "Done: touch x"
+
+
+def test_permission_no(cli: CLI) -> None:
+    assert cli("ask", "demo", "please run rm -rf /tmp/nothing")[0] == 5
+    code, _, err = cli("approve", "demo", "no")
+    assert code == 0, err
+    wait_for(lambda: cli("state", "demo")[1].strip() == "idle", 10, 0.2)
+
+
+def test_permissions_deny_answers_no_itself(cli: CLI) -> None:
+    code, _, err = cli("ask", "careful", "please run touch y", "--timeout", "20")
+    assert code == 0, err
+    assert cli("state", "careful")[1].strip() == "idle"
+
+
+def test_timeout_returns_screen_and_exit_4(cli: CLI) -> None:
+    code, out, err = cli("--json", "ask", "demo", "delay5 slow one", "--timeout", "1")
+    assert code == 4
+    data = json.loads(out)
+    assert data["state"] == "busy" and "Thinking" in data["screen"]
+    assert "timed out" in err and "--timeout" in err
+
+
+def test_dead_agent_then_restart(cli: CLI, demo: tuple[str, Path], tmux_server: TmuxServer) -> None:
+    pane, _ = demo
+    assert cli("keys", "demo", "C-c", "C-c")[0] == 0
+    wait_for(lambda: tmux_server.current_command(pane) == "bash", 10)
+    assert cli("state", "demo")[1].strip() == "dead"
+    code, _, err = cli("ask", "demo", "anyone?")
+    assert code == 4 and "agent-bridge restart demo" in err
+    code, out, err = cli("restart", "demo")
+    assert code == 0, err
+    code, out, err = cli("ask", "demo", "What is 2+2?")
+    assert code == 0 and out == "4\n", err
+
+
+def test_agents_check_reports_state(cli: CLI) -> None:
+    code, out, err = cli("--json", "agents", "--check")
+    assert code == 0, err
+    states = {row["agent"]: row["state"] for row in json.loads(out)}
+    assert states == {"demo": "idle", "careful": "idle"}

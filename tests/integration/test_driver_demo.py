@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -147,3 +148,21 @@ def test_agents_check_reports_state(cli: CLI) -> None:
     assert code == 0, err
     states = {row["agent"]: row["state"] for row in json.loads(out)}
     assert states == {"demo": "idle", "careful": "idle"}
+
+
+def test_demo_command_needs_no_config(tmp_path: Path) -> None:
+    """The Quick start's first command: a private tmux server, the demo agent, a real reply."""
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    env = {"XDG_RUNTIME_DIR": str(runtime), "AGENT_BRIDGE_CONFIG": str(tmp_path / "none.toml")}
+    socket = runtime / "agent-bridge" / "demo.sock"
+    try:
+        result = run_cli("demo", env=env, timeout=60)
+        assert result.returncode == 0, result.stderr
+        out = result.stdout.decode()
+        assert "it replied (screen," in out and ": 42\n" in out
+        assert f"tmux -S {socket} attach -t demo -r" in out
+        again = run_cli("--json", "demo", "--prompt", "What is 2+3?", env=env, timeout=60)
+        assert json.loads(again.stdout)["reply"] == "5", "a second run reuses the running agent"
+    finally:
+        subprocess.run(["tmux", "-S", str(socket), "kill-server"], capture_output=True, timeout=10)

@@ -285,3 +285,39 @@ def test_help_is_fast_and_complete() -> None:
     assert result.returncode == 0
     for command in ("hosts", "agents", "screen", "send", "keys", "start", "attach"):
         assert command in result.stdout
+
+
+def test_ssh_config_alias_is_honoured(
+    sshd: Sshd, tmux_server: TmuxServer, make_registry: Callable[..., Path], tmp_path: Path
+) -> None:
+    """address = an alias from ~/.ssh/config: its HostName, Port, User and IdentityFile apply."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True, mode=0o700)
+    (home / ".ssh" / "config").write_text(
+        f"Host myvps\n  HostName 127.0.0.1\n  Port {sshd.port}\n  User {sshd.user}\n"
+        f"  IdentityFile {sshd.client_key}\n"
+    )
+    (home / ".ssh" / "known_hosts").write_text(sshd.known_hosts.read_text())
+    tmux_server.new_pane("s")
+    reg = make_registry(
+        f'[hosts.vps]\naddress = "myvps"\ntmux_socket = "{tmux_server.socket}"\n',
+        agent_toml("a", "vps", "s:0.0"),
+    )
+    result = run_cli("--config", str(reg), "screen", "a", env={"HOME": str(home)})
+    assert result.returncode == 0, result.stderr
+    assert "$" in result.stdout.decode()
+
+
+def test_profiles_lists_builtin_and_user_overrides(tmp_path: Path) -> None:
+    xdg = tmp_path / "xdg"
+    user = xdg / "agent-bridge" / "profiles"
+    user.mkdir(parents=True)
+    builtin = Path(__file__).resolve().parents[2] / "bridge" / "profiles" / "shell.toml"
+    (user / "shell.toml").write_text(builtin.read_text().replace('version = "bash 5.2"', 'version = "mine"'))
+    result = run_cli("--json", "profiles", env={"XDG_CONFIG_HOME": str(xdg)})
+    assert result.returncode == 0, result.stderr
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    assert {"claude-code", "codex", "shell", "demo"} <= set(rows)
+    assert rows["shell"]["source"] == str(user / "shell.toml"), "a user profile overrides by name"
+    assert rows["shell"]["version"] == "mine"
+    assert rows["claude-code"]["version"] == "2.1.197"

@@ -21,7 +21,6 @@ import typer
 
 if TYPE_CHECKING:
     from bridge.api import Bridge
-    from bridge.driver import Reply
     from bridge.errors import BridgeError
 
 T = TypeVar("T")
@@ -48,6 +47,7 @@ class Options:
     config: str | None = None
     json: bool = False
     verbose: int = 0
+    broker: bool = True
 
 
 OPTS = Options()
@@ -71,8 +71,17 @@ def _global(
     verbose: Annotated[
         int, typer.Option("--verbose", "-v", count=True, help="Log what happens (-vv: every command).")
     ] = 0,
+    no_broker: Annotated[
+        bool,
+        typer.Option(
+            "--no-broker",
+            help="Run in this process instead of through the background broker that keeps SSH "
+            "connections warm between calls (also: AGENT_BRIDGE_NO_BROKER=1).",
+        ),
+    ] = False,
 ) -> None:
     OPTS.config, OPTS.json, OPTS.verbose = config, json_out, verbose
+    OPTS.broker = not (no_broker or os.environ.get("AGENT_BRIDGE_NO_BROKER") == "1" or verbose > 0)
     if verbose:
         logging.basicConfig(
             level=logging.DEBUG if verbose > 1 else logging.INFO,
@@ -107,6 +116,37 @@ def run(job: Callable[[Bridge], Awaitable[T]], *, as_json: bool = False) -> T:
         _fail(error, as_json or OPTS.json)
 
 
+def invoke(op: str, args: dict[str, Any], *, as_json: bool = False) -> Any:
+    """Run a :mod:`bridge.service` operation: through the broker, or in this process.
+
+    ``-v`` runs in-process so that the log shows here. Errors become one line and an exit code.
+    """
+    from bridge.errors import BridgeError
+
+    try:
+        from bridge.registry import find_registry
+
+        config = str(find_registry(OPTS.config).resolve())
+        if OPTS.broker:
+            from bridge import broker
+
+            try:
+                return broker.call(op, args, config=config)
+            except broker.RetryInProcess:
+                pass
+
+        async def main() -> Any:
+            from bridge.api import Bridge
+            from bridge.service import dispatch
+
+            async with Bridge.from_config(config) as bridge:
+                return await dispatch(bridge, op, args)
+
+        return asyncio.run(main())
+    except BridgeError as error:
+        _fail(error, as_json or OPTS.json)
+
+
 def emit(data: Any, text: str | None, as_json: bool) -> None:
     """Print ``data`` as JSON when asked, else ``text`` (if any)."""
     if as_json or OPTS.json:
@@ -135,22 +175,7 @@ def hosts(
     as_json: JsonOpt = False,
 ) -> None:
     """List the hosts of the registry (with --check: reachability, RTT and tmux version)."""
-
-    async def job(bridge: Bridge) -> list[dict[str, Any]]:
-        from bridge.errors import BridgeError
-
-        rows: list[dict[str, Any]] = []
-        for name, spec in bridge.registry.hosts.items():
-            row: dict[str, Any] = {"host": name, "local": spec.local, "address": spec.address}
-            if check:
-                try:
-                    row.update(await bridge.check_host(name))
-                except BridgeError as exc:
-                    row.update(reachable=False, error=str(exc))
-            rows.append(row)
-        return rows
-
-    rows = run(job, as_json=as_json)
+    rows = invoke("hosts", {"check": check}, as_json=as_json)
     lines = []
     for row in rows:
         where = "local" if row["local"] else row["address"]
@@ -173,27 +198,7 @@ def agents(
     as_json: JsonOpt = False,
 ) -> None:
     """List the agents of the registry (with --check: pane and state)."""
-
-    async def job(bridge: Bridge) -> list[dict[str, Any]]:
-        from bridge.errors import BridgeError
-
-        rows: list[dict[str, Any]] = []
-        for name, spec in bridge.registry.agents.items():
-            row: dict[str, Any] = {
-                "agent": name,
-                "host": spec.host,
-                "target": spec.target,
-                "profile": spec.profile,
-            }
-            if check:
-                try:
-                    row["state"] = (await bridge.state(name)).state
-                except BridgeError as exc:
-                    row.update(state=getattr(exc, "state", None) or "unreachable", error=str(exc))
-            rows.append(row)
-        return rows
-
-    rows = run(job, as_json=as_json)
+    rows = invoke("agents", {"check": check}, as_json=as_json)
     lines = []
     for row in rows:
         line = f"{row['agent']:<16} {row['host']:<12} {row['target']:<20} {row['profile']}"
@@ -213,8 +218,8 @@ def screen(
     as_json: JsonOpt = False,
 ) -> None:
     """Print the agent's pane as text, as it looks now."""
-    text = run(lambda b: b.screen(agent, ansi=ansi, history=history), as_json=as_json)
-    emit({"agent": agent, "screen": text}, text.rstrip("\n"), as_json)
+    result = invoke("screen", {"agent": agent, "ansi": ansi, "history": history}, as_json=as_json)
+    emit(result, result["screen"].rstrip("\n"), as_json)
 
 
 @app.command()
@@ -228,10 +233,11 @@ def send(
 ) -> None:
     """Type TEXT into the agent's pane (bracketed paste) and press Enter. Does not wait."""
     body = _read_or_fail(text, as_json)
-    removed = run(lambda b: b.send(agent, body, enter=not no_enter), as_json=as_json)
-    if removed:
-        print(f"agent-bridge: removed {removed} control character(s) from the text", file=sys.stderr)
-    emit({"agent": agent, "sent": len(body), "removed_controls": removed}, None, as_json)
+    result = invoke("send", {"agent": agent, "text": body, "enter": not no_enter}, as_json=as_json)
+    if result["removed_controls"]:
+        print(f"agent-bridge: removed {result['removed_controls']} control character(s) from the text",
+              file=sys.stderr)
+    emit(result, None, as_json)
 
 
 @app.command()
@@ -242,13 +248,13 @@ def keys(
     ],
 ) -> None:
     """Press keys in the agent's pane by tmux key name (e.g. `keys claude Down Enter`)."""
-    run(lambda b: b.keys(agent, names))
+    invoke("keys", {"agent": agent, "keys": names})
 
 
 @app.command()
 def start(agent: AgentArg, as_json: JsonOpt = False) -> None:
     """Create the agent's tmux session/window/pane if missing and run its `start` command."""
-    result = run(lambda b: b.start(agent), as_json=as_json)
+    result = invoke("start", {"agent": agent}, as_json=as_json)
     if result["already_running"]:
         text = f"{agent} is already running in {result['pane']}"
     elif result["started"]:
@@ -300,10 +306,6 @@ TimeoutOpt = Annotated[
 ]
 
 
-def _print_reply(reply: Reply, as_json: bool) -> None:
-    emit(reply.to_dict(), reply.reply, as_json)
-
-
 @app.command()
 def ask(
     agent: AgentArg,
@@ -321,17 +323,16 @@ def ask(
     asks for permission (answer with `agent-bridge approve AGENT yes|no --wait`).
     """
     text = _read_or_fail(prompt, as_json)
-    reply = run(lambda b: b.ask(agent, text, timeout=timeout, model=model), as_json=as_json)
-    _print_reply(reply, as_json)
+    reply = invoke("ask", {"agent": agent, "prompt": text, "timeout": timeout, "model": model},
+                   as_json=as_json)
+    emit(reply, reply["reply"], as_json)
 
 
 @app.command()
 def state(agent: AgentArg, as_json: JsonOpt = False) -> None:
     """Print the agent's state: idle, busy, permission, menu, dialog, dead or unknown."""
-    obs = run(lambda b: b.state(agent), as_json=as_json)
-    data = {"agent": agent, "state": obs.state.value, "command": obs.facts.current_command,
-            "pane": obs.facts.pane_id}
-    emit(data, obs.state.value, as_json)
+    data = invoke("state", {"agent": agent}, as_json=as_json)
+    emit(data, data["state"], as_json)
 
 
 @app.command()
@@ -342,8 +343,8 @@ def model(
     as_json: JsonOpt = False,
 ) -> None:
     """Switch the agent's model through its own /model menu, one checked key press at a time."""
-    chosen = run(lambda b: b.switch_model(agent, name, timeout=timeout), as_json=as_json)
-    emit({"agent": agent, "model": chosen}, f"model set to {chosen}", as_json)
+    result = invoke("model", {"agent": agent, "name": name, "timeout": timeout}, as_json=as_json)
+    emit(result, f"model set to {result['model']}", as_json)
 
 
 @app.command()
@@ -357,14 +358,12 @@ def approve(
     as_json: JsonOpt = False,
 ) -> None:
     """Answer the agent's pending permission question (nothing is ever approved by default)."""
-    from bridge.driver import Reply as _Reply
-
-    result = run(lambda b: b.approve(agent, answer, wait=wait, timeout=timeout), as_json=as_json)
-    if isinstance(result, _Reply):
-        _print_reply(result, as_json)
+    args = {"agent": agent, "answer": answer, "wait": wait, "timeout": timeout}
+    result = invoke("approve", args, as_json=as_json)
+    if "reply" in result:
+        emit(result, result["reply"], as_json)
     else:
-        emit({"agent": agent, "answered": answer, "state": result.state.value},
-             f"answered {answer}; {agent} is {result.state.value}", as_json)
+        emit(result, f"answered {answer}; {agent} is {result['state']}", as_json)
 
 
 @app.command()
@@ -374,8 +373,8 @@ def restart(
     as_json: JsonOpt = False,
 ) -> None:
     """Run the profile's resume command (e.g. `claude --continue`) in a dead agent's pane."""
-    obs = run(lambda b: b.restart(agent, timeout=timeout), as_json=as_json)
-    emit({"agent": agent, "state": obs.state.value}, f"{agent} is {obs.state.value}", as_json)
+    result = invoke("restart", {"agent": agent, "timeout": timeout}, as_json=as_json)
+    emit(result, f"{agent} is {result['state']}", as_json)
 
 
 @app.command()

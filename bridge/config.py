@@ -147,6 +147,24 @@ def config_dir() -> Path:
     return Path(base) / "agent-bridge"
 
 
+def runtime_dir() -> Path:
+    """A private folder for sockets: ``$XDG_RUNTIME_DIR/agent-bridge`` or ``/tmp/agent-bridge-UID``."""
+    import tempfile
+
+    from bridge.errors import BridgeError
+
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    if base:
+        path = Path(base) / "agent-bridge"
+    else:
+        path = Path(tempfile.gettempdir()) / f"agent-bridge-{os.getuid()}"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.stat()
+    if info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise BridgeError(f"{path} is not private to you", hint=f"remove it or chmod 700 {path}")
+    return path
+
+
 def env_timeout() -> float | None:
     """``AGENT_BRIDGE_TIMEOUT`` as a float, if set."""
     raw = os.environ.get("AGENT_BRIDGE_TIMEOUT")

@@ -6,9 +6,11 @@ Nothing here is mocked: ``tmux_server`` runs tmux on a private socket (killed af
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -247,10 +249,34 @@ def local_host_toml(name: str, socket: str) -> str:
     return f'[hosts.{name}]\nlocal = true\ntmux_socket = "{socket}"\n'
 
 
+_RUNTIME: list[Path] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def broker_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A private runtime dir for the brokers this session's CLI calls start; stopped by PID after."""
+    runtime = tmp_path_factory.mktemp("runtime")
+    runtime.chmod(0o700)
+    _RUNTIME.append(runtime)
+    yield runtime
+    _RUNTIME.remove(runtime)
+    stop_brokers(runtime)
+
+
+def stop_brokers(runtime: Path) -> None:
+    """Stop (by the PID each wrote) every broker whose socket lives in ``runtime``."""
+    for pidfile in runtime.glob("agent-bridge/broker-*.sock.pid"):
+        with contextlib.suppress(ValueError, ProcessLookupError, FileNotFoundError):
+            os.kill(int(pidfile.read_text()), signal.SIGTERM)
+
+
 def run_cli(*args: str, input: bytes | None = None, env: dict[str, str] | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
-    """Run ``agent-bridge`` as a user would (a new process), from the repo."""
-    full_env = {**os.environ, **(env or {})}
+    """Run ``agent-bridge`` as a user would (a new process, through the broker), from the repo."""
+    session_env = {}
+    if _RUNTIME:
+        session_env = {"XDG_RUNTIME_DIR": str(_RUNTIME[-1]), "AGENT_BRIDGE_BROKER_IDLE": "120"}
+    full_env = {**os.environ, **session_env, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "bridge", *args],
         input=input,

@@ -7,15 +7,13 @@ and leaves it running so the user can attach and watch.
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridge.config import AgentSpec, HostSpec, RegistryModel
+from bridge.config import AgentSpec, HostSpec, RegistryModel, runtime_dir
 from bridge.driver import Reply
 from bridge.errors import BridgeError
 from bridge.reader import State
@@ -26,19 +24,6 @@ from bridge.registry import Registry
 class DemoResult:
     reply: Reply
     socket: str
-
-
-def runtime_dir() -> Path:
-    """A private folder for sockets: ``$XDG_RUNTIME_DIR/agent-bridge`` or ``/tmp/agent-bridge-UID``."""
-    base = os.environ.get("XDG_RUNTIME_DIR")
-    if base:
-        path = Path(base) / "agent-bridge"
-    else:
-        path = Path(tempfile.gettempdir()) / f"agent-bridge-{os.getuid()}"
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if path.stat().st_uid != os.getuid() or path.stat().st_mode & 0o077:
-        raise BridgeError(f"{path} is not private to you", hint=f"remove it or chmod 700 {path}")
-    return path
 
 
 def demo_registry(socket: str) -> Registry:

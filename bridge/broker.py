@@ -1,0 +1,296 @@
+"""A local background broker that keeps SSH connections warm between CLI calls.
+
+Like OpenSSH's ControlPersist: the first CLI call starts ``python -m bridge.broker`` in the
+background; it listens on a unix socket (mode 0600, in a 0700 runtime folder), runs every request
+through :func:`bridge.service.dispatch` on a long-lived :class:`~bridge.api.Bridge` per registry
+file (so connections are reused), and exits by itself after ``idle`` seconds without requests.
+
+A broker serves one environment: its socket name is derived from the package's code, ``HOME``,
+``SSH_AUTH_SOCK`` and the config variables, so a call from another environment (or after an
+upgrade) gets a broker of its own. A stale socket (nobody listening) or a broker that does not
+answer a ping is replaced, never waited on forever.
+
+Protocol: one JSON object per line. Request ``{"op", "args", "config"}``; response
+``{"ok": true, "result": ...}`` or ``{"ok": false, "error": {"exit_code", "data"}}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bridge.errors import BridgeError
+from bridge.service import READ_ONLY, dispatch, error_from_wire, error_to_wire
+
+if TYPE_CHECKING:
+    from bridge.api import Bridge
+
+log = logging.getLogger("bridge.broker")
+
+DEFAULT_IDLE = 600.0
+_ENV_KEYS = ("HOME", "SSH_AUTH_SOCK", "XDG_CONFIG_HOME", "AGENT_BRIDGE_CONFIG", "AGENT_BRIDGE_TIMEOUT")
+_LINE_LIMIT = 64 * 1024 * 1024  # a 1 MB prompt JSON-escaped fits many times over
+
+
+def _code_stamp() -> str:
+    """Changes when the installed code changes (an upgrade must not talk to an old broker)."""
+    from bridge import __version__
+
+    here = Path(__file__).resolve().parent
+    stamp = [__version__]
+    for path in sorted(here.rglob("*.py")):
+        with contextlib.suppress(OSError):
+            stamp.append(f"{path.name}:{path.stat().st_mtime_ns}")
+    return "|".join(stamp)
+
+
+def socket_path() -> Path:
+    """This environment's broker socket (in the private runtime folder)."""
+    from bridge.config import runtime_dir
+
+    key = "\0".join([_code_stamp(), *(os.environ.get(k, "") for k in _ENV_KEYS)])
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return runtime_dir() / f"broker-{digest}.sock"
+
+
+def idle_seconds() -> float:
+    raw = os.environ.get("AGENT_BRIDGE_BROKER_IDLE")
+    try:
+        return float(raw) if raw else DEFAULT_IDLE
+    except ValueError:
+        return DEFAULT_IDLE
+
+
+# -- server -------------------------------------------------------------------------------------
+
+
+class Broker:
+    """The server: one Bridge per registry file, reloaded when the file changes."""
+
+    def __init__(self, path: Path, idle: float) -> None:
+        self.path = path
+        self.idle = idle
+        self.bridges: dict[str, tuple[float, Bridge]] = {}
+        self.active = 0
+        self.last = time.monotonic()
+        self.done = asyncio.Event()
+
+    async def bridge_for(self, config: str | None) -> Bridge:
+        from bridge.api import Bridge
+        from bridge.registry import find_registry
+
+        path = find_registry(config)
+        key, mtime = str(path.resolve()), path.stat().st_mtime
+        cached = self.bridges.get(key)
+        if cached and cached[0] == mtime:
+            return cached[1]
+        if cached:
+            await cached[1].close()
+        bridge = Bridge.from_config(path)
+        self.bridges[key] = (mtime, bridge)
+        return bridge
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.active += 1
+        try:
+            line = await reader.readline()
+            if not line:
+                return
+            request = json.loads(line)
+            if request.get("op") == "ping":
+                response: dict[str, Any] = {"ok": True, "result": {"pid": os.getpid()}}
+            else:
+                task = asyncio.ensure_future(self._run(request))
+                gone = asyncio.ensure_future(reader.read(1))  # the client hung up (Ctrl-C)
+                finished, _ = await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+                if task not in finished:
+                    task.cancel()
+                    with contextlib.suppress(BaseException):
+                        await task
+                    return
+                gone.cancel()
+                response = task.result()
+            writer.write(json.dumps(response, ensure_ascii=False).encode() + b"\n")
+            await writer.drain()
+        except (ValueError, ConnectionError) as exc:
+            log.warning("bad request: %s", exc)
+        finally:
+            self.active -= 1
+            self.last = time.monotonic()
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    async def _run(self, request: dict[str, Any]) -> dict[str, Any]:
+        try:
+            bridge = await self.bridge_for(request.get("config"))
+            result = await dispatch(bridge, str(request["op"]), dict(request.get("args", {})))
+            return {"ok": True, "result": result}
+        except BridgeError as error:
+            return {"ok": False, "error": error_to_wire(error)}
+        except Exception as exc:  # a bug: report it, keep serving
+            log.exception("operation failed")
+            wire = error_to_wire(BridgeError(f"broker: {type(exc).__name__}: {exc}"))
+            return {"ok": False, "error": wire}
+
+    async def idle_watch(self) -> None:
+        while not self.done.is_set():
+            await asyncio.sleep(min(5.0, self.idle / 2))
+            if self.active == 0 and time.monotonic() - self.last > self.idle:
+                log.info("idle for %.0fs: exiting", self.idle)
+                self.done.set()
+
+    async def serve(self) -> None:
+        old = os.umask(0o077)
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+            server = await asyncio.start_unix_server(self.handle, path=str(self.path), limit=_LINE_LIMIT)
+        finally:
+            os.umask(old)
+        os.chmod(self.path, 0o600)
+        Path(f"{self.path}.pid").write_text(f"{os.getpid()}\n")
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.done.set)
+        watcher = asyncio.ensure_future(self.idle_watch())
+        try:
+            await self.done.wait()
+        finally:
+            watcher.cancel()
+            server.close()
+            for leftover in (self.path, Path(f"{self.path}.pid")):
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
+            for _, bridge in self.bridges.values():
+                with contextlib.suppress(Exception):
+                    await bridge.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m bridge.broker --socket PATH [--idle S]``: run the broker in the foreground."""
+    parser = argparse.ArgumentParser(prog="python -m bridge.broker", description=__doc__)
+    parser.add_argument("--socket", required=True, type=Path)
+    parser.add_argument("--idle", type=float, default=DEFAULT_IDLE)
+    ns = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s broker %(name)s: %(message)s")
+    logging.getLogger("asyncssh").setLevel(logging.WARNING)  # it would log every command line
+    asyncio.run(Broker(ns.socket, ns.idle).serve())
+
+
+# -- client -------------------------------------------------------------------------------------
+
+
+def _connect(path: Path, timeout: float) -> socket.socket | None:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(str(path))
+    except OSError:
+        sock.close()
+        return None
+    return sock
+
+
+def _exchange(sock: socket.socket, request: dict[str, Any], timeout: float | None) -> dict[str, Any]:
+    sock.settimeout(timeout)
+    sock.sendall(json.dumps(request, ensure_ascii=False).encode() + b"\n")
+    chunks: list[bytes] = []
+    while True:
+        chunk = sock.recv(1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        if chunk.endswith(b"\n"):
+            break
+    data = b"".join(chunks)
+    if not data.endswith(b"\n"):
+        raise ConnectionError("the broker closed the connection without an answer")
+    answer: dict[str, Any] = json.loads(data)
+    return answer
+
+
+def _alive(path: Path) -> bool:
+    sock = _connect(path, 2.0)
+    if sock is None:
+        return False
+    try:
+        return bool(_exchange(sock, {"op": "ping"}, 2.0).get("ok"))
+    except (OSError, ValueError):
+        return False
+    finally:
+        sock.close()
+
+
+def ensure_broker(path: Path | None = None) -> Path:
+    """A live broker's socket: reuse it, or (under a lock) replace a stale one and start one."""
+    path = path or socket_path()
+    if _alive(path):
+        return path
+    lock = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _alive(path):
+            return path
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()  # stale: nobody answers
+        fd = os.open(f"{path}.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        logfile = os.fdopen(fd, "ab")
+        subprocess.Popen(
+            [sys.executable, "-m", "bridge.broker", "--socket", str(path), "--idle", str(idle_seconds())],
+            stdin=subprocess.DEVNULL, stdout=logfile, stderr=logfile,
+            start_new_session=True, close_fds=True,
+        )
+        logfile.close()
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline:
+            if _alive(path):
+                return path
+            time.sleep(0.02)
+        raise BridgeError("the broker did not start", hint=f"see {path}.log, or use --no-broker")
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        os.close(lock)
+
+
+def call(op: str, args: dict[str, Any], *, config: str | None, timeout: float | None = None) -> Any:
+    """Run ``op`` through the broker (starting it if needed); raise its errors as our own."""
+    path = ensure_broker()
+    sock = _connect(path, 5.0)
+    if sock is None:
+        raise BridgeError("cannot connect to the broker", hint="retry, or use --no-broker")
+    try:
+        answer = _exchange(sock, {"op": op, "args": args, "config": config}, timeout)
+    except (OSError, ValueError) as exc:
+        if op in READ_ONLY:
+            raise RetryInProcess from exc
+        raise BridgeError(
+            f"the broker died during {op}: {exc}",
+            hint="check the agent with: agent-bridge screen AGENT (the text may have been typed)",
+        ) from exc
+    finally:
+        sock.close()
+    if answer.get("ok"):
+        return answer.get("result")
+    raise error_from_wire(answer.get("error", {}))
+
+
+class RetryInProcess(Exception):
+    """A read-only call lost its broker: the caller may run it again (in-process)."""
+
+
+if __name__ == "__main__":
+    main()

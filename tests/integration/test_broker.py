@@ -1,0 +1,135 @@
+"""The background broker: start on demand, reuse, idle exit, stale socket, crash, hang, --no-broker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TmuxServer, agent_toml, local_host_toml, run_cli, stop_brokers, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[Path]:
+    """A runtime dir of this test's own; every broker found in it is stopped after."""
+    run = tmp_path / "run"
+    run.mkdir(mode=0o700)
+    yield run
+    stop_brokers(run)
+
+
+@pytest.fixture
+def cli(
+    tmux_server: TmuxServer, make_registry: Callable[..., Path], runtime: Path
+) -> Callable[..., tuple[int, str, str]]:
+    tmux_server.new_pane("work")
+    registry = make_registry(local_host_toml("here", tmux_server.socket), agent_toml("sh", "here", "work"))
+
+    def call(*args: str, idle: str = "60") -> tuple[int, str, str]:
+        env = {"XDG_RUNTIME_DIR": str(runtime), "AGENT_BRIDGE_BROKER_IDLE": idle}
+        result = run_cli("--config", str(registry), *args, env=env, timeout=60)
+        return result.returncode, result.stdout.decode(), result.stderr.decode()
+
+    return call
+
+
+def brokers(runtime: Path) -> list[int]:
+    pids = []
+    for pidfile in runtime.glob("agent-bridge/broker-*.pid"):
+        try:
+            pid = int(pidfile.read_text())
+            os.kill(pid, 0)
+            pids.append(pid)
+        except (ValueError, ProcessLookupError, FileNotFoundError):
+            pass
+    return pids
+
+
+def test_started_on_demand_then_reused(cli: Callable[..., tuple[int, str, str]], runtime: Path) -> None:
+    assert brokers(runtime) == []
+    assert cli("state", "sh") == (0, "idle\n", "")
+    first = brokers(runtime)
+    assert len(first) == 1
+    assert cli("screen", "sh")[0] == 0
+    assert brokers(runtime) == first, "the second call reuses the running broker"
+    sock = next(runtime.glob("agent-bridge/broker-*.sock"))
+    assert sock.stat().st_mode & 0o777 == 0o600
+    assert (runtime / "agent-bridge").stat().st_mode & 0o777 == 0o700
+
+
+def test_exits_when_idle(cli: Callable[..., tuple[int, str, str]], runtime: Path) -> None:
+    assert cli("state", "sh", idle="1")[0] == 0
+    pid = brokers(runtime)[0]
+    wait_for(lambda: not _running(pid), 15, 0.1)
+    assert not list(runtime.glob("agent-bridge/broker-*.sock")), "its socket is removed"
+
+
+def test_crashed_broker_is_replaced(cli: Callable[..., tuple[int, str, str]], runtime: Path) -> None:
+    assert cli("state", "sh")[0] == 0
+    old = brokers(runtime)[0]
+    os.kill(old, signal.SIGKILL)
+    wait_for(lambda: not _running(old), 5)
+    assert cli("state", "sh") == (0, "idle\n", "")
+    new = brokers(runtime)
+    assert len(new) == 1 and new[0] != old
+
+
+def test_stale_socket_and_hung_broker_are_replaced(
+    cli: Callable[..., tuple[int, str, str]], runtime: Path
+) -> None:
+    assert cli("state", "sh")[0] == 0
+    pid = brokers(runtime)[0]
+    path = next(runtime.glob("agent-bridge/broker-*.sock"))
+    os.kill(pid, signal.SIGSTOP)  # hung: the socket accepts but nobody answers
+    try:
+        code, out, err = cli("state", "sh")
+        assert (code, out) == (0, "idle\n"), err
+        assert pid not in brokers(runtime) or len(brokers(runtime)) == 2
+    finally:
+        os.kill(pid, signal.SIGKILL)
+    # A stale socket file with nobody listening:
+    for leftover in runtime.glob("agent-bridge/broker-*.pid"):
+        os.kill(int(leftover.read_text()), signal.SIGKILL)
+    wait_for(lambda: not any(_running(p) for p in brokers(runtime)), 5)
+    stale = socket.socket(socket.AF_UNIX)
+    path.unlink(missing_ok=True)
+    stale.bind(str(path))
+    stale.close()  # the file stays, nobody listens
+    assert cli("state", "sh") == (0, "idle\n", "")
+
+
+def test_no_broker_runs_in_process(cli: Callable[..., tuple[int, str, str]], runtime: Path) -> None:
+    assert cli("--no-broker", "state", "sh") == (0, "idle\n", "")
+    assert brokers(runtime) == []
+
+
+def test_concurrent_first_calls_start_one_broker(
+    cli: Callable[..., tuple[int, str, str]], runtime: Path
+) -> None:
+    results: list[tuple[int, str, str]] = []
+    threads = [threading.Thread(target=lambda: results.append(cli("state", "sh"))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert [r[:2] for r in results] == [(0, "idle\n")] * 4
+    assert len(brokers(runtime)) == 1
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False

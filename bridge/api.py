@@ -17,8 +17,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from bridge.config import HostSpec, config_dir, env_timeout
+from bridge.config import HostSpec, env_timeout
 from bridge.errors import AgentNotReadyError, ConfigError
+from bridge.paths import config_dir
 from bridge.registry import Agent, Registry
 from bridge.text import clean
 from bridge.tmux import PaneFacts, Tmux

@@ -59,7 +59,7 @@ def _code_stamp() -> str:
 
 def socket_path() -> Path:
     """This environment's broker socket (in the private runtime folder)."""
-    from bridge.config import runtime_dir
+    from bridge.paths import runtime_dir
 
     key = "\0".join([_code_stamp(), *(os.environ.get(k, "") for k in _ENV_KEYS)])
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
@@ -90,7 +90,7 @@ class Broker:
 
     async def bridge_for(self, config: str | None) -> Bridge:
         from bridge.api import Bridge
-        from bridge.registry import find_registry
+        from bridge.paths import find_registry
 
         path = find_registry(config)
         key, mtime = str(path.resolve()), path.stat().st_mtime

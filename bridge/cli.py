@@ -8,7 +8,6 @@ a JSON object on stdout). Heavy imports happen inside commands so ``--help`` sta
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -110,6 +109,8 @@ def run(job: Callable[[Bridge], Awaitable[T]], *, as_json: bool = False) -> T:
         async with Bridge.from_config(OPTS.config) as bridge:
             return await job(bridge)
 
+    import asyncio
+
     try:
         return asyncio.run(main())
     except BridgeError as error:
@@ -124,7 +125,7 @@ def invoke(op: str, args: dict[str, Any], *, as_json: bool = False) -> Any:
     from bridge.errors import BridgeError
 
     try:
-        from bridge.registry import find_registry
+        from bridge.paths import find_registry
 
         config = str(find_registry(OPTS.config).resolve())
         if OPTS.broker:
@@ -141,6 +142,8 @@ def invoke(op: str, args: dict[str, Any], *, as_json: bool = False) -> Any:
 
             async with Bridge.from_config(config) as bridge:
                 return await dispatch(bridge, op, args)
+
+        import asyncio
 
         return asyncio.run(main())
     except BridgeError as error:
@@ -380,8 +383,8 @@ def restart(
 @app.command()
 def profiles(as_json: JsonOpt = False) -> None:
     """List agent profiles: built-in ones and yours (~/.config/agent-bridge/profiles/*.toml)."""
-    from bridge.config import config_dir
     from bridge.errors import BridgeError
+    from bridge.paths import config_dir
     from bridge.profiles import list_profiles
 
     try:
@@ -406,6 +409,8 @@ def demo(
 
     No SSH and no registry needed; only tmux. The agent keeps running so you can watch it.
     """
+    import asyncio
+
     from bridge.demo.session import run_demo
     from bridge.errors import BridgeError
 
@@ -423,13 +428,20 @@ def demo(
     print(f"stop it:                   tmux -S {result.socket} kill-server")
 
 
-def _mount_wg() -> None:
+def _mount_subcommands() -> None:
+    """Commands that live in their own modules (each keeps its heavy imports lazy)."""
     from bridge.cli_wg import app as wg_app
+    from bridge.mcp import register as register_mcp
+    from bridge.skills import register as register_skills
+    from bridge.watch import register as register_watch
 
     app.add_typer(wg_app, name="wg")
+    register_mcp(app)
+    register_skills(app)
+    register_watch(app)
 
 
-_mount_wg()
+_mount_subcommands()
 
 
 def _read_or_fail(text: str, as_json: bool) -> str:

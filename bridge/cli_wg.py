@@ -13,8 +13,6 @@ from typing import Annotated
 
 import typer
 
-from bridge import wireguard as wg
-
 app = typer.Typer(
     help="WireGuard for agent-bridge: one hub (your VPS) and its peers (laptop, phone, ...). "
     "`init` once, `add-peer NAME` per device, then install `render hub` on the VPS as "
@@ -79,6 +77,8 @@ def init(
     state_dir: StateDirOpt = None,
 ) -> None:
     """Create the hub: its keys, tunnel address, endpoint and listen port."""
+    from bridge import wireguard as wg
+
     folder = _dir(state_dir)
     state = wg.init_hub(folder, endpoint, subnet, listen_port, force=force)
     _say(
@@ -109,6 +109,8 @@ def add_peer(
     The hub's config changes too: re-render it with `agent-bridge wg render hub` and reload the
     hub (`wg syncconf wg0 <(wg-quick strip wg0)`).
     """
+    from bridge import wireguard as wg
+
     folder = _dir(state_dir)
     peer = wg.add_peer(folder, name, keepalive=keepalive)
     config = wg.render(folder, name)
@@ -124,12 +126,16 @@ def add_peer(
 @app.command()
 def show(state_dir: StateDirOpt = None) -> None:
     """Show the hub and its peers (addresses and public keys; no secrets)."""
+    from bridge import wireguard as wg
+
     typer.echo(wg.show(_dir(state_dir)).describe())
 
 
 @app.command("remove-peer")
 def remove_peer(name: NameArg, state_dir: StateDirOpt = None) -> None:
     """Remove a peer; its address becomes free. Re-render and reload the hub afterwards."""
+    from bridge import wireguard as wg
+
     peer = wg.remove_peer(_dir(state_dir), name)
     _say(f"Removed peer {peer.name} ({peer.address}). Update the hub: `agent-bridge wg render hub`.")
 
@@ -146,6 +152,8 @@ def render(
     state_dir: StateDirOpt = None,
 ) -> None:
     """Print the wg-quick config of the hub or of a peer (it holds that side's private key)."""
+    from bridge import wireguard as wg
+
     config = wg.render(_dir(state_dir), name)
     if output is None:
         typer.echo(config, nl=False)

@@ -20,10 +20,13 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bridge.paths import config_dir, runtime_dir
+
+__all__ = ["config_dir", "runtime_dir"]
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 # session[:window[.pane]] — tmux's own target syntax, restricted to what is unambiguous.
@@ -139,30 +142,6 @@ class Target:
             if self.pane is not None:
                 text += f".{self.pane}"
         return text
-
-
-def config_dir() -> Path:
-    """The user's config folder: ``$XDG_CONFIG_HOME/agent-bridge`` or ``~/.config/agent-bridge``."""
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "agent-bridge"
-
-
-def runtime_dir() -> Path:
-    """A private folder for sockets: ``$XDG_RUNTIME_DIR/agent-bridge`` or ``/tmp/agent-bridge-UID``."""
-    import tempfile
-
-    from bridge.errors import BridgeError
-
-    base = os.environ.get("XDG_RUNTIME_DIR")
-    if base:
-        path = Path(base) / "agent-bridge"
-    else:
-        path = Path(tempfile.gettempdir()) / f"agent-bridge-{os.getuid()}"
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    info = path.stat()
-    if info.st_uid != os.getuid() or info.st_mode & 0o077:
-        raise BridgeError(f"{path} is not private to you", hint=f"remove it or chmod 700 {path}")
-    return path
 
 
 def env_timeout() -> float | None:

@@ -151,6 +151,8 @@ class Driver:
     async def settle(self, obs: Observation, *, timeout: float = 5.0) -> Observation:
         """Wait until the screen is unchanged for the profile's stable window."""
         window = self.profile.submit.stable_ms / 1000
+        if window == 0:
+            return obs  # the profile's idle marker alone means done (e.g. a shell prompt is back)
         last = obs
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

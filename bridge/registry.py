@@ -14,24 +14,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bridge.config import AgentSpec, HostSpec, RegistryModel, config_dir
+from bridge.config import AgentSpec, HostSpec, RegistryModel
 from bridge.errors import ConfigError, UnknownAgentError, UnknownHostError
-
-
-def find_registry(cli_path: str | os.PathLike[str] | None = None) -> Path:
-    """Return the registry path to use, by precedence; raise if the chosen file does not exist."""
-    if cli_path:
-        path, origin = Path(cli_path).expanduser(), "--config"
-    elif os.environ.get("AGENT_BRIDGE_CONFIG"):
-        path, origin = Path(os.environ["AGENT_BRIDGE_CONFIG"]).expanduser(), "$AGENT_BRIDGE_CONFIG"
-    else:
-        path, origin = config_dir() / "registry.toml", "default location"
-    if not path.is_file():
-        raise ConfigError(
-            f"no registry file at {path} ({origin})",
-            hint="copy hosts/local.toml or hosts/vps.toml there, or pass --config PATH",
-        )
-    return path
+from bridge.paths import find_registry
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

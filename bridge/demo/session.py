@@ -13,9 +13,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridge.config import AgentSpec, HostSpec, RegistryModel, runtime_dir
+from bridge.config import AgentSpec, HostSpec, RegistryModel
 from bridge.driver import Reply
 from bridge.errors import BridgeError
+from bridge.paths import runtime_dir
 from bridge.reader import State
 from bridge.registry import Registry
 

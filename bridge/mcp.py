@@ -1,0 +1,600 @@
+"""``agent-bridge mcp``: the bridge as an MCP server (stdio), built on the official ``mcp`` SDK.
+
+One :class:`~bridge.api.Bridge` (and so one pooled connection per host) serves every tool call
+of the process. Tools map one to one onto the CLI commands; a :class:`~bridge.errors.BridgeError`
+comes back as a tool error carrying exactly the CLI's one-line message, and a permission question
+from ``ask``/``approve`` comes back as a normal result (state ``permission``, question, options,
+how to answer). Long waits report progress (elapsed seconds) about once a second.
+
+``agent-bridge mcp config --for claude-code|qwen-code`` prints the JSON to add to that client.
+
+No ``from __future__ import annotations`` here: the SDK reads the tool functions' annotations at
+run time (to find the ``Context`` parameter and build the input schemas), and the tool functions
+are defined inside :func:`build_server` so that ``import mcp`` happens only when serving.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import shlex
+import shutil
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+    from mcp.types import CallToolResult
+
+    from bridge.api import Bridge
+    from bridge.driver import Reply
+    from bridge.errors import BridgeError, PermissionPendingError
+
+T = TypeVar("T")
+# ctx.report_progress(progress, total, message)
+Progress = Callable[[float, float | None, str | None], Awaitable[None]]
+
+log = logging.getLogger("bridge.mcp")
+
+SERVER_NAME = "agent-bridge"
+PROGRESS_EVERY_S = 1.0
+
+INSTRUCTIONS = (
+    "agent-bridge lets you hand work to other AI coding agents (Claude Code, Codex, ...) that run "
+    "in terminals on other machines. Call list_agents to see who is there, then ask. The remote "
+    "agent sees NOTHING of this conversation: every prompt must stand alone (goal, the facts, "
+    "file contents or paths on the remote host, the answer format you want). Ask for short "
+    "answers to save tokens. If ask returns state 'permission', decide, then call approve."
+)
+
+# What each tool is for, written for the calling model: when to use it, and what it cannot do.
+DESCRIPTIONS: dict[str, str] = {
+    "list_agents": (
+        "List the remote agents you can delegate to: name, host, tmux target, profile (what kind of "
+        "agent it is). Use it first when you do not know the agent names. It does not contact "
+        "the agents; use agent_state for that."
+    ),
+    "agent_state": (
+        "Look at one agent without changing anything and say what it is doing: idle (ready for "
+        "ask), busy (still working), permission (waiting for a yes/no; the question and options "
+        "are included), menu, dialog, dead (not running; use restart) or unknown. Use it before "
+        "ask when unsure, or after send to see if the agent is done."
+    ),
+    "ask": (
+        "Delegate a question or task to a remote agent and wait for its answer (it types the "
+        "prompt into the agent's terminal, waits until it is done, returns the reply text). Use it "
+        "for work that needs a stronger model or the remote machine's files and tools. The remote "
+        "agent cannot see this conversation, your files or your tools: write a self-contained "
+        "prompt with the goal, all needed facts, file contents (or paths that exist on the REMOTE "
+        "host) and the answer format; ask for a short answer. The agent must be idle. 'model' first "
+        "switches the agent's model (e.g. 'opus' for a hard problem). 'timeout' is in seconds "
+        "(default from the registry, usually 600). If the agent asks permission to run something, "
+        "the result has state 'permission' with the question and options: nothing was approved; "
+        "decide, then call approve."
+    ),
+    "send": (
+        "Type text into the agent's terminal and press Enter, WITHOUT waiting for an answer. Use "
+        "it only for things ask cannot do: answering a question the agent asked in its own words, "
+        "slash commands (e.g. '/clear'), or starting a long task you will check on later with "
+        "agent_state and screen. To get an answer, use ask instead."
+    ),
+    "keys": (
+        "Press keys in the agent's terminal by tmux key name, in order: Enter, Escape, Up, Down, "
+        "Tab, BSpace, C-c (Ctrl-C), y, n, 1, 2 ... Use it to move in a menu, dismiss a dialog "
+        "(Escape) or interrupt a busy agent (Escape, or C-c). Look with screen first: keys are "
+        "pressed blindly."
+    ),
+    "screen": (
+        "Return the text the agent's terminal shows now (what a human would see). Use it when "
+        "state is menu, dialog or unknown, when an error says to look, or to follow a long task. "
+        "'history' adds that many lines of scrollback. It can be long: prefer agent_state when "
+        "the state is all you need."
+    ),
+    "switch_model": (
+        "Switch the agent's model through its own /model menu (one checked key press at a time) "
+        "and return the model it confirmed. 'name' is a row number, a label or a prefix such as "
+        "'opus', 'sonnet', 'haiku'. Use it to escalate a hard problem to a stronger model, or to "
+        "go back to a cheaper one; ask(model=...) does the same before asking."
+    ),
+    "approve": (
+        "Answer the agent's pending permission question, after ask returned state 'permission'. "
+        "answer: 'yes' (the first Yes option), 'no', or an option number. Only say yes if the "
+        "action is what you wanted and is safe; nothing is ever approved automatically. With "
+        "wait=true (default) it then waits and returns the reply like ask (which may be another "
+        "permission question)."
+    ),
+    "restart": (
+        "Start a dead agent again in its terminal, resuming its last conversation where the agent "
+        "supports it (e.g. 'claude --continue'), and wait until it is idle. Use it only when "
+        "agent_state says dead."
+    ),
+}
+
+STATE_HINTS = {
+    "idle": "ready: call ask",
+    "busy": "still working: wait and call agent_state again, or keys Escape to interrupt",
+    "permission": "waiting for your answer: call approve with yes, no or an option number",
+    "menu": "a menu is open: look with screen, close it with keys Escape",
+    "dialog": "a dialog is open: look with screen",
+    "dead": "not running: call restart",
+    "unknown": "screen not recognised: look with screen",
+}
+
+
+# -- results ----------------------------------------------------------------------------------
+
+
+def _result(text: str, data: dict[str, Any]) -> "CallToolResult":
+    """A tool result: short ``text`` for the model, ``data`` as structured content for programs."""
+    from mcp.types import CallToolResult, TextContent
+
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
+
+
+def how_to_answer(agent: str) -> str:
+    return (
+        f'Nothing was approved. Decide, then call approve(agent="{agent}", answer="yes" or "no" '
+        "or an option number); approve waits and returns the reply."
+    )
+
+
+def permission_result(agent: str, error: "PermissionPendingError") -> "CallToolResult":
+    """A pending permission question as a normal (non-error) result the model can act on."""
+    options = list(error.options)
+    data: dict[str, Any] = {
+        "agent": agent,
+        "state": "permission",
+        "question": error.question,
+        "options": options,
+        "how_to_answer": how_to_answer(agent),
+    }
+    listed = "\n".join(f"  {i}. {label}" for i, label in enumerate(options, 1)) or "  (none readable)"
+    text = (
+        f"PERMISSION NEEDED: {agent} asks: {error.question}\n"
+        f"Options:\n{listed}\n{how_to_answer(agent)}"
+    )
+    return _result(text, data)
+
+
+def reply_result(reply: "Reply") -> "CallToolResult":
+    return _result(reply.reply, reply.to_dict())
+
+
+# -- the server -------------------------------------------------------------------------------
+
+
+class Tools:
+    """Runs tool jobs over one bridge (or reports the error that kept the registry from loading)."""
+
+    def __init__(self, bridge: "Bridge | None", load_error: "BridgeError | None" = None) -> None:
+        if bridge is None and load_error is None:
+            raise ValueError("need a bridge or the error that kept it from loading")
+        self._bridge = bridge
+        self._load_error = load_error
+
+    async def run(self, job: "Callable[[Bridge], Awaitable[CallToolResult]]") -> "CallToolResult":
+        """``await job(bridge)``; a BridgeError becomes a tool error (``is_error``) whose text is
+        exactly the CLI's one-line message, with the error's data as structured content."""
+        from bridge.errors import BridgeError
+
+        try:
+            if self._bridge is None:
+                assert self._load_error is not None
+                raise self._load_error
+            return await job(self._bridge)
+        except BridgeError as error:
+            return error_result(error)
+
+
+def error_result(error: "BridgeError") -> "CallToolResult":
+    """A tool error: the one-line message, and ``to_dict()`` (less the long screen) as data."""
+    from mcp.types import CallToolResult, TextContent
+
+    data = {key: value for key, value in error.to_dict().items() if key != "screen"}
+    return CallToolResult(
+        content=[TextContent(type="text", text=str(error))], structured_content=data, is_error=True
+    )
+
+
+async def waiting(job: Awaitable[T], progress: Progress, limit: float | None, what: str) -> T:
+    """Run ``job`` as a task and report the elapsed seconds through ``progress`` while it runs."""
+    task = asyncio.ensure_future(job)
+    began = time.monotonic()
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=PROGRESS_EVERY_S)
+            if done:
+                return task.result()
+            elapsed = round(time.monotonic() - began, 1)
+            message = f"{what}: {elapsed:.0f}s" + (f" of {limit:g}s" if limit else "")
+            try:
+                await progress(elapsed, limit, message)
+            except Exception:  # progress is best effort: never fail the job because of it
+                log.debug("progress report failed", exc_info=True)
+    finally:
+        if not task.done():
+            task.cancel()
+
+
+async def agent_state_data(bridge: "Bridge", agent: str) -> dict[str, Any]:
+    """The agent's state, with the question and options when it waits for permission."""
+    from bridge.reader import State, read_permission
+
+    driver = await bridge.driver(agent)
+    obs = await driver.observe()
+    data: dict[str, Any] = {
+        "agent": agent,
+        "state": obs.state.value,
+        "command": obs.facts.current_command,
+        "pane": obs.facts.pane_id,
+    }
+    if obs.state is State.PERMISSION:
+        question = read_permission(obs.snapshot, driver.profile)
+        if question is not None:
+            data["question"] = question.question
+            data["options"] = [o.label for o in question.options]
+    return data
+
+
+def build_server(tools: Tools) -> "MCPServer[Any]":
+    """The MCP server with the nine agent-bridge tools, running their jobs through ``tools``."""
+    from mcp.server.mcpserver import Context, MCPServer
+    from mcp.types import CallToolResult, ToolAnnotations
+    from pydantic import Field
+
+    from bridge.driver import Reply
+    from bridge.errors import PermissionPendingError
+
+    server: MCPServer[Any] = MCPServer(
+        SERVER_NAME, instructions=INSTRUCTIONS, version=_version(), log_level="WARNING"
+    )
+    looks = ToolAnnotations(read_only_hint=True, open_world_hint=True)
+    acts = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=True)
+    Agent = Annotated[str, Field(description="agent name, from list_agents")]
+
+    @server.tool(description=DESCRIPTIONS["list_agents"], annotations=looks)
+    async def list_agents() -> CallToolResult:
+        async def job(bridge: "Bridge") -> CallToolResult:
+            rows = [
+                {"agent": name, "host": spec.host, "target": spec.target, "profile": spec.profile}
+                for name, spec in bridge.registry.agents.items()
+            ]
+            text = "\n".join(f"{r['agent']}: {r['profile']} on {r['host']}" for r in rows)
+            return _result(text or "no agents in the registry", {"agents": rows})
+
+        return await tools.run(job)
+
+    @server.tool(description=DESCRIPTIONS["agent_state"], annotations=looks)
+    async def agent_state(agent: Agent) -> CallToolResult:
+        async def job(bridge: "Bridge") -> CallToolResult:
+            data = await agent_state_data(bridge, agent)
+            text = f"{agent} is {data['state']}: {STATE_HINTS.get(data['state'], '')}"
+            if "question" in data:
+                options = " / ".join(f"{i}. {o}" for i, o in enumerate(data["options"], 1))
+                text += f"\nquestion: {data['question']}\noptions: {options}"
+            return _result(text, data)
+
+        return await tools.run(job)
+
+    @server.tool(description=DESCRIPTIONS["ask"], annotations=acts)
+    async def ask(
+        agent: Agent,
+        prompt: Annotated[str, Field(description="self-contained prompt: the agent sees nothing else")],
+        ctx: Context[Any, Any],
+        timeout: Annotated[
+            float | None, Field(description="seconds to wait (default: the registry's, usually 600)")
+        ] = None,
+        model: Annotated[str | None, Field(description="first switch to this model, e.g. opus")] = None,
+    ) -> CallToolResult:
+        async def job(bridge: "Bridge") -> CallToolResult:
+            limit = bridge.timeout(timeout)
+            try:
+                reply = await waiting(
+                    bridge.ask(agent, prompt, timeout=limit, model=model),
+                    ctx.report_progress, limit, f"waiting for {agent}",
+                )
+            except PermissionPendingError as error:
+                return permission_result(agent, error)
+            return reply_result(reply)
+
+        return await tools.run(job)
+
+    @server.tool(description=DESCRIPTIONS["send"], annotations=acts)
+    async def send(
+        agent: Agent,
+        text: Annotated[str, Field(description="the text to type")],
+        enter: Annotated[bool, Field(description="press Enter after the text")] = True,
+    ) -> CallToolResult:
+        async def job(bridge: "Bridge") -> CallToolResult:
+            removed = await bridge.send(agent, text, enter=enter)
+            done = f"typed {len(text)} characters into {agent}" + (" and pressed Enter" if enter else "")
+            if removed:
+                done += f" (removed {removed} control characters)"
+            return _result(
+                done + ". Not waiting: use agent_state or screen to follow it.",
+                {"agent": agent, "sent": len(text), "enter": enter, "removed_controls": removed},
+            )
+
+        return await tools.run(job)
+
+    @server.tool(description=DESCRIPTIONS["keys"], annotations=acts)
+    async def keys(
+        agent: Agent,
+        keys: Annotated[list[str], Field(description="tmux key names in order, e.g. ['Down', 'Enter']")],
+    ) -> CallToolResult:
+        async def job(bridge: "Bridge") -> CallToolResult:
+            await bridge.keys(agent, keys)
+            return _result(f"pressed {' '.join(keys)} in {agent}", {"agent": agent, "keys": keys})
+
+        return await tools.run(job)
+
+    @server.tool(description=DESCRIPTIONS["screen"], annotations=looks)
+    async def screen(
+        agent: Agent,
+        history: Annotated[int, Field(ge=0, description="also this many lines of scrollback")] = 0,
+    ) -> CallToolResult:
+        async def job(bridge: "Bridge") -> CallToolResult:
+            text = (await bridge.screen(agent, history=history)).rstrip("\n")
+            return _result(text or "(the screen is empty)", {"agent": agent, "screen": text})
+
+        return await tools.run(job)
+
+    @server.tool(description=DESCRIPTIONS["switch_model"], annotations=acts)
+    async def switch_model(
+        agent: Agent,
+        name: Annotated[str, Field(description="row number, label or prefix, e.g. opus")],
+        ctx: Context[Any, Any],
+        timeout: Annotated[float, Field(gt=0, description="seconds to wait")] = 60.0,
+    ) -> CallToolResult:
+        async def job(bridge: "Bridge") -> CallToolResult:
+            chosen = await waiting(
+                bridge.switch_model(agent, name, timeout=timeout),
+                ctx.report_progress, timeout, f"switching {agent} to {name}",
+            )
+            return _result(f"{agent}: model set to {chosen}", {"agent": agent, "model": chosen})
+
+        return await tools.run(job)
+
+    @server.tool(description=DESCRIPTIONS["approve"], annotations=acts)
+    async def approve(
+        agent: Agent,
+        ctx: Context[Any, Any],
+        answer: Annotated[str, Field(description="yes, no, or an option number")] = "yes",
+        wait: Annotated[bool, Field(description="then wait for the reply and return it")] = True,
+        timeout: Annotated[
+            float | None, Field(description="seconds to wait (default: the registry's)")
+        ] = None,
+    ) -> CallToolResult:
+        async def job(bridge: "Bridge") -> CallToolResult:
+            limit = bridge.timeout(timeout)
+            try:
+                result = await waiting(
+                    bridge.approve(agent, answer, wait=wait, timeout=limit),
+                    ctx.report_progress, limit, f"waiting for {agent}",
+                )
+            except PermissionPendingError as error:
+                return permission_result(agent, error)
+            if isinstance(result, Reply):
+                return reply_result(result)
+            state = result.state.value
+            return _result(
+                f"answered {answer}; {agent} is {state}",
+                {"agent": agent, "answered": answer, "state": state},
+            )
+
+        return await tools.run(job)
+
+    @server.tool(description=DESCRIPTIONS["restart"], annotations=acts)
+    async def restart(
+        agent: Agent,
+        ctx: Context[Any, Any],
+        timeout: Annotated[float, Field(gt=0, description="seconds to wait until it is idle")] = 60.0,
+    ) -> CallToolResult:
+        async def job(bridge: "Bridge") -> CallToolResult:
+            obs = await waiting(
+                bridge.restart(agent, timeout=timeout),
+                ctx.report_progress, timeout, f"restarting {agent}",
+            )
+            state = obs.state.value
+            return _result(f"{agent} is {state}", {"agent": agent, "state": state})
+
+        return await tools.run(job)
+
+    return server
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("agent-bridge")
+    except PackageNotFoundError:
+        return "0"
+
+
+async def serve(config: str | None) -> None:
+    """Serve MCP on stdin/stdout until the client closes it; one bridge for the whole process."""
+    from bridge.api import Bridge
+    from bridge.errors import ConfigError
+
+    try:
+        bridge: Bridge | None = Bridge.from_config(config)
+        tools = Tools(bridge)
+    except ConfigError as error:
+        # Serve anyway: every tool answers with the registry problem, which the model can relay.
+        log.warning("agent-bridge: %s", error)
+        bridge, tools = None, Tools(None, error)
+    server = build_server(tools)
+    try:
+        await server.run_stdio_async()
+    finally:
+        if bridge is not None:
+            await bridge.close()
+
+
+# -- client configuration ---------------------------------------------------------------------
+
+Client = Literal["claude-code", "qwen-code"]
+CLIENTS: tuple[Client, ...] = ("claude-code", "qwen-code")
+
+
+def server_command() -> tuple[str, list[str]]:
+    """How a client should start this server: the ``agent-bridge`` script next to this Python
+    (a venv's bin/), else the one on PATH, else ``python -m bridge``; plus ``mcp``."""
+    here = Path(sys.executable).parent / "agent-bridge"
+    if here.is_file() and os.access(here, os.X_OK):
+        return str(here), ["mcp"]
+    found = shutil.which("agent-bridge")
+    if found:
+        return str(Path(found).resolve()), ["mcp"]
+    return sys.executable, ["-m", "bridge", "mcp"]
+
+
+def registry_path(config: str | None) -> str | None:
+    """The registry the server should use, as an absolute path (``None``: the default place)."""
+    chosen = config or os.environ.get("AGENT_BRIDGE_CONFIG")
+    return str(Path(chosen).expanduser().resolve()) if chosen else None
+
+
+def client_config(
+    client: Client,
+    *,
+    name: str = SERVER_NAME,
+    config: str | None = None,
+    command: tuple[str, list[str]] | None = None,
+    ask_timeout: float = 600.0,
+) -> dict[str, Any]:
+    """The ``mcpServers`` JSON object that starts this server from ``client``.
+
+    Claude Code reads it from ``.mcp.json`` (project) or ``~/.claude.json``; Qwen Code from
+    ``~/.qwen/settings.json`` (user) or ``.qwen/settings.json`` (project). Qwen Code's ``timeout``
+    is the per-tool-call limit in milliseconds: set above the longest ``ask``.
+    """
+    program, args = command or server_command()
+    entry: dict[str, Any] = {}
+    if client == "claude-code":
+        entry["type"] = "stdio"
+    entry.update(command=program, args=args)
+    path = registry_path(config)
+    if path:
+        entry["env"] = {"AGENT_BRIDGE_CONFIG": path}
+    if client == "qwen-code":
+        entry["timeout"] = int((ask_timeout + 60) * 1000)
+    return {"mcpServers": {name: entry}}
+
+
+def add_command(client: Client, snippet: dict[str, Any]) -> str:
+    """The client's own one-line command that adds the same server (user scope)."""
+    name, entry = next(iter(snippet["mcpServers"].items()))
+    env = [f"{key}={value}" for key, value in entry.get("env", {}).items()]
+    if client == "claude-code":
+        argv = ["claude", "mcp", "add", "--scope", "user", "--transport", "stdio"]
+        for item in env:
+            argv += ["--env", item]
+        argv += [name, "--", entry["command"], *entry["args"]]
+    else:
+        argv = ["qwen", "mcp", "add", "--scope", "user"]
+        for item in env:
+            argv += ["-e", item]
+        argv += ["--timeout", str(entry["timeout"]), name, entry["command"], "--", *entry["args"]]
+    return shlex.join(argv)
+
+
+WHERE = {
+    "claude-code": "Put this in .mcp.json at your project's root (or merge its mcpServers into it); "
+    "for all projects run instead:",
+    "qwen-code": "Merge this into ~/.qwen/settings.json (all projects) or .qwen/settings.json "
+    "(this project); or run instead:",
+}
+
+
+# -- command line -----------------------------------------------------------------------------
+
+mcp_app = typer.Typer(
+    help="Serve agent-bridge to an MCP client (Claude Code, Qwen Code, ...) over stdio. "
+    "`agent-bridge mcp` serves; `agent-bridge mcp config --for CLIENT` prints the client's JSON.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@mcp_app.callback(invoke_without_command=True)
+def _mcp(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand is None:
+        _serve()
+
+
+@mcp_app.command("serve")
+def serve_command() -> None:
+    """Serve MCP on stdin/stdout (what `agent-bridge mcp` alone does); registry: --config or env."""
+    _serve()
+
+
+def _serve() -> None:
+    from bridge.cli import OPTS
+
+    try:
+        import mcp.server.mcpserver  # noqa: F401
+    except ImportError:
+        typer.echo(
+            "agent-bridge: error: the MCP server needs the mcp package "
+            "(pip install 'agent-bridge[mcp]')",
+            err=True,
+        )
+        raise typer.Exit(2) from None
+    if sys.stdin.isatty():
+        typer.echo(
+            "agent-bridge: serving MCP on stdin/stdout; an MCP client starts this "
+            "(see: agent-bridge mcp config --for claude-code). Ctrl-C stops it.",
+            err=True,
+        )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(OPTS.config))
+
+
+@mcp_app.command("config")
+def config_command(
+    client: Annotated[
+        str,
+        typer.Option(
+            "--for", help="The MCP client: claude-code or qwen-code.", show_default=False,
+            case_sensitive=False,
+        ),
+    ],
+    name: Annotated[str, typer.Option("--name", help="The server's name in the client.")] = SERVER_NAME,
+) -> None:
+    """Print the JSON that makes CLIENT start this server (and, on stderr, where it goes)."""
+    from bridge.cli import OPTS
+
+    chosen = client.lower()
+    if chosen not in CLIENTS:
+        typer.echo(
+            f"agent-bridge: error: unknown client {client!r} (use --for claude-code or --for qwen-code)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    kind: Client = "claude-code" if chosen == "claude-code" else "qwen-code"
+    snippet = client_config(kind, name=name, config=OPTS.config, ask_timeout=_ask_timeout(OPTS.config))
+    print(json.dumps(snippet, indent=2))
+    typer.echo(f"{WHERE[kind]}\n  {add_command(kind, snippet)}", err=True)
+
+
+def _ask_timeout(config: str | None) -> float:
+    """The default ask timeout of the registry (600 when it cannot be read)."""
+    from bridge.api import Bridge
+    from bridge.errors import BridgeError
+
+    try:
+        return Bridge.from_config(config).timeout(None)
+    except BridgeError:
+        return 600.0
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``mcp`` sub-app to the main CLI."""
+    app.add_typer(mcp_app, name="mcp")

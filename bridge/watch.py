@@ -1,0 +1,383 @@
+"""Watching an agent: ``agent-bridge watch`` (live, read-only view) and ``agent-bridge logs``.
+
+``watch AGENT`` shows the agent's pane in this terminal and redraws only when the pane (or this
+terminal's size) changed. It uses the alternate screen, hides the cursor and does not echo what
+you type; all of that is restored when it ends (Ctrl-C, or an error, which is then printed on the
+normal screen). Nothing you type reaches the agent.
+
+``logs AGENT start`` makes tmux append everything the pane prints to a dated file on the agent's
+host (``tmux pipe-pane -o``): ``${XDG_STATE_HOME:-~/.local/state}/agent-bridge/logs/
+<agent>-YYYY-MM-DD.log``, created with mode 0600 in a 0700 folder. ``stop`` ends that,
+``show`` prints the latest log and ``tail`` its end, with terminal escape codes removed.
+Host commands are argv lists (values are passed as positional parameters to ``sh -c``, and the
+one command tmux runs is built with :func:`shlex.quote`): nothing is interpolated unquoted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import os
+import re
+import shlex
+import shutil
+import signal
+import sys
+import time
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
+
+import typer
+
+if TYPE_CHECKING:
+    from bridge.api import Bridge, Pane
+
+# -- terminal text ----------------------------------------------------------------------------
+
+# Escape sequences: CSI, OSC (BEL or ST terminated), DCS/SOS/PM/APC strings, other ESC sequences,
+# and their 8-bit (C1) forms.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|\x1b[PX^_][^\x1b\x07]*(?:\x1b\\|\x07)?"
+    r"|\x1b[ -/]*[0-~]"
+    r"|\x9b[0-?]*[ -/]*[@-~]"
+    r"|\x1b",
+)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
+_TOKENS = re.compile(r"(\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[ -/]*[0-~])")
+
+
+def _unescape(match: re.Match[str]) -> str:
+    seq = match.group(0)
+    if seq.startswith("\x1b[") and seq[-1] in "ABEFHfd":
+        return "\n"  # the cursor went to another row: a line break reads best
+    if seq.startswith("\x1b[") and seq[-1] == "C":
+        return " "  # the cursor skipped columns: a space
+    return ""
+
+
+def strip_ansi(raw: str) -> str:
+    """Readable text from a raw terminal stream: escape codes and control characters removed
+    (cursor moves to another row become line breaks), carriage returns turned into line ends,
+    repeated lines and runs of blank lines collapsed."""
+    text = _ESCAPES.sub(_unescape, raw)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROLS.sub("", text)
+    lines: list[str] = []
+    for line in text.split("\n"):
+        line = line.rstrip()
+        if lines and line == lines[-1]:
+            continue  # a redrawn line
+        lines.append(line)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
+
+
+def char_width(char: str) -> int:
+    """Columns ``char`` takes in a terminal (0 for combining marks, 2 for wide characters)."""
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def crop(line: str, width: int) -> str:
+    """``line`` cut to ``width`` columns, keeping its escape sequences (colours) intact."""
+    out: list[str] = []
+    used = 0
+    for token in _TOKENS.split(line):
+        if not token:
+            continue
+        if token.startswith("\x1b"):
+            out.append(token)
+            continue
+        for char in token:
+            w = char_width(char)
+            if used + w > width:
+                return "".join(out)
+            out.append(char)
+            used += w
+    return "".join(out)
+
+
+def render(screen: str, cols: int, rows: int, status: str) -> str:
+    """One full frame: the bottom ``rows - 1`` lines of ``screen`` (blank tail trimmed), each cut
+    to ``cols``, then ``status`` in reverse video on the last row. Cursor-addressed, so nothing
+    scrolls."""
+    lines = screen.split("\n")
+    while lines and not strip_ansi(lines[-1]).strip():
+        lines.pop()
+    body = max(rows - 1, 0)
+    shown = lines[-body:] if body else []
+    parts: list[str] = []
+    for row in range(body):
+        line = shown[row] if row < len(shown) else ""
+        parts.append(f"\x1b[{row + 1};1H\x1b[0m{crop(line, cols)}\x1b[0m\x1b[K")
+    bar = crop(status, cols)
+    bar += " " * max(cols - sum(char_width(c) for c in bar), 0)
+    parts.append(f"\x1b[{rows};1H\x1b[0;7m{bar}\x1b[0m")
+    return "".join(parts)
+
+
+ENTER = "\x1b[?1049h\x1b[?25l\x1b[H\x1b[2J"  # alternate screen, hide cursor, clear
+LEAVE = "\x1b[0m\x1b[?25h\x1b[?1049l"  # reset colours, show cursor, back to the normal screen
+
+
+@contextlib.contextmanager
+def terminal(out: TextIO, stdin: TextIO) -> Iterator[None]:
+    """The alternate screen with the cursor hidden and typing not echoed; restored on exit."""
+    saved: list[Any] | None = None
+    fd = -1
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        if stdin.isatty():
+            import termios
+
+            fd = stdin.fileno()
+            saved = termios.tcgetattr(fd)
+            quiet = termios.tcgetattr(fd)
+            quiet[3] &= ~(termios.ECHO | termios.ICANON)  # keep ISIG: Ctrl-C still interrupts
+            termios.tcsetattr(fd, termios.TCSADRAIN, quiet)
+    out.write(ENTER)
+    out.flush()
+    try:
+        yield
+    finally:
+        out.write(LEAVE)
+        out.flush()
+        if saved is not None:
+            import termios
+
+            with contextlib.suppress(OSError):
+                termios.tcflush(fd, termios.TCIFLUSH)  # what was typed while watching is dropped
+                termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+async def watch(
+    bridge: Bridge,
+    agent: str,
+    *,
+    interval: float,
+    out: TextIO,
+    size: Callable[[], os.terminal_size],
+    frames: int | None = None,
+) -> None:
+    """Redraw ``agent``'s pane on ``out`` whenever it (or the terminal size) changes, until
+    Ctrl-C (SIGINT) or ``frames`` redraws. Expects ``out`` to be in :func:`terminal` mode."""
+    pane = await bridge.pane(agent)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    handled = False
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        handled = True
+    try:
+        await _redraw_loop(pane, agent, interval, out, size, stop, frames)
+    finally:
+        if handled:
+            loop.remove_signal_handler(signal.SIGINT)
+
+
+async def _redraw_loop(
+    pane: Pane,
+    agent: str,
+    interval: float,
+    out: TextIO,
+    size: Callable[[], os.terminal_size],
+    stop: asyncio.Event,
+    frames: int | None,
+) -> None:
+    from bridge.errors import BridgeError
+
+    where = f"{pane.pane_id} on {pane.tmux.host}"
+    last: tuple[str, int, int] | None = None
+    drawn = 0
+    while not stop.is_set():
+        try:
+            screen = await pane.tmux.capture(pane.pane_id, ansi=True, join=False)
+        except BridgeError:
+            if stop.is_set():  # Ctrl-C also reached the local tmux client: not an error
+                return
+            raise
+        cols, rows = size()
+        if (screen, cols, rows) != last:
+            last = (screen, cols, rows)
+            status = (
+                f" watching {agent} ({where}) · read-only · Ctrl-C quits · "
+                f"changed {time.strftime('%H:%M:%S')} "
+            )
+            out.write(render(screen, cols, rows, status))
+            out.flush()
+            drawn += 1
+            if frames is not None and drawn >= frames:
+                return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+
+
+# -- logs -------------------------------------------------------------------------------------
+
+_LOG_DIR = 'd="${XDG_STATE_HOME:-$HOME/.local/state}/agent-bridge/logs"'
+# $1 = agent name. Prints the path of today's log, created 0600 (folder 0700) if missing.
+_PREPARE = (
+    f'umask 077; {_LOG_DIR}; mkdir -p "$d" || exit 1; f="$d/$1-$(date +%Y-%m-%d).log"; '
+    ': >> "$f" && chmod 600 "$f" || exit 1; printf "%s\\n" "$f"'
+)
+# $1 = agent name. Prints the path of the agent's latest log, or exits 3 if there is none.
+_LATEST = (
+    f"{_LOG_DIR}; f=$(ls -1 \"$d/$1\"-[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9].log 2>/dev/null "
+    '| tail -n 1); [ -n "$f" ] || exit 3; printf "%s\\n" "$f"'
+)
+TAIL_BYTES = 512 * 1024  # how much of the log's end `tail` reads before stripping
+
+
+@dataclass(frozen=True)
+class LogStatus:
+    agent: str
+    pane: str
+    host: str
+    logging: bool
+    path: str | None = None
+    changed: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"agent": self.agent, "pane": self.pane, "host": self.host,
+                "logging": self.logging, "path": self.path, "changed": self.changed}
+
+
+async def _sh(pane: Pane, script: str, *args: str) -> tuple[int, str, str]:
+    result = await pane.tmux.transport.run(["sh", "-c", script, "sh", *args])
+    return result.exit_status, result.stdout.strip(), result.stderr.strip()
+
+
+async def _piping(pane: Pane) -> bool:
+    out = await pane.tmux.run("display-message", "-p", "-t", pane.pane_id, "#{pane_pipe}",
+                              target=pane.pane_id)
+    return out.stdout.strip() == "1"
+
+
+async def log_start(bridge: Bridge, agent: str) -> LogStatus:
+    """Append the pane's output to today's log on the agent's host (no-op if already logging)."""
+    from bridge.errors import CommandError
+
+    pane = await bridge.pane(agent)
+    host = pane.tmux.host
+    if await _piping(pane):
+        return LogStatus(agent, pane.pane_id, host, True, await _latest(pane, agent))
+    status, path, err = await _sh(pane, _PREPARE, agent)
+    if status != 0 or not path.startswith("/"):
+        raise CommandError(
+            f"cannot create the log file for {agent} on {host}: {err or 'no path printed'}",
+            argv=["sh", "-c", _PREPARE, "sh", agent], exit_status=status, stderr=err, host=host,
+        )
+    await pane.tmux.run("pipe-pane", "-o", "-t", pane.pane_id, f"exec cat >> {shlex.quote(path)}",
+                        target=pane.pane_id)
+    return LogStatus(agent, pane.pane_id, host, True, path, changed=True)
+
+
+async def log_stop(bridge: Bridge, agent: str) -> LogStatus:
+    """Stop appending the pane's output to the log (no-op if not logging)."""
+    pane = await bridge.pane(agent)
+    piping = await _piping(pane)
+    if piping:
+        await pane.tmux.run("pipe-pane", "-t", pane.pane_id, target=pane.pane_id)
+    return LogStatus(agent, pane.pane_id, pane.tmux.host, False, await _latest(pane, agent),
+                     changed=piping)
+
+
+async def _latest(pane: Pane, agent: str) -> str | None:
+    status, path, _ = await _sh(pane, _LATEST, agent)
+    return path if status == 0 and path else None
+
+
+async def log_read(bridge: Bridge, agent: str, *, lines: int | None = None) -> tuple[str, str]:
+    """``(path, text)`` of the agent's latest log with escape codes removed; the last ``lines``
+    lines only when given."""
+    from bridge.errors import BridgeError, CommandError
+
+    pane = await bridge.pane(agent)
+    path = await _latest(pane, agent)
+    if path is None:
+        raise BridgeError(f"no log for {agent} on {pane.tmux.host} yet",
+                          hint=f"start one: agent-bridge logs {agent} start")
+    argv = ["cat", path] if lines is None else ["tail", "-c", str(TAIL_BYTES), path]
+    result = await pane.tmux.transport.run(argv)
+    if not result.ok:
+        raise CommandError(f"cannot read {path} on {pane.tmux.host}: {result.stderr.strip()}",
+                           argv=argv, exit_status=result.exit_status, stderr=result.stderr,
+                           host=pane.tmux.host)
+    text = strip_ansi(result.stdout)
+    if lines is not None:
+        text = "\n".join(text.split("\n")[-lines:]) if lines > 0 else ""
+    return path, text
+
+
+# -- command line -----------------------------------------------------------------------------
+
+
+class LogAction(enum.StrEnum):
+    start = "start"
+    stop = "stop"
+    show = "show"
+    tail = "tail"
+
+
+def watch_command(
+    agent: Annotated[str, typer.Argument(help="Agent name from the registry.", show_default=False)],
+    interval: Annotated[
+        float, typer.Option("--interval", "-i", min=0.05, help="Seconds between looks at the pane.")
+    ] = 0.5,
+) -> None:
+    """Show the agent's pane live in this terminal (read-only; Ctrl-C quits).
+
+    Redraws only when the pane changes. Nothing you type reaches the agent; to type into it, use `agent-bridge attach AGENT`.
+    """  # noqa: E501
+    from bridge.cli import run
+
+    if not sys.stdout.isatty():
+        typer.echo("agent-bridge: error: watch needs a terminal "
+                   "(for text, use: agent-bridge screen AGENT, or agent-bridge logs AGENT tail)",
+                   err=True)
+        raise typer.Exit(2)
+
+    async def job(bridge: Bridge) -> None:
+        with terminal(sys.stdout, sys.stdin):
+            await watch(bridge, agent, interval=interval, out=sys.stdout,
+                        size=lambda: shutil.get_terminal_size((80, 24)))
+
+    with contextlib.suppress(KeyboardInterrupt):
+        run(job)
+
+
+def logs_command(
+    agent: Annotated[str, typer.Argument(help="Agent name from the registry.", show_default=False)],
+    action: Annotated[LogAction, typer.Argument(help="start | stop | show | tail", show_default=False)],
+    lines: Annotated[int, typer.Option("--lines", "-n", min=0, help="tail: how many lines.")] = 40,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Log the agent's pane to a dated file on its host (start/stop) and read it back (show/tail).
+
+    The file is ~/.local/state/agent-bridge/logs/AGENT-YYYY-MM-DD.log on the agent's host (mode 0600), fed by `tmux pipe-pane`; show and tail print it with terminal escape codes removed.
+    """  # noqa: E501
+    from bridge.cli import emit, run
+
+    if action in (LogAction.start, LogAction.stop):
+        fn = log_start if action is LogAction.start else log_stop
+        st = run(lambda b: fn(b, agent), as_json=as_json)
+        if action is LogAction.start:
+            text = (f"logging {agent} ({st.pane} on {st.host}) to {st.path}" if st.changed
+                    else f"{agent} is already logging (to {st.path or 'a file'})")
+        else:
+            text = f"stopped logging {agent}" if st.changed else f"{agent} was not logging"
+        emit(st.to_dict(), text, as_json)
+        return
+    count = lines if action is LogAction.tail else None
+    path, text = run(lambda b: log_read(b, agent, lines=count), as_json=as_json)
+    emit({"agent": agent, "path": path, "text": text}, text, as_json)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``watch`` and ``logs`` to the main CLI."""
+    app.command("watch")(watch_command)
+    app.command("logs")(logs_command)

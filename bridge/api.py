@@ -9,9 +9,11 @@ Each method takes an agent name from the registry, reuses one connection per hos
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -245,20 +247,39 @@ class Bridge:
         """
         driver = await self.driver(agent_name)
         limit = self.timeout(timeout)
-        if model:
-            await driver.switch_model(model, timeout=min(limit, 60.0))
-        return await driver.ask(prompt, timeout=limit)
+        began = time.monotonic()
+        async with self.exclusive(driver, limit):
+            if model:
+                await driver.switch_model(model, timeout=min(limit, 60.0))
+            return await driver.ask(prompt, timeout=max(limit - (time.monotonic() - began), 1.0))
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, driver: Driver, timeout: float) -> AsyncIterator[None]:
+        """Hold the agent's pane for this caller only (across processes and machines).
+
+        A second caller waits up to ``timeout`` seconds, then fails with exit 4 (state ``locked``).
+        """
+        from bridge.lock import pane_lock
+
+        facts = await driver.tmux.facts(driver.pane)
+        key = f"{facts.server_pid}-{facts.pane_id.lstrip('%')}"
+        async with pane_lock(driver.tmux.transport, key, timeout=timeout, agent=driver.agent):
+            yield
 
     async def switch_model(self, agent_name: str, name: str, *, timeout: float = 60.0) -> str:
         """Switch the agent's model via its own menu; returns the name the agent confirmed."""
-        return await (await self.driver(agent_name)).switch_model(name, timeout=timeout)
+        driver = await self.driver(agent_name)
+        async with self.exclusive(driver, timeout):
+            return await driver.switch_model(name, timeout=timeout)
 
     async def approve(
         self, agent_name: str, answer: str = "yes", *, wait: bool = False, timeout: float | None = None
     ) -> Reply | Observation:
         """Answer a pending permission question (``yes``, ``no`` or an option number)."""
         driver = await self.driver(agent_name)
-        return await driver.approve(answer, wait=wait, timeout=self.timeout(timeout))
+        limit = self.timeout(timeout)
+        async with self.exclusive(driver, limit):
+            return await driver.approve(answer, wait=wait, timeout=limit)
 
     async def restart(self, agent_name: str, *, timeout: float = 60.0) -> Observation:
         """Run the profile's resume command in a dead agent's pane and wait until it is idle."""
@@ -270,7 +291,8 @@ class Bridge:
                 f"no resume command for {agent_name}",
                 hint=f'add start = "..." under [agents.{agent_name}]',
             )
-        return await driver.restart(command, timeout=timeout)
+        async with self.exclusive(driver, timeout):
+            return await driver.restart(command, timeout=timeout)
 
 
 def ssh_argv(spec: HostSpec) -> list[str]:

@@ -36,6 +36,7 @@ _FACTS = (
     "window_index",
     "pane_index",
     "pane_current_path",
+    "pid",
 )
 _SEP = "\x1f"  # unit separator: never in a command name or path we care about
 _MISSING = ("can't find", "no server running", "error connecting to", "no such")
@@ -60,6 +61,7 @@ class PaneFacts:
     window_index: int
     pane_index: int
     current_path: str
+    server_pid: int
 
     @property
     def target(self) -> str:
@@ -172,6 +174,7 @@ class Tmux:
             window_index=_int(v["window_index"]),
             pane_index=_int(v["pane_index"]),
             current_path=v["pane_current_path"],
+            server_pid=_int(v["pid"]),
         )
 
     async def observe(self, pane: str, *, history: int = 0) -> tuple[PaneFacts, str]:

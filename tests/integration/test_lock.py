@@ -1,0 +1,90 @@
+"""One caller at a time per pane: two processes asking one agent never interleave."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, TmuxServer, agent_toml, local_host_toml, run_cli, wait_for
+
+pytestmark = pytest.mark.integration
+
+CLI = [sys.executable, "-m", "bridge", "--no-broker"]
+
+
+@pytest.fixture
+def setup(tmux_server: TmuxServer, tmp_path: Path, make_registry: Callable[..., Path]) -> tuple[Path, Path]:
+    log = tmp_path / "prompts.jsonl"
+    pane = tmux_server.new_pane("demo", f"{sys.executable} -m bridge.demo --delay 0.2 --log {log}")
+    wait_for(lambda: "? for shortcuts" in tmux_server.capture(pane), 10)
+    registry = make_registry(
+        local_host_toml("here", tmux_server.socket), agent_toml("demo", "here", "demo", profile="demo")
+    )
+    return registry, log
+
+
+def test_two_processes_take_turns(setup: tuple[Path, Path]) -> None:
+    registry, log = setup
+    results: dict[str, subprocess.CompletedProcess[bytes]] = {}
+
+    def ask(name: str, prompt: str, *extra: str) -> None:
+        results[name] = run_cli("--config", str(registry), *extra, "ask", "demo", prompt, timeout=60)
+
+    first = threading.Thread(target=ask, args=("a", "delay2 first caller", "--no-broker"))
+    first.start()
+    wait_for(lambda: log.exists(), 10)  # the first prompt is in
+    second = threading.Thread(target=ask, args=("b", "second caller"))
+    second.start()
+    first.join(60)
+    second.join(60)
+    assert results["a"].returncode == 0, results["a"].stderr
+    assert results["b"].returncode == 0, results["b"].stderr
+    assert results["a"].stdout.decode().strip() == "MOCK-REPLY: delay2 first caller"
+    assert results["b"].stdout.decode().strip() == "MOCK-REPLY: second caller"
+    prompts = [json.loads(line)["prompt"] for line in log.read_text().splitlines()]
+    assert prompts == ["delay2 first caller", "second caller"], "typed once each, in turn"
+
+
+def test_second_caller_gives_up_clearly(setup: tuple[Path, Path]) -> None:
+    registry, _ = setup
+    holder = subprocess.Popen(
+        [*CLI, "--config", str(registry), "ask", "demo", "delay4 hold"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        time.sleep(1.0)
+        began = time.monotonic()
+        result = run_cli("--config", str(registry), "--json", "ask", "demo", "me too", "--timeout", "1")
+        assert result.returncode == 4, result.stderr
+        assert json.loads(result.stdout)["state"] == "locked"
+        assert b"in use by another caller" in result.stderr
+        assert time.monotonic() - began < 10
+    finally:
+        holder.wait(30)
+    assert holder.returncode == 0
+
+
+def test_killed_holder_leaves_no_lock(setup: tuple[Path, Path]) -> None:
+    registry, _ = setup
+    holder = subprocess.Popen(
+        [*CLI, "--config", str(registry), "ask", "demo", "delay2 doomed"],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(10)
+    # The lock died with its holder: the next caller is not "locked" out, it sees the agent itself.
+    state = run_cli("--config", str(registry), "--json", "ask", "demo", "too early", "--timeout", "1")
+    assert state.returncode in (0, 4) and b"locked" not in state.stdout, state.stdout
+    wait_for(lambda: run_cli("--config", str(registry), "state", "demo").stdout == b"idle\n", 15, 0.2)
+    result = run_cli("--config", str(registry), "ask", "demo", "after the crash", "--timeout", "15")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().strip() == "MOCK-REPLY: after the crash"

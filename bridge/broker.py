@@ -41,8 +41,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("bridge.broker")
 
 DEFAULT_IDLE = 600.0
-_ENV_KEYS = ("HOME", "SSH_AUTH_SOCK", "XDG_CONFIG_HOME", "AGENT_BRIDGE_CONFIG", "AGENT_BRIDGE_TIMEOUT")
-_LINE_LIMIT = 64 * 1024 * 1024  # a 1 MB prompt JSON-escaped fits many times over
+_ENV_KEYS = (
+    "HOME", "SSH_AUTH_SOCK", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR",
+    "AGENT_BRIDGE_CONFIG", "AGENT_BRIDGE_TIMEOUT",
+)
+_LINE_LIMIT = 64 * 1024 * 1024
+_SUN_PATH_MAX = 100  # AF_UNIX paths are at most 107 bytes on Linux  # a 1 MB prompt JSON-escaped fits many times over
 
 
 def _code_stamp() -> str:
@@ -63,7 +67,10 @@ def socket_path() -> Path:
 
     key = "\0".join([_code_stamp(), *(os.environ.get(k, "") for k in _ENV_KEYS)])
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return runtime_dir() / f"broker-{digest}.sock"
+    path = runtime_dir() / f"broker-{digest}.sock"
+    if len(os.fsencode(path)) > _SUN_PATH_MAX:  # a deep $XDG_RUNTIME_DIR: use the short private dir
+        path = runtime_dir(short=True) / f"broker-{digest}.sock"
+    return path
 
 
 def idle_seconds() -> float:
@@ -249,14 +256,14 @@ def ensure_broker(path: Path | None = None) -> Path:
             path.unlink()  # stale: nobody answers
         fd = os.open(f"{path}.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         logfile = os.fdopen(fd, "ab")
-        subprocess.Popen(
+        child = subprocess.Popen(
             [sys.executable, "-m", "bridge.broker", "--socket", str(path), "--idle", str(idle_seconds())],
             stdin=subprocess.DEVNULL, stdout=logfile, stderr=logfile,
             start_new_session=True, close_fds=True,
         )
         logfile.close()
         deadline = time.monotonic() + 10.0
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and child.poll() is None:
             if _alive(path):
                 return path
             time.sleep(0.02)

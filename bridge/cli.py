@@ -8,11 +8,12 @@ a JSON object on stdout). Heavy imports happen inside commands so ``--help`` sta
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
@@ -35,7 +36,24 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-AgentArg = Annotated[str, typer.Argument(help="Agent name from the registry.", show_default=False)]
+def _complete_agents(incomplete: str) -> list[str]:
+    """Shell completion: agent names from the registry (parsed as plain TOML, quickly)."""
+    import tomllib
+
+    from bridge.paths import find_registry
+
+    try:
+        with open(find_registry(OPTS.config), "rb") as handle:
+            agents = tomllib.load(handle).get("agents", {})
+    except Exception:  # completion must never fail loudly
+        return []
+    return sorted(name for name in agents if name.startswith(incomplete))
+
+
+AgentArg = Annotated[
+    str,
+    typer.Argument(help="Agent name from the registry.", show_default=False, autocompletion=_complete_agents),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 
 
@@ -132,7 +150,8 @@ def invoke(op: str, args: dict[str, Any], *, as_json: bool = False) -> Any:
             from bridge import broker
 
             try:
-                return broker.call(op, args, config=config)
+                with _progress(op, args, config):
+                    return broker.call(op, args, config=config)
             except broker.RetryInProcess:
                 pass
 
@@ -148,6 +167,52 @@ def invoke(op: str, args: dict[str, Any], *, as_json: bool = False) -> Any:
         return asyncio.run(main())
     except BridgeError as error:
         _fail(error, as_json or OPTS.json)
+
+
+_SLOW_OPS = frozenset({"ask", "approve", "model", "restart"})
+
+
+@contextlib.contextmanager
+def _progress(op: str, args: dict[str, Any], config: str) -> Iterator[None]:
+    """On a terminal, show a spinner with the agent's state and the elapsed time on stderr.
+
+    Only when both stdout and stderr are terminals: piped output gets nothing but the result.
+    The state comes from a cheap ``state`` call through the broker once a second.
+    """
+    if op not in _SLOW_OPS or not (sys.stdout.isatty() and sys.stderr.isatty()):
+        yield
+        return
+    import threading
+    import time
+
+    from bridge import broker
+
+    stop = threading.Event()
+    agent = str(args.get("agent", ""))
+
+    def spin() -> None:
+        began, state, frame = time.monotonic(), "working", 0
+        next_probe = began + 1.0
+        while not stop.wait(0.1):
+            now = time.monotonic()
+            if now >= next_probe:
+                next_probe = now + 1.0
+                with contextlib.suppress(Exception):
+                    state = broker.call("state", {"agent": agent}, config=config, timeout=5)["state"]
+            glyph = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"[frame % 10]
+            frame += 1
+            sys.stderr.write(f"\r{glyph} {agent}: {state} · {now - began:.0f}s ")
+            sys.stderr.flush()
+        sys.stderr.write("\r\x1b[K")
+        sys.stderr.flush()
+
+    thread = threading.Thread(target=spin, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(1)
 
 
 def emit(data: Any, text: str | None, as_json: bool) -> None:

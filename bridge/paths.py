@@ -17,11 +17,14 @@ def config_dir() -> Path:
     return Path(base) / "agent-bridge"
 
 
-def runtime_dir() -> Path:
-    """A private folder for sockets: ``$XDG_RUNTIME_DIR/agent-bridge`` or ``/tmp/agent-bridge-UID``."""
+def runtime_dir(*, short: bool = False) -> Path:
+    """A private folder for sockets: ``$XDG_RUNTIME_DIR/agent-bridge`` or ``/tmp/agent-bridge-UID``.
+
+    ``short`` always gives the latter (unix socket paths are limited to ~107 bytes).
+    """
     import tempfile
 
-    base = os.environ.get("XDG_RUNTIME_DIR")
+    base = None if short else os.environ.get("XDG_RUNTIME_DIR")
     if base:
         path = Path(base) / "agent-bridge"
     else:

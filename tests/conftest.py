@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -255,12 +256,12 @@ _RUNTIME: list[Path] = []
 @pytest.fixture(scope="session", autouse=True)
 def broker_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A private runtime dir for the brokers this session's CLI calls start; stopped by PID after."""
-    runtime = tmp_path_factory.mktemp("runtime")
-    runtime.chmod(0o700)
+    runtime = Path(tempfile.mkdtemp(prefix="ab-run-"))  # short: unix socket paths are limited
     _RUNTIME.append(runtime)
     yield runtime
     _RUNTIME.remove(runtime)
     stop_brokers(runtime)
+    shutil.rmtree(runtime, ignore_errors=True)
 
 
 def stop_brokers(runtime: Path) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,12 +19,12 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Path]:
+def runtime() -> Iterator[Path]:
     """A runtime dir of this test's own; every broker found in it is stopped after."""
-    run = tmp_path / "run"
-    run.mkdir(mode=0o700)
+    run = Path(tempfile.mkdtemp(prefix="ab-rt-"))  # short: unix socket paths are limited
     yield run
     stop_brokers(run)
+    shutil.rmtree(run, ignore_errors=True)
 
 
 @pytest.fixture
@@ -133,3 +135,16 @@ def _running(pid: int) -> bool:
             return handle.read().split(")")[-1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_deep_runtime_dir_falls_back_to_a_short_socket_path(
+    tmux_server: TmuxServer, make_registry: Callable[..., Path], tmp_path: Path
+) -> None:
+    """$XDG_RUNTIME_DIR too deep for a unix socket: the broker still starts, and fast."""
+    tmux_server.new_pane("work")
+    registry = make_registry(local_host_toml("here", tmux_server.socket), agent_toml("sh", "here", "work"))
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True, mode=0o700)
+    env = {"XDG_RUNTIME_DIR": str(deep), "AGENT_BRIDGE_BROKER_IDLE": "2"}
+    result = run_cli("--config", str(registry), "state", "sh", env=env, timeout=30)
+    assert (result.returncode, result.stdout) == (0, b"idle\n"), result.stderr

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Sshd, TmuxServer, agent_toml, run_cli, wait_for
+from tests.conftest import Sshd, TmuxServer, agent_toml, run_cli, stop_brokers, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -166,3 +169,41 @@ def test_demo_command_needs_no_config(tmp_path: Path) -> None:
         assert json.loads(again.stdout)["reply"] == "5", "a second run reuses the running agent"
     finally:
         subprocess.run(["tmux", "-S", str(socket), "kill-server"], capture_output=True, timeout=10)
+
+
+def test_spinner_on_a_terminal_only(
+    cli: CLI, tmux_server: TmuxServer, sshd: Sshd, make_registry: Callable[..., Path]
+) -> None:
+    """In a real terminal, a long ask shows the agent's state and time on stderr, then clears it."""
+    registry = make_registry(
+        sshd.host_toml("vps", tmux_socket=tmux_server.socket),
+        agent_toml("demo", "vps", "demo:0.0", profile="demo"),
+        name="spin.toml",
+    )
+    runtime = Path(tempfile.mkdtemp(prefix="ab-spin-"))  # short: unix socket paths are limited
+    command = (f"XDG_RUNTIME_DIR={runtime} {sys.executable} -m bridge --config {registry} "
+               "ask demo 'delay3 spin please'")
+    term = tmux_server.new_pane("term", command)
+    try:
+        wait_for(lambda: "demo: busy ·" in tmux_server.capture(term), 15, 0.1)
+        wait_for(lambda: "MOCK-REPLY: delay3 spin please" in tmux_server.capture(term), 20, 0.1)
+        assert "demo: busy ·" not in tmux_server.capture(term), "the spinner line is cleared"
+    finally:
+        stop_brokers(runtime)
+        shutil.rmtree(runtime, ignore_errors=True)
+    # Piped (not a terminal): nothing but the result.
+    code, out, err = cli("ask", "demo", "quiet please")
+    assert (code, out, err) == (0, "MOCK-REPLY: quiet please\n", "")
+
+
+def test_completion_offers_agent_names(cli: CLI, sshd: Sshd, make_registry: Callable[..., Path]) -> None:
+    registry = make_registry(
+        sshd.host_toml("vps"), agent_toml("demo", "vps", "a"), agent_toml("dev", "vps", "b"),
+        agent_toml("claude", "vps", "c"), name="comp.toml",
+    )
+    script = Path(sys.executable).with_name("agent-bridge")
+    env = {"AGENT_BRIDGE_CONFIG": str(registry), "_AGENT_BRIDGE_COMPLETE": "complete_bash",
+           "COMP_WORDS": "agent-bridge ask d", "COMP_CWORD": "2"}
+    result = subprocess.run([str(script)], env={**os.environ, **env}, capture_output=True, text=True,
+                            timeout=30)
+    assert result.stdout.split() == ["demo", "dev"]

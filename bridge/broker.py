@@ -45,8 +45,8 @@ _ENV_KEYS = (
     "HOME", "SSH_AUTH_SOCK", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR",
     "AGENT_BRIDGE_CONFIG", "AGENT_BRIDGE_TIMEOUT",
 )
-_LINE_LIMIT = 64 * 1024 * 1024
-_SUN_PATH_MAX = 100  # AF_UNIX paths are at most 107 bytes on Linux  # a 1 MB prompt JSON-escaped fits many times over
+_LINE_LIMIT = 64 * 1024 * 1024  # a 1 MB prompt JSON-escaped fits many times over
+_SUN_PATH_MAX = 100  # AF_UNIX paths are at most 107 bytes on Linux
 
 
 def _code_stamp() -> str:

@@ -65,7 +65,11 @@ def socket_path() -> Path:
     """This environment's broker socket (in the private runtime folder)."""
     from bridge.paths import runtime_dir
 
-    key = "\0".join([_code_stamp(), *(os.environ.get(k, "") for k in _ENV_KEYS)])
+    try:  # a call from another network namespace needs a broker that lives there
+        netns = str(os.stat("/proc/self/ns/net").st_ino)
+    except OSError:
+        netns = ""
+    key = "\0".join([_code_stamp(), netns, *(os.environ.get(k, "") for k in _ENV_KEYS)])
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     path = runtime_dir() / f"broker-{digest}.sock"
     if len(os.fsencode(path)) > _SUN_PATH_MAX:  # a deep $XDG_RUNTIME_DIR: use the short private dir

@@ -55,6 +55,14 @@ AgentArg = Annotated[
     typer.Argument(help="Agent name from the registry.", show_default=False, autocompletion=_complete_agents),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+StripOpt = Annotated[
+    bool,
+    typer.Option(
+        "--strip-controls",
+        help="Drop control characters that a terminal would take as keys (ESC, Ctrl-C, CR, ...) "
+        "instead of refusing the text. Newline and tab are always kept.",
+    ),
+]
 
 
 @dataclass
@@ -297,11 +305,13 @@ def send(
     no_enter: Annotated[
         bool, typer.Option("--no-enter", help="Type the text but do not press Enter.")
     ] = False,
+    strip_controls: StripOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Type TEXT into the agent's pane (bracketed paste) and press Enter. Does not wait."""
     body = _read_or_fail(text, as_json)
-    result = invoke("send", {"agent": agent, "text": body, "enter": not no_enter}, as_json=as_json)
+    args = {"agent": agent, "text": body, "enter": not no_enter, "strip_controls": strip_controls}
+    result = invoke("send", args, as_json=as_json)
     if result["removed_controls"]:
         print(f"agent-bridge: removed {result['removed_controls']} control character(s) from the text",
               file=sys.stderr)
@@ -383,6 +393,7 @@ def ask(
         str | None,
         typer.Option("--model", "-m", help="First switch the agent to this model via its /model menu."),
     ] = None,
+    strip_controls: StripOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Ask an idle agent something and print its reply (alone, so $(agent-bridge ask ...) works).
@@ -391,8 +402,9 @@ def ask(
     asks for permission (answer with `agent-bridge approve AGENT yes|no --wait`).
     """
     text = _read_or_fail(prompt, as_json)
-    reply = invoke("ask", {"agent": agent, "prompt": text, "timeout": timeout, "model": model},
-                   as_json=as_json)
+    args = {"agent": agent, "prompt": text, "timeout": timeout, "model": model,
+            "strip_controls": strip_controls}
+    reply = invoke("ask", args, as_json=as_json)
     emit(reply, reply["reply"], as_json)
 
 
@@ -496,11 +508,13 @@ def demo(
 def _mount_subcommands() -> None:
     """Commands that live in their own modules (each keeps its heavy imports lazy)."""
     from bridge.cli_wg import app as wg_app
+    from bridge.doctor import register as register_doctor
     from bridge.mcp import register as register_mcp
     from bridge.skills import register as register_skills
     from bridge.watch import register as register_watch
 
     app.add_typer(wg_app, name="wg")
+    register_doctor(app)  # runs in-process on purpose: it checks this machine's own tunnel and route
     register_mcp(app)
     register_skills(app)
     register_watch(app)

@@ -176,10 +176,18 @@ class SSHTransport:
         conn = await self.connection()
         try:
             async with self._channels:
-                result = await conn.run(
-                    command, input=encode(stdin), encoding=None, timeout=timeout, check=False
-                )
-        except asyncssh.TimeoutError as exc:
+                # Opening a channel is one round trip: on a link that died while the connection
+                # sat warm, fail within connect_timeout instead of waiting for keepalives to give up.
+                try:
+                    process = await asyncio.wait_for(
+                        conn.create_process(command, encoding=None), self.spec.connect_timeout
+                    )
+                except TimeoutError as exc:
+                    conn.abort()
+                    raise OSError(f"no answer within {self.spec.connect_timeout:g}s") from exc
+                out, err = await asyncio.wait_for(process.communicate(encode(stdin)), timeout)
+                status_code = process.exit_status
+        except TimeoutError as exc:
             raise HostError(
                 f"{command[:80]} on {self.host} took longer than {timeout}s", host=self.host
             ) from exc
@@ -190,8 +198,8 @@ class SSHTransport:
                 hint=f"try again; if it persists: agent-bridge doctor {self.host}",
                 host=self.host,
             ) from exc
-        status = result.exit_status if result.exit_status is not None else 255
-        return Completed(tuple(argv), status, decode(result.stdout), decode(result.stderr))
+        status = status_code if status_code is not None else 255
+        return Completed(tuple(argv), status, decode(out), decode(err))
 
     async def close(self) -> None:
         conn, self._conn = self._conn, None
@@ -205,6 +213,8 @@ def _reason(exc: BaseException) -> str:
         return "timed out"
     if isinstance(exc, asyncssh.DisconnectError):
         return exc.reason or type(exc).__name__
+    if isinstance(exc, OSError) and exc.errno:
+        return os.strerror(exc.errno)
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc) or type(exc).__name__

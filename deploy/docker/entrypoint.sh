@@ -19,10 +19,13 @@ else
     echo "entrypoint: no AUTHORIZED_KEYS given: nobody can log in" >&2
 fi
 
-# The demo agent in tmux session "agents", window "demo"; a shell stays if it exits.
-# shellcheck disable=SC2016  # $DEMO_ARGS is expanded by the pane's shell
-runuser -u agents -- env DEMO_ARGS="${DEMO_ARGS:-}" HOME=/home/agents \
-    tmux new-session -d -s agents -n demo -x 200 -y 50 -c /home/agents \
-    '/opt/agent-bridge/bin/python -m bridge.demo $DEMO_ARGS; exec bash'
+# The demo agent in tmux session "agents", window "demo". It is TYPED into an interactive shell
+# (job control on), so #{pane_current_command} shows the agent while it runs and the shell after
+# it exits: that is how agent-bridge tells a running agent from a dead one.
+runuser -u agents -- env HOME=/home/agents \
+    tmux new-session -d -s agents -n demo -x 200 -y 50 -c /home/agents
+runuser -u agents -- env HOME=/home/agents \
+    tmux send-keys -t agents:demo -l -- "/opt/agent-bridge/bin/python -m bridge.demo ${DEMO_ARGS:-}"
+runuser -u agents -- env HOME=/home/agents tmux send-keys -t agents:demo Enter
 
 exec /usr/sbin/sshd -D -e

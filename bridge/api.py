@@ -23,7 +23,7 @@ from bridge.config import HostSpec, env_timeout
 from bridge.errors import AgentNotReadyError, ConfigError
 from bridge.paths import config_dir
 from bridge.registry import Agent, Registry
-from bridge.text import clean
+from bridge.text import check, clean
 from bridge.tmux import PaneFacts, Tmux
 from bridge.transport import Pool
 
@@ -97,13 +97,16 @@ class Bridge:
         pane = await self.pane(agent_name)
         return await pane.tmux.facts(pane.pane_id)
 
-    async def send(self, agent_name: str, text: str, *, enter: bool = True) -> int:
+    async def send(
+        self, agent_name: str, text: str, *, enter: bool = True, strip_controls: bool = False
+    ) -> int:
         """Type ``text`` into the pane as a bracketed paste, then press Enter (unless not ``enter``).
 
-        Control characters that would act as keys are removed first (see :mod:`bridge.text`);
-        returns how many were removed. This does not wait for the agent; see ``ask`` for that.
+        Text holding a control character that would act as a key is refused (see
+        :mod:`bridge.text`), or with ``strip_controls`` those are removed; returns how many were.
+        This does not wait for the agent; see ``ask`` for that.
         """
-        safe, removed = clean(text)
+        safe, removed = clean(text) if strip_controls else (check(text), 0)
         pane = await self.pane(agent_name)
         if safe:
             await pane.tmux.paste(pane.pane_id, safe)
@@ -239,12 +242,20 @@ class Bridge:
         return await (await self.driver(agent_name)).observe()
 
     async def ask(
-        self, agent_name: str, prompt: str, *, timeout: float | None = None, model: str | None = None
+        self,
+        agent_name: str,
+        prompt: str,
+        *,
+        timeout: float | None = None,
+        model: str | None = None,
+        strip_controls: bool = False,
     ) -> Reply:
         """Type ``prompt`` into an idle agent, wait until it is done, return its reply.
 
-        With ``model``, switch the agent's model through its ``/model`` menu first.
+        With ``model``, switch the agent's model through its ``/model`` menu first. A prompt with
+        key-like control characters is refused before anything is typed, unless ``strip_controls``.
         """
+        prompt = clean(prompt)[0] if strip_controls else check(prompt)
         driver = await self.driver(agent_name)
         limit = self.timeout(timeout)
         began = time.monotonic()

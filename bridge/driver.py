@@ -40,7 +40,7 @@ from bridge.reader import (
     read_permission,
 )
 from bridge.screen import Snapshot, parse
-from bridge.text import clean
+from bridge.text import check
 from bridge.tmux import PaneFacts, Tmux
 
 log = logging.getLogger("bridge.driver")
@@ -228,7 +228,7 @@ class Driver:
     async def ask(self, prompt: str, *, timeout: float) -> Reply:
         """Submit ``prompt`` to an idle agent and return its reply when it is done."""
         began = time.monotonic()
-        safe, _ = clean(prompt)
+        safe = check(prompt)
         if not safe.strip():
             from bridge.errors import ConfigError
 

@@ -53,7 +53,10 @@ async def _screen(bridge: Bridge, args: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _send(bridge: Bridge, args: dict[str, Any]) -> dict[str, Any]:
-    removed = await bridge.send(args["agent"], args["text"], enter=args.get("enter", True))
+    removed = await bridge.send(
+        args["agent"], args["text"], enter=args.get("enter", True),
+        strip_controls=args.get("strip_controls", False),
+    )
     return {"agent": args["agent"], "sent": len(args["text"]), "removed_controls": removed}
 
 
@@ -68,7 +71,8 @@ async def _start(bridge: Bridge, args: dict[str, Any]) -> dict[str, Any]:
 
 async def _ask(bridge: Bridge, args: dict[str, Any]) -> dict[str, Any]:
     reply = await bridge.ask(
-        args["agent"], args["prompt"], timeout=args.get("timeout"), model=args.get("model")
+        args["agent"], args["prompt"], timeout=args.get("timeout"), model=args.get("model"),
+        strip_controls=args.get("strip_controls", False),
     )
     return reply.to_dict()
 

@@ -97,7 +97,11 @@ def test_send_strips_key_like_controls_and_says_so(
 ) -> None:
     _, out = receiver_pane
     hostile = "a\x1b[201~b\x03c\x04d\r\ne"
-    result = run_cli("--config", str(ssh_registry), "send", "recv", "-", input=hostile.encode())
+    refused = run_cli("--config", str(ssh_registry), "send", "recv", "-", input=hostile.encode())
+    assert refused.returncode == 2
+    assert b"contains ESC (U+001B) at character 1" in refused.stderr and b"--strip-controls" in refused.stderr
+    result = run_cli("--config", str(ssh_registry), "send", "--strip-controls", "recv", "-",
+                     input=hostile.encode())
     assert result.returncode == 0, result.stderr
     assert b"removed 3 control character(s)" in result.stderr
     assert received(out) == ["a[201~bcd\ne"]

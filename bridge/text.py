@@ -36,9 +36,9 @@ def check(text: str) -> str:
     bad = _UNSAFE.search(text)
     if bad:
         code = ord(bad.group())
-        name = _NAMES.get(code, f"control U+{code:04X}")
+        name = f"{_NAMES[code]} (U+{code:04X})" if code in _NAMES else f"control character U+{code:04X}"
         raise ConfigError(
-            f"the text contains {name} (U+{code:04X}) at character {bad.start()}, which a terminal "
+            f"the text contains {name} at character {bad.start()}, which a terminal "
             "would take as a key press; nothing was typed",
             hint="remove it, or pass --strip-controls to drop such characters",
         )

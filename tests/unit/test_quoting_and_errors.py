@@ -51,7 +51,7 @@ def test_clean_keeps_text_and_removes_keys() -> None:
 def test_check_refuses_key_like_controls_naming_them() -> None:
     assert check("ok\r\nfine\tand ünï 🙂") == "ok\nfine\tand ünï 🙂"
     for text, name, where in [("a\x03", "Ctrl-C", 1), ("\rx", "CR (Enter)", 0), ("x\x00", "NUL", 1),
-                              ("\x9b31m", "control U+009B", 0), ("ab\x7f", "DEL", 2)]:
+                              ("\x9b31m", "control character U+009B", 0), ("ab\x7f", "DEL", 2)]:
         with pytest.raises(ConfigError) as info:
             check(text)
         assert f"contains {name}" in str(info.value) and f"at character {where}" in str(info.value)

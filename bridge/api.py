@@ -260,9 +260,23 @@ class Bridge:
         limit = self.timeout(timeout)
         began = time.monotonic()
         async with self.exclusive(driver, limit):
-            if model:
-                await driver.switch_model(model, timeout=min(limit, 60.0))
-            return await driver.ask(prompt, timeout=max(limit - (time.monotonic() - began), 1.0))
+            try:
+                if model:
+                    await driver.switch_model(model, timeout=min(limit, 60.0))
+                return await driver.ask(prompt, timeout=max(limit - (time.monotonic() - began), 1.0))
+            except AgentNotReadyError as error:
+                if error.state != "dead" or self.registry.agent(agent_name).spec.restart != "auto":
+                    raise
+                command = self._resume_command(agent_name, driver)
+                await driver.restart(command, timeout=60.0)
+                raise AgentNotReadyError(
+                    f"{agent_name} had died; it was restarted with `{command}` (restart = \"auto\") "
+                    "and is idle again; the prompt was NOT sent again",
+                    hint="ask again if you still want the answer",
+                    state="restarted",
+                    host=driver.tmux.host,
+                    target=driver.pane,
+                ) from error
 
     @contextlib.asynccontextmanager
     async def exclusive(self, driver: Driver, timeout: float) -> AsyncIterator[None]:
@@ -295,15 +309,19 @@ class Bridge:
     async def restart(self, agent_name: str, *, timeout: float = 60.0) -> Observation:
         """Run the profile's resume command in a dead agent's pane and wait until it is idle."""
         driver = await self.driver(agent_name)
-        spec = self.registry.agent(agent_name).spec
-        command = driver.profile.resume or spec.start
+        command = self._resume_command(agent_name, driver)
+        async with self.exclusive(driver, timeout):
+            return await driver.restart(command, timeout=timeout)
+
+    def _resume_command(self, agent_name: str, driver: Driver) -> str:
+        """The profile's resume command (e.g. ``claude --continue``), else the agent's ``start``."""
+        command = driver.profile.resume or self.registry.agent(agent_name).spec.start
         if not command:
             raise ConfigError(
                 f"no resume command for {agent_name}",
                 hint=f'add start = "..." under [agents.{agent_name}]',
             )
-        async with self.exclusive(driver, timeout):
-            return await driver.restart(command, timeout=timeout)
+        return command
 
 
 def ssh_argv(spec: HostSpec) -> list[str]:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,6 +38,7 @@ def cli(demo: tuple[str, Path], sshd: Sshd, tmux_server: TmuxServer,
         sshd.host_toml("vps", tmux_socket=tmux_server.socket),
         agent_toml("demo", "vps", "demo:0.0", profile="demo", start=f"{sys.executable} -m bridge.demo"),
         agent_toml("careful", "vps", "demo:0.0", profile="demo", permissions="deny"),
+        agent_toml("phoenix", "vps", "demo:0.0", profile="demo", restart="auto"),
     )
 
     def call(*args: str, stdin: bytes | None = None) -> tuple[int, str, str]:
@@ -150,7 +154,7 @@ def test_agents_check_reports_state(cli: CLI) -> None:
     code, out, err = cli("--json", "agents", "--check")
     assert code == 0, err
     states = {row["agent"]: row["state"] for row in json.loads(out)}
-    assert states == {"demo": "idle", "careful": "idle"}
+    assert states == {"demo": "idle", "careful": "idle", "phoenix": "idle"}
 
 
 def test_demo_command_needs_no_config(tmp_path: Path) -> None:
@@ -207,3 +211,28 @@ def test_completion_offers_agent_names(cli: CLI, sshd: Sshd, make_registry: Call
     result = subprocess.run([str(script)], env={**os.environ, **env}, capture_output=True, text=True,
                             timeout=30)
     assert result.stdout.split() == ["demo", "dev"]
+
+
+def test_killed_mid_ask_is_detected_and_auto_restarted(
+    cli: CLI, demo: tuple[str, Path], tmux_server: TmuxServer
+) -> None:
+    """kill -9 while answering: exit 4 fast; restart = "auto" brings it back; nothing re-sent."""
+    pane, log = demo
+    result: list[tuple[int, str, str]] = []
+    asker = threading.Thread(target=lambda: result.append(cli("--json", "ask", "phoenix", "delay8 doomed")))
+    asker.start()
+    wait_for(lambda: logged(log) == ["delay8 doomed"], 10)
+    shell_pid = int(tmux_server.tmux("display-message", "-p", "-t", pane, "#{pane_pid}").stdout)
+    agent_pid = int(subprocess.run(["ps", "-o", "pid=", "--ppid", str(shell_pid)], capture_output=True,
+                                   text=True, check=True).stdout.split()[0])
+    killed_at = time.monotonic()
+    os.kill(agent_pid, signal.SIGKILL)
+    asker.join(60)
+    code, out, err = result[0]
+    assert code == 4, err
+    assert json.loads(out)["state"] == "restarted"
+    assert "restarted with `python3 -m bridge.demo`" in err and "NOT sent again" in err
+    assert time.monotonic() - killed_at < 15, "dead is noticed within 2 s, then the restart"
+    # Idle (not busy for 8 s) after the restart: the prompt was not typed again.
+    assert cli("state", "phoenix")[1].strip() == "idle"
+    assert logged(log) == ["delay8 doomed"]

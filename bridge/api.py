@@ -230,12 +230,10 @@ class Bridge:
         """A :class:`~bridge.driver.Driver` for the agent's pane and profile."""
         from bridge.driver import Driver
 
+        spec = self.registry.agent(agent_name).spec
+        profile = self.profile(spec.profile)  # a configuration error comes before any network call
         pane = await self.pane(agent_name)
-        spec = pane.agent.spec
-        return Driver(
-            pane.tmux, pane.pane_id, self.profile(spec.profile),
-            agent=agent_name, permissions=spec.permissions,
-        )
+        return Driver(pane.tmux, pane.pane_id, profile, agent=agent_name, permissions=spec.permissions)
 
     async def state(self, agent_name: str) -> Observation:
         """One observation of the agent: its state (idle, busy, permission, menu, ...) and screen."""

@@ -34,7 +34,8 @@ TARGET_RE = re.compile(r"^(?P<session>[^:.\s]+)(?::(?P<window>[^:.\s]*)(?:\.(?P<
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a config typo such as port = "22" or local = "yes" is an error, not a guess.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class HostSpec(_Model):

@@ -57,7 +57,7 @@ def _one_line(stderr: bytes) -> str:
     return text
 
 
-@pytest.mark.parametrize(("text", "needles"), REGISTRIES, ids=[f"registry{i}" for i in range(len(REGISTRIES))])
+@pytest.mark.parametrize(("text", "needles"), REGISTRIES, ids=[f"reg{i}" for i in range(len(REGISTRIES))])
 def test_malformed_registry(tmp_path: Path, text: str, needles: list[str]) -> None:
     path = tmp_path / "registry.toml"
     path.write_text(text)

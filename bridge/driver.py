@@ -16,7 +16,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ from bridge import transcript
 from bridge.errors import (
     AgentNotReadyError,
     AgentTimeoutError,
+    HostUnreachableError,
     PermissionPendingError,
     UnrecognisedScreenError,
 )
@@ -38,6 +39,7 @@ from bridge.reader import (
     last_prompt,
     read_menu,
     read_permission,
+    user_turns,
 )
 from bridge.screen import Snapshot, parse
 from bridge.text import check
@@ -102,11 +104,21 @@ class Driver:
         self.profile = profile
         self.agent = agent
         self.permissions = permissions
+        # Called with "pasted", "entered" and "waiting" as an ask passes those points (tests use it
+        # to cut the real SSH connection exactly there).
+        self.checkpoint: Callable[[str], Awaitable[None]] | None = None
+
+    async def _reached(self, point: str) -> None:
+        if self.checkpoint is not None:
+            await self.checkpoint(point)
 
     # -- looking ----------------------------------------------------------------------------
 
     async def observe(self, *, history: int = 0) -> Observation:
-        """Facts + screen in one round trip, classified by the profile."""
+        """Facts + screen in one round trip, classified by the profile (riding through a drop)."""
+        return await self.observe_through_drops(time.monotonic() + 20.0, history=history)
+
+    async def _observe_once(self, *, history: int = 0) -> Observation:
         facts, raw = await self.tmux.observe(self.pane, history=history)
         snap = parse(
             raw, facts.width, (facts.cursor_x, facts.cursor_y), pane_height=facts.height
@@ -144,9 +156,26 @@ class Driver:
                     target=self.pane,
                 )
             await asyncio.sleep(min(interval, remaining))
-            new = await self.observe()
+            new = await self.observe_through_drops(deadline)
             interval = POLL_MIN if new.text != obs.text else min(interval * 1.6, POLL_MAX)
             obs = new
+
+    async def observe_through_drops(self, deadline: float, *, history: int = 0) -> Observation:
+        """Observe; if the link dropped, reconnect with bounded backoff until ``deadline``.
+
+        The SSH transport opens a new connection on the next call; tmux and the agent on the host
+        never noticed, so waiting simply goes on. Past the deadline the link error is raised.
+        """
+        delay = 0.2
+        while True:
+            try:
+                return await self._observe_once(history=history)
+            except HostUnreachableError as error:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.info("%s: link lost (%s); reconnecting in %.1fs", self.agent, error, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
     async def settle(self, obs: Observation, *, timeout: float = 5.0) -> Observation:
         """Wait until the screen is unchanged for the profile's stable window."""
@@ -197,31 +226,60 @@ class Driver:
     async def submit(self, prompt: str, *, before: Observation | None = None) -> Observation:
         """Type ``prompt`` (bracketed paste), see it land, wait the gap, Enter, see it taken.
 
-        One retry of Enter if the agent did not take it; the text itself is never typed twice.
+        Exactly once: Enter is pressed again (up to the profile's ``retries``) only while the text
+        still sits unsent in the input box. If the link drops while typing, the bridge reconnects
+        and reads the screen before doing anything: text already in the box is not pasted again,
+        a prompt already taken is not submitted again.
         """
         before = before or await self.require_idle("type a prompt")
         typed_before = input_text(before.snapshot, self.profile) or ""
-        await self.tmux.paste(self.pane, prompt)
+        echoes_before = _echoes(before, self.profile, prompt)
+        deadline = time.monotonic() + 30.0
 
         def landed(obs: Observation) -> bool:
             now = input_text(obs.snapshot, self.profile)
             return bool(now) and now != typed_before
 
-        landed_obs = await self.wait_for(landed, 10.0, what="the typed text to show", first=None)
+        def taken(obs: Observation) -> bool:
+            return _taken(obs, self.profile, before) or _echoes(obs, self.profile, prompt) > echoes_before
+
+        try:
+            await self.tmux.paste(self.pane, prompt)
+        except HostUnreachableError:
+            seen = await self.observe_through_drops(deadline)
+            if not landed(seen) and not taken(seen):
+                log.info("%s: the paste was lost with the link; pasting it (once) again", self.agent)
+                await self.tmux.paste(self.pane, prompt)
+        await self._reached("pasted")
+        landed_obs = await self.wait_for(lambda o: landed(o) or taken(o), 10.0, what="the typed text to show")
+        if taken(landed_obs):
+            return landed_obs
         await asyncio.sleep(self.profile.submit.gap_ms / 1000)
-        for attempt in (1, 2):
-            await self.tmux.keys(self.pane, ["Enter"])
+        attempts = 1 + self.profile.submit.retries
+        for attempt in range(1, attempts + 1):
+            try:
+                await self.tmux.keys(self.pane, [self.profile.submit.enter_key])
+            except HostUnreachableError:
+                seen = await self.observe_through_drops(deadline)
+                if taken(seen):
+                    return seen
+                log.info("%s: Enter was lost with the link; the text is still unsent", self.agent)
+                continue
+            await self._reached("entered")
             try:
                 return await self.wait_for(
-                    lambda obs: _taken(obs, self.profile, landed_obs),
+                    lambda o: taken(o) and o.text != landed_obs.text,
                     self.profile.submit.confirm_s,
                     what="the agent to take the prompt",
                 )
             except AgentTimeoutError:
-                if attempt == 2:
+                seen = await self.observe()
+                if attempt == attempts or not landed(seen):
                     raise
                 log.info("%s: Enter not taken, pressing it once more", self.agent)
-        raise AssertionError("unreachable")
+        raise AgentNotReadyError(
+            f"{self.agent} did not take the prompt", state="unknown", host=self.tmux.host, target=self.pane
+        )
 
     # -- asking -----------------------------------------------------------------------------
 
@@ -477,12 +535,19 @@ class _DenyNow(Exception):
         self.obs = obs
 
 
-def _taken(obs: Observation, profile: Profile, landed: Observation) -> bool:
+def _taken(obs: Observation, profile: Profile, before: Observation) -> bool:
+    """The agent has taken what was typed: it is busy or asking, or the input box emptied."""
     if obs.state in (State.BUSY, State.PERMISSION, State.DEAD):
         return True
     if obs.state is State.IDLE:
-        return not input_text(obs.snapshot, profile) and obs.text != landed.text
+        return not input_text(obs.snapshot, profile) and obs.text != before.text
     return False
+
+
+def _echoes(obs: Observation, profile: Profile, prompt: str) -> int:
+    """How many past user turns on screen start like ``prompt`` (to tell whether it was taken)."""
+    head = prompt.strip().splitlines()[0][:40] if prompt.strip() else ""
+    return sum(1 for turn in user_turns(obs.snapshot, profile) if head and turn.text.startswith(head))
 
 
 def _highlight_of_menu(obs: Observation, profile: Profile) -> int | None:

@@ -173,18 +173,9 @@ class SSHTransport:
     ) -> Completed:
         command = shlex.join(argv)
         log.debug("ssh %s: %s", self.host, command)
-        conn = await self.connection()
         try:
             async with self._channels:
-                # Opening a channel is one round trip: on a link that died while the connection
-                # sat warm, fail within connect_timeout instead of waiting for keepalives to give up.
-                try:
-                    process = await asyncio.wait_for(
-                        conn.create_process(command, encoding=None), self.spec.connect_timeout
-                    )
-                except TimeoutError as exc:
-                    conn.abort()
-                    raise OSError(f"no answer within {self.spec.connect_timeout:g}s") from exc
+                process = await self._open(command)
                 out, err = await asyncio.wait_for(process.communicate(encode(stdin)), timeout)
                 status_code = process.exit_status
         except TimeoutError as exc:
@@ -200,6 +191,30 @@ class SSHTransport:
             ) from exc
         status = status_code if status_code is not None else 255
         return Completed(tuple(argv), status, decode(out), decode(err))
+
+    async def _open(self, command: str) -> asyncssh.SSHClientProcess[bytes]:
+        """Open a channel running ``command``; on a connection found dead, reconnect once.
+
+        Retrying here is always safe: a channel that failed to open never ran the command.
+        Opening is one round trip, bounded by connect_timeout, so a link that died while the
+        connection sat warm fails fast instead of waiting for keepalives to give up.
+        """
+        for attempt in (1, 2):
+            conn = await self.connection()
+            try:
+                return await asyncio.wait_for(
+                    conn.create_process(command, encoding=None), self.spec.connect_timeout
+                )
+            except TimeoutError as exc:
+                conn.abort()
+                self._conn = None
+                raise OSError(f"no answer within {self.spec.connect_timeout:g}s") from exc
+            except (asyncssh.ChannelOpenError, asyncssh.ConnectionLost, asyncssh.DisconnectError, OSError):
+                self._conn = None
+                if attempt == 2:
+                    raise
+                log.info("ssh %s: connection found closed; reconnecting", self.host)
+        raise AssertionError("unreachable")
 
     async def close(self) -> None:
         conn, self._conn = self._conn, None

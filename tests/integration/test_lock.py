@@ -40,7 +40,7 @@ def test_two_processes_take_turns(setup: tuple[Path, Path]) -> None:
 
     first = threading.Thread(target=ask, args=("a", "delay2 first caller", "--no-broker"))
     first.start()
-    wait_for(lambda: log.exists(), 10)  # the first prompt is in
+    wait_for(lambda: log.exists() and "delay2 first caller" in log.read_text(), 20)  # the first is in
     second = threading.Thread(target=ask, args=("b", "second caller"))
     second.start()
     first.join(60)

@@ -1,0 +1,93 @@
+"""Exactly once under dropped links: cut the real SSH connection at each step of an ask.
+
+The cut kills the sshd process that serves our connection (its master keeps listening), as a
+dropped WireGuard link or a restarted sshd would: tmux and the agent on the host never notice.
+After every run the demo agent's log must hold the prompt exactly once, and the reply must be right.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from bridge.api import Bridge
+from bridge.registry import Registry
+from tests.conftest import Sshd, TmuxServer, agent_toml, wait_for
+
+pytestmark = pytest.mark.integration
+
+RUNS = 20  # per cut point, as the hardening issue asks
+
+
+def cut_connections(sshd: Sshd) -> None:
+    """Kill every per-connection sshd child of the test sshd (the listener stays)."""
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(sshd.pid)], capture_output=True, text=True)
+    for pid in out.stdout.split():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pid), signal.SIGKILL)
+
+
+@pytest.fixture
+def demo(tmux_server: TmuxServer, tmp_path: Path) -> Path:
+    log = tmp_path / "prompts.jsonl"
+    pane = tmux_server.new_pane("demo", f"{sys.executable} -m bridge.demo --delay 0.5 --log {log}")
+    wait_for(lambda: "? for shortcuts" in tmux_server.capture(pane), 10)
+    return log
+
+
+@pytest.fixture
+async def bridge(
+    sshd: Sshd, tmux_server: TmuxServer, make_registry: Callable[..., Path]
+) -> AsyncIterator[Bridge]:
+    registry = make_registry(
+        sshd.host_toml("vps", tmux_socket=tmux_server.socket, connect_timeout=3),
+        agent_toml("demo", "vps", "demo", profile="demo"),
+    )
+    async with Bridge(Registry.load(registry)) as b:
+        yield b
+
+
+@pytest.mark.parametrize("point", ["pasted", "entered", "waiting"])
+async def test_cut_at_each_step_loses_and_doubles_nothing(
+    bridge: Bridge, demo: Path, sshd: Sshd, point: str
+) -> None:
+    for run in range(RUNS):
+        prompt = f"cut {point} try {run}"
+        driver = await bridge.driver("demo")
+        fired: list[str] = []
+
+        async def checkpoint(reached: str, point: str = point, fired: list[str] = fired) -> None:
+            if reached == point and not fired:
+                fired.append(reached)
+                cut_connections(sshd)
+
+        driver.checkpoint = checkpoint
+        if point == "waiting":
+            # Cut while the agent is thinking: after the prompt was taken.
+            async def cut_when_busy(reached: str, fired: list[str] = fired) -> None:
+                if reached == "entered" and not fired:
+                    fired.append(reached)
+                    cut_connections(sshd)
+
+            driver.checkpoint = cut_when_busy
+        reply = await driver.ask(prompt, timeout=30)
+        assert fired, "the cut happened"
+        assert reply.reply == f"MOCK-REPLY: {prompt}"
+    prompts = [json.loads(line)["prompt"] for line in demo.read_text().splitlines()]
+    assert prompts == [f"cut {point} try {r}" for r in range(RUNS)], "0 lost, 0 doubled"
+
+
+async def test_cut_before_anything_is_typed(bridge: Bridge, demo: Path, sshd: Sshd) -> None:
+    await bridge.state("demo")  # a warm connection
+    cut_connections(sshd)
+    reply = await bridge.ask("demo", "after a cold cut", timeout=30)
+    assert reply.reply == "MOCK-REPLY: after a cold cut"
+    assert [json.loads(line)["prompt"] for line in demo.read_text().splitlines()] == ["after a cold cut"]

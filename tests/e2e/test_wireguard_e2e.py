@@ -122,7 +122,7 @@ def _banner_from_local(net: WgNetns, port: int) -> bool:
         sock.close()
 
 
-def _start_remote(net: WgNetns, workdir: Path) -> Remote:
+def _start_remote(net: WgNetns, workdir: Path, demo_args: str = "") -> Remote:
     for tool in ("tmux", "/usr/sbin/sshd", "ssh-keygen"):
         if not shutil.which(tool):
             pytest.skip(f"{tool} is not installed (apt-get install tmux openssh-server openssh-client)")
@@ -160,7 +160,7 @@ def _start_remote(net: WgNetns, workdir: Path) -> Remote:
     while "$" not in net.vps.run([*tmux, "capture-pane", "-p", "-t", "agents:demo.0"]).stdout:
         assert time.monotonic() < deadline, "the shell in the VPS's tmux pane did not start"
         time.sleep(0.05)
-    demo = f"{shlex.quote(sys.executable)} -m bridge.demo"
+    demo = f"{shlex.quote(sys.executable)} -m bridge.demo {demo_args}".strip()
     net.vps.run([*tmux, "send-keys", "-t", "agents:demo.0", "-l", "--", demo])
     net.vps.run([*tmux, "send-keys", "-t", "agents:demo.0", "Enter"])
 

@@ -148,3 +148,14 @@ def test_deep_runtime_dir_falls_back_to_a_short_socket_path(
     env = {"XDG_RUNTIME_DIR": str(deep), "AGENT_BRIDGE_BROKER_IDLE": "2"}
     result = run_cli("--config", str(registry), "state", "sh", env=env, timeout=30)
     assert (result.returncode, result.stdout) == (0, b"idle\n"), result.stderr
+
+
+def test_prompt_text_is_not_logged_at_default_verbosity(
+    cli: Callable[..., tuple[int, str, str]], runtime: Path
+) -> None:
+    secret = "SECRET-PROMPT-7f3a"
+    code, out, err = cli("ask", "sh", f"echo {secret}")
+    assert code == 0 and secret in out, err
+    assert secret not in err
+    logs = "".join(p.read_text() for p in runtime.glob("agent-bridge/*.log"))
+    assert secret not in logs, "the broker's log holds no prompt text"

@@ -34,7 +34,7 @@ from bridge.reader import (
     PermissionQuestion,
     State,
     classify,
-    extract_reply,
+    find_reply,
     input_text,
     last_prompt,
     read_menu,
@@ -342,15 +342,29 @@ class Driver:
         return deny_first
 
     async def read_reply(self, prompt: str, obs: Observation, *, began: float) -> Reply:
-        """The reply to ``prompt``: from the transcript when the profile has one, else the screen."""
-        full = await self.observe(history=min(obs.facts.history_size, HISTORY_LINES))
-        screen_text = extract_reply(full.snapshot, self.profile, prompt)
-        source, text, model = "screen", screen_text, None
+        """The reply to ``prompt``: from the transcript when the profile has one, else the screen.
+
+        The screen is read with only as much scrollback as the reply needs: the visible screen
+        first (already in hand), then more history only while the reply's start is not in view.
+        """
         if self.profile.transcript.kind == "claude-jsonl":
             found = await self._transcript_reply(prompt, obs.facts)
             if found is not None:
-                source, text, model = "transcript", found.text, found.model
-        return Reply(self.agent, text, "idle", source, model, time.monotonic() - began)
+                return Reply(self.agent, found.text, "idle", "transcript", found.model,
+                             time.monotonic() - began)
+        text, view, covered = "", obs, 0
+        for history in (0, 200, 1000, HISTORY_LINES):
+            if history:
+                if covered >= obs.facts.history_size:
+                    break  # the previous capture already held all the scrollback there is
+                view = await self.observe(history=min(history, obs.facts.history_size))
+                covered = history
+            reply = find_reply(view.snapshot, self.profile, prompt)
+            if reply is not None:
+                text = reply.text
+                if reply.complete:
+                    break
+        return Reply(self.agent, text, "idle", "screen", None, time.monotonic() - began)
 
     async def _transcript_reply(self, prompt: str, facts: PaneFacts) -> transcript.TranscriptReply | None:
         deadline = time.monotonic() + self.profile.transcript.wait_s

@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import random
+import signal
 import sys
 import tempfile
 import threading
@@ -97,6 +98,8 @@ def main() -> int:
     parser.add_argument("--cuts", type=int, default=5)
     parser.add_argument("--cut-seconds", type=float, default=2.0)
     ns = parser.parse_args()
+    # Stopped with SIGTERM: unwind normally so the namespaces and their processes are removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     reason = preflight()
     if reason:
         print(f"soak skipped: {reason}")

@@ -507,6 +507,7 @@ def demo(
 
 def _mount_subcommands() -> None:
     """Commands that live in their own modules (each keeps its heavy imports lazy)."""
+    from bridge.bench import register as register_bench
     from bridge.cli_wg import app as wg_app
     from bridge.doctor import register as register_doctor
     from bridge.mcp import register as register_mcp
@@ -514,6 +515,7 @@ def _mount_subcommands() -> None:
     from bridge.watch import register as register_watch
 
     app.add_typer(wg_app, name="wg")
+    register_bench(app)
     register_doctor(app)  # runs in-process on purpose: it checks this machine's own tunnel and route
     register_mcp(app)
     register_skills(app)

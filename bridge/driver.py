@@ -251,8 +251,15 @@ class Driver:
                 log.info("%s: the paste was lost with the link; pasting it (once) again", self.agent)
                 await self.tmux.paste(self.pane, prompt)
         await self._reached("pasted")
-        landed_obs = await self.wait_for(lambda o: landed(o) or taken(o), 10.0, what="the typed text to show")
-        if taken(landed_obs):
+        # Before Enter nothing can have been submitted, except a prompt already taken before a drop
+        # (one more echo of it): a busy-looking screen alone does not count here.
+        def echoed(o: Observation) -> bool:
+            return _echoes(o, self.profile, prompt) > echoes_before
+
+        landed_obs = await self.wait_for(
+            lambda o: landed(o) or echoed(o), 10.0, what="the typed text to show"
+        )
+        if echoed(landed_obs):
             return landed_obs
         await asyncio.sleep(self.profile.submit.gap_ms / 1000)
         attempts = 1 + self.profile.submit.retries

@@ -21,7 +21,9 @@ import shlex
 from collections.abc import AsyncIterator
 from typing import Protocol
 
-from bridge.errors import AgentNotReadyError, BridgeError
+import asyncssh
+
+from bridge.errors import AgentNotReadyError, BridgeError, HostUnreachableError
 from bridge.transport import Transport
 
 log = logging.getLogger("bridge.lock")
@@ -78,6 +80,7 @@ class _SSHHeld:
 
 
 async def _start(transport: Transport, argv: list[str]) -> _Held:
+    """Start the lock holder on the host (a long-lived channel, within the lock channel budget)."""
     from bridge.transport.local import LocalTransport
 
     if isinstance(transport, LocalTransport):
@@ -91,7 +94,13 @@ async def _start(transport: Transport, argv: list[str]) -> _Held:
     if not isinstance(transport, SSHTransport):
         raise BridgeError(f"cannot lock panes over {type(transport).__name__}")
     conn = await transport.connection()
-    return _SSHHeld(await conn.create_process(shlex.join(argv), encoding=None))
+    try:
+        process = await conn.create_process(shlex.join(argv), encoding=None)
+    except (OSError, asyncssh.Error) as exc:
+        raise HostUnreachableError(
+            f"cannot lock the pane on {transport.host}: {exc}", host=transport.host
+        ) from exc
+    return _SSHHeld(process)
 
 
 @contextlib.asynccontextmanager
@@ -99,6 +108,14 @@ async def pane_lock(
     transport: Transport, key: str, *, timeout: float, agent: str = "agent"
 ) -> AsyncIterator[None]:
     """Hold the lock named ``key`` on the transport's host; wait at most ``timeout`` seconds."""
+    # Over SSH each held lock keeps a channel open: stay within the connection's lock budget.
+    budget = getattr(transport, "lock_channels", None) or contextlib.nullcontext()
+    async with budget, _holding(transport, key, timeout, agent):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def _holding(transport: Transport, key: str, timeout: float, agent: str) -> AsyncIterator[None]:
     wait_s = max(int(timeout + 0.999), 0)
     held = await _start(transport, ["sh", "-c", _SCRIPT, "sh", str(wait_s), key])
     try:

@@ -25,8 +25,10 @@ from bridge.transport import Completed, decode, encode
 
 log = logging.getLogger("bridge.transport")
 
-# Stay below sshd's default MaxSessions (10) on one connection.
-MAX_CHANNELS = 8
+# Stay below sshd's default MaxSessions (10) on one connection: short commands share
+# MAX_CHANNELS, long-held pane locks share MAX_LOCK_CHANNELS (4 + 5 = 9 < 10).
+MAX_CHANNELS = 4
+MAX_LOCK_CHANNELS = 5
 
 
 class SSHTransport:
@@ -39,6 +41,7 @@ class SSHTransport:
         self._conn: asyncssh.SSHClientConnection | None = None
         self._lock = asyncio.Lock()
         self._channels = asyncio.Semaphore(MAX_CHANNELS)
+        self.lock_channels = asyncio.Semaphore(MAX_LOCK_CHANNELS)
 
     # -- connecting -------------------------------------------------------------------------
 
@@ -209,7 +212,18 @@ class SSHTransport:
                 conn.abort()
                 self._conn = None
                 raise OSError(f"no answer within {self.spec.connect_timeout:g}s") from exc
-            except (asyncssh.ChannelOpenError, asyncssh.ConnectionLost, asyncssh.DisconnectError, OSError):
+            except asyncssh.ChannelOpenError as exc:
+                if not conn.is_closed():  # a live connection refused the channel (MaxSessions?)
+                    raise HostError(
+                        f"{self.host} refused a new SSH channel: {exc.reason}",
+                        hint="too many sessions at once? see sshd's MaxSessions",
+                        host=self.host,
+                    ) from exc
+                self._conn = None
+                if attempt == 2:
+                    raise
+                log.info("ssh %s: connection found closed; reconnecting", self.host)
+            except (asyncssh.ConnectionLost, asyncssh.DisconnectError, OSError):
                 self._conn = None
                 if attempt == 2:
                     raise

@@ -32,18 +32,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 CONNECT_TIMEOUT = 3
 QUESTION = "What is 6 x 7?"
 
-# `agent-bridge` with the doctor command, whether or not cli.py registers it yet.
-DOCTOR_CLI = """\
-import sys
-from bridge import cli
-from bridge.doctor import register
-names = {c.name or (c.callback.__name__ if c.callback else "") for c in cli.app.registered_commands}
-if "doctor" not in names:
-    register(cli.app)
-sys.argv[0] = "agent-bridge"
-cli.main()
-"""
-
 
 def _last_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
@@ -117,7 +105,7 @@ class Box:
 
     def doctor(self, *args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-c", DOCTOR_CLI, "--config", str(self.registry), "doctor", *args],
+            [sys.executable, "-m", "bridge", "--config", str(self.registry), "doctor", *args],
             capture_output=True, text=True, timeout=timeout, cwd=REPO,
         )  # fmt: skip
 

@@ -33,18 +33,6 @@ SSH_PORT = 22  # inside the vps namespace: nothing else listens there
 CONNECT_TIMEOUT = 3
 QUESTION = "What is 6 x 7?"
 
-# `agent-bridge` with the doctor command, whether or not cli.py registers it yet.
-DOCTOR_CLI = """\
-import sys
-from bridge import cli
-from bridge.doctor import register
-names = {c.name or (c.callback.__name__ if c.callback else "") for c in cli.app.registered_commands}
-if "doctor" not in names:
-    register(cli.app)
-sys.argv[0] = "agent-bridge"
-cli.main()
-"""
-
 
 @dataclass
 class Remote:
@@ -62,7 +50,7 @@ class Remote:
         return self.net.local.run(argv, timeout=timeout, check=False, cwd=REPO, env=env)
 
     def doctor(self, *args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
-        argv = [sys.executable, "-c", DOCTOR_CLI, "--config", str(self.registry), "doctor", *args]
+        argv = [sys.executable, "-m", "bridge", "--config", str(self.registry), "doctor", *args]
         env = {"XDG_RUNTIME_DIR": str(self.runtime)}
         return self.net.local.run(argv, timeout=timeout, check=False, cwd=REPO, env=env)
 

@@ -20,21 +20,9 @@ from tests.conftest import REPO, Sshd, TmuxServer, agent_toml, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
-# `agent-bridge` with the bench command, whether or not cli.py registers it yet.
-BENCH_CLI = """\
-import sys
-from bridge import cli
-from bridge.bench import register
-names = {c.name or (c.callback.__name__ if c.callback else "") for c in cli.app.registered_commands}
-if "bench" not in names:
-    register(cli.app)
-sys.argv[0] = "agent-bridge"
-cli.main()
-"""
-
 
 def _argv(registry: Path, *args: str) -> list[str]:
-    return [sys.executable, "-c", BENCH_CLI, "--config", str(registry), *args]
+    return [sys.executable, "-m", "bridge", "--config", str(registry), *args]
 
 
 def _env(runtime: Path) -> dict[str, str]:

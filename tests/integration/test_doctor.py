@@ -24,25 +24,13 @@ from tests.conftest import (
 
 pytestmark = pytest.mark.integration
 
-# `agent-bridge` with the doctor command, whether or not cli.py registers it yet.
-DOCTOR_CLI = """\
-import sys
-from bridge import cli
-from bridge.doctor import register
-names = {c.name or (c.callback.__name__ if c.callback else "") for c in cli.app.registered_commands}
-if "doctor" not in names:
-    register(cli.app)
-sys.argv[0] = "agent-bridge"
-cli.main()
-"""
-
 
 def doctor_cli(registry: Path, *args: str, env: dict[str, str] | None = None,
                timeout: float = 120) -> tuple[int, str, str]:
     import os
 
     result = subprocess.run(
-        [sys.executable, "-c", DOCTOR_CLI, "--config", str(registry), "doctor", *args],
+        [sys.executable, "-m", "bridge", "--config", str(registry), "doctor", *args],
         capture_output=True, env={**os.environ, **(env or {})}, timeout=timeout, cwd=REPO,
     )  # fmt: skip
     return result.returncode, result.stdout.decode(), result.stderr.decode()

@@ -166,17 +166,6 @@ class Bridge:
             "rtt_ms": round(rtt * 1000, 1),
         }
 
-    async def check_agent(self, agent_name: str) -> dict[str, Any]:
-        """The agent's pane facts, and whether it runs or is back at the shell."""
-        facts = await self.facts(agent_name)
-        return {
-            "agent": agent_name,
-            "pane": facts.pane_id,
-            "command": facts.current_command,
-            "running": not facts.dead and facts.current_command not in SHELLS,
-            "size": f"{facts.width}x{facts.height}",
-        }
-
     def attach_argv(self, agent_name: str, *, read_only: bool = False) -> list[str]:
         """The command that attaches this terminal to the agent's tmux session.
 
@@ -190,22 +179,6 @@ class Bridge:
         if spec.local:
             return tmux
         return [*ssh_argv(spec), "-t", "--", shlex.join(tmux)]
-
-    async def require_running(self, agent_name: str) -> Pane:
-        """The agent's pane, if the agent in it is running (not back at the shell)."""
-        pane = await self.pane(agent_name)
-        facts = await pane.tmux.facts(pane.pane_id)
-        if facts.dead or facts.current_command in SHELLS:
-            raise AgentNotReadyError(
-                f"agent {agent_name} is not running (pane {pane.pane_id} shows "
-                f"{facts.current_command or 'a dead pane'})",
-                hint=f"agent-bridge restart {agent_name}",
-                state="dead",
-                host=pane.tmux.host,
-                target=pane.pane_id,
-            )
-        return pane
-
 
     # -- the driver -------------------------------------------------------------------------
 

@@ -71,7 +71,6 @@ LOCAL_CMD_TIMEOUT = 5.0
 VERSION_TIMEOUT = 15.0
 # Programs whose `--version` names the interpreter, not the agent it runs.
 INTERPRETERS = re.compile(r"^(?:python[\d.]*|node(?:js)?|bun|deno|ruby[\d.]*|perl[\d.]*|java|uv|npx)$")
-SHELLS = frozenset({"bash", "sh", "zsh", "fish", "dash", "ksh", "mksh", "tcsh", "csh", "login"})
 
 
 class Status(StrEnum):
@@ -747,6 +746,8 @@ async def check_version(
     program = program_of(profile.start) or program_of(agent_start)
     if program is None:
         return skip("version", name, f"profile {profile.name} names no program to ask")
+    from bridge.api import SHELLS
+
     if program in SHELLS or INTERPRETERS.match(program):
         return skip("version", name, f"the agent runs under {program}: its --version would be {program}'s")
     command = facts.current_command

@@ -295,3 +295,45 @@ def test_demo_pane_exists_only_behind_ssh(remote: Remote) -> None:
     root = subprocess.run(["ip", "-o", "addr"], capture_output=True, text=True, check=True).stdout
     assert f"{remote.net.vps_ip}/" not in root
     assert os.path.exists(remote.tmux_socket)
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("point", ["pasted", "entered"])
+def test_tunnel_down_5s_at_each_step_loses_and_doubles_nothing(tmp_path: Path, point: str) -> None:
+    """The WireGuard tunnel goes down for 5 s right after the paste / after Enter: 20 runs each."""
+    import asyncio
+    import threading
+
+    from bridge.api import Bridge
+    from bridge.registry import Registry
+
+    runs = 20
+    log = tmp_path / "prompts.jsonl"
+    with wg_netns(tmp_path / "net") as net:
+        remote = _start_remote(net, tmp_path / "vps", demo_args=f"--delay 0.3 --log {log}")
+
+        def cut() -> None:
+            net.tunnel_down()
+            threading.Timer(5.0, net.tunnel_up).start()
+
+        async def run_all() -> None:
+            async with Bridge(Registry.load(remote.registry)) as bridge:
+                await bridge.ask("demo", "warm up", timeout=60)
+                for run in range(runs):
+                    driver = await bridge.driver("demo")
+                    fired: list[str] = []
+
+                    async def checkpoint(reached: str, fired: list[str] = fired) -> None:
+                        if reached == point and not fired:
+                            fired.append(reached)
+                            cut()
+
+                    driver.checkpoint = checkpoint
+                    prompt = f"tunnel {point} try {run}"
+                    reply = await driver.ask(prompt, timeout=60)
+                    assert fired and reply.reply == f"MOCK-REPLY: {prompt}"
+
+        with net.local.entered():
+            asyncio.run(run_all())
+    prompts = [json.loads(line)["prompt"] for line in log.read_text().splitlines()]
+    assert prompts == ["warm up"] + [f"tunnel {point} try {r}" for r in range(runs)], "0 lost, 0 doubled"

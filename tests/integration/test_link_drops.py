@@ -7,20 +7,21 @@ After every run the demo agent's log must hold the prompt exactly once, and the 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from bridge.api import Bridge
 from bridge.registry import Registry
-from tests.conftest import Sshd, TmuxServer, agent_toml, wait_for
+from tests.conftest import Sshd, TmuxServer, agent_toml, free_port, keygen, start_sshd, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -91,3 +92,62 @@ async def test_cut_before_anything_is_typed(bridge: Bridge, demo: Path, sshd: Ss
     reply = await bridge.ask("demo", "after a cold cut", timeout=30)
     assert reply.reply == "MOCK-REPLY: after a cold cut"
     assert [json.loads(line)["prompt"] for line in demo.read_text().splitlines()] == ["after a cold cut"]
+
+
+@pytest.fixture
+def own_sshd(tmp_path: Path) -> Iterator[tuple[Sshd, Callable[[], None]]]:
+    """A private sshd (not the session's) and a function that restarts it on the same port."""
+    work = tmp_path / "sshd"
+    work.mkdir(mode=0o700)
+    host_key, client_key = work / "host", work / "client"
+    keygen(host_key)
+    keygen(client_key)
+    authorized = work / "authorized_keys"
+    authorized.write_text(Path(f"{client_key}.pub").read_text())
+    port = free_port()
+    procs = [start_sshd(work, host_key, authorized, port)]
+    pub = Path(f"{host_key}.pub").read_text().split()
+    known = work / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{port} {pub[0]} {pub[1]}\n")
+    user = subprocess.run(["id", "-un"], capture_output=True, text=True, check=True).stdout.strip()
+    info = Sshd("127.0.0.1", port, user, client_key, known, " ".join(pub[:2]), procs[0].pid)
+
+    def restart() -> None:
+        cut_connections(Sshd("127.0.0.1", port, user, client_key, known, "", procs[-1].pid))
+        procs[-1].kill()
+        procs[-1].wait(10)
+        procs.append(start_sshd(work, host_key, authorized, port))
+
+    yield info, restart
+    for proc in procs:
+        proc.kill()
+        proc.wait(10)
+
+
+@pytest.mark.parametrize("point", ["pasted", "entered"])
+async def test_sshd_restarted_at_each_step(
+    own_sshd: tuple[Sshd, Callable[[], None]], tmux_server: TmuxServer, demo: Path,
+    make_registry: Callable[..., Path], point: str,
+) -> None:
+    server, restart = own_sshd
+    registry = make_registry(
+        server.host_toml("vps", tmux_socket=tmux_server.socket, connect_timeout=3),
+        agent_toml("demo", "vps", "demo", profile="demo"),
+        name="own.toml",
+    )
+    async with Bridge(Registry.load(registry)) as bridge:
+        for run in range(RUNS):
+            prompt = f"restart {point} try {run}"
+            driver = await bridge.driver("demo")
+            fired: list[str] = []
+
+            async def checkpoint(reached: str, fired: list[str] = fired, point: str = point) -> None:
+                if reached == point and not fired:
+                    fired.append(reached)
+                    await asyncio.to_thread(restart)
+
+            driver.checkpoint = checkpoint
+            reply = await driver.ask(prompt, timeout=30)
+            assert fired and reply.reply == f"MOCK-REPLY: {prompt}"
+    prompts = [json.loads(line)["prompt"] for line in demo.read_text().splitlines()]
+    assert prompts == [f"restart {point} try {r}" for r in range(RUNS)], "0 lost, 0 doubled"

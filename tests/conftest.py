@@ -91,7 +91,7 @@ class TmuxServer:
 def tmux_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TmuxServer]:
     """A tmux server on its own socket; killed after the test."""
     if not shutil.which("tmux"):
-        pytest.skip("tmux is not installed (apt-get install tmux)")
+        pytest.skip(reason="tmux is not installed (apt-get install tmux)")
     # Socket paths must stay short (sun_path is 108 bytes).
     sockdir = Path(f"/tmp/ab-tmux-{uuid.uuid4().hex[:8]}")
     sockdir.mkdir(mode=0o700)
@@ -203,7 +203,7 @@ def start_sshd(workdir: Path, host_key: Path, authorized: Path, port: int) -> su
 def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
     """A real OpenSSH sshd on 127.0.0.1 for the whole session (key-only auth, throwaway keys)."""
     if not Path("/usr/sbin/sshd").exists():
-        pytest.skip("OpenSSH server is not installed (apt-get install openssh-server)")
+        pytest.skip(reason="OpenSSH server is not installed (apt-get install openssh-server)")
     workdir = tmp_path_factory.mktemp("sshd")
     os.chmod(workdir, 0o700)
     host_key, client_key = workdir / "host_ed25519", workdir / "client_ed25519"

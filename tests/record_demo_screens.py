@@ -3,7 +3,7 @@
 Run from anywhere: ``python tests/record_demo_screens.py``. It starts a private tmux server
 (``tmux -S <tmpdir>/sock -f /dev/null``, 200x50), a plain shell in ``/`` with ``PS1='$ '``, types
 ``python -m bridge.demo`` and walks through the same states, with the same file names, as the
-captures in ``/work/shared/screens/claude-code-2.1.197/``:
+captures in ``tests/unit/screens/claude-code-2.1.197/``:
 
 ``NAME.ans`` = ``capture-pane -p -e``, ``NAME.txt`` = ``capture-pane -p``,
 ``NAME.meta`` = ``WxH cursor=X,Y alt=0|1 hist=N``.

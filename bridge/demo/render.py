@@ -3,7 +3,7 @@
 A :data:`Line` is a tuple of ``(text, sgr)`` segments, ``sgr`` being SGR parameters such as
 ``"38;5;246"`` ("" = default). Every line fits the terminal width (wrapped here, never by the
 terminal), so the inline screen always knows how many rows it drew. The look copies Claude Code
-2.1.197 (see ``/work/shared/screens/README.md``): colours 244 (rules), 246 (hints), 237 (grey
+2.1.197 (see ``tests/unit/screens/README.md``): colours 244 (rules), 246 (hints), 237 (grey
 background of past user turns), 153 (highlighted menu row), 114 (current model / tool ran),
 211 (tool rejected), 174 (spinner).
 """

@@ -1,6 +1,6 @@
 """The demo agent's "model": deterministic replies, no network (pure functions).
 
-Mirrors the mock API used for the real Claude Code captures in ``/work/shared/screens``:
+Mirrors the mock API used for the real Claude Code captures in ``tests/unit/screens/claude-code-2.1.197/``:
 
 * ``delayN`` anywhere in a prompt keeps the agent busy for N seconds;
 * ``run <command>`` or ``usetool`` asks for permission to run a (never executed) command;

@@ -37,11 +37,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
 @pytest.fixture(scope="session")
 def claude_code_executable() -> Path:
     if not shutil.which("tmux"):
-        pytest.skip("tmux is not installed (apt-get install tmux)")
+        pytest.skip(reason="tmux is not installed (apt-get install tmux)")
     try:
         return install_claude_code()
     except ClaudeCodeUnavailable as exc:
-        pytest.skip(str(exc))
+        pytest.skip(reason=str(exc))
 
 
 @pytest.fixture

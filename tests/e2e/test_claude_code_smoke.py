@@ -270,7 +270,7 @@ def test_claude_stays_on_loopback(claude_code_factory, tmp_path: Path) -> None: 
     """Every socket Claude (and its children) connects is on 127.0.0.1 (strace), no DNS at all."""
     if not shutil.which("strace") or subprocess.run(["strace", "-f", "-o", "/dev/null", "true"],
                                                     capture_output=True).returncode:
-        pytest.skip("strace is not available (or ptrace is not allowed)")
+        pytest.skip(reason="strace is not available (or ptrace is not allowed)")
     cc = claude_code_factory(start=False)
     log = tmp_path / "strace.txt"
     cc.start(f"strace -f -qq -e trace=connect -o {log} claude")

@@ -68,15 +68,15 @@ def engine() -> None:
     """Skip unless a Docker engine answers and testcontainers is importable (checked in that order)."""
     problem = docker_engine_problem()
     if problem:
-        pytest.skip(problem)
+        pytest.skip(reason=problem)
     try:
         import testcontainers  # noqa: F401
     except ImportError:
-        pytest.skip("testcontainers is not installed (pip install 'testcontainers>=4.7')")
+        pytest.skip(reason="testcontainers is not installed (pip install 'testcontainers>=4.7')")
     try:
         from testcontainers.core.image import DockerImage  # noqa: F401
     except ImportError:
-        pytest.skip("testcontainers is too old: DockerImage needs testcontainers>=4.7")
+        pytest.skip(reason="testcontainers is too old: DockerImage needs testcontainers>=4.7")
 
 
 @pytest.fixture(scope="module")
@@ -156,10 +156,11 @@ def box(image: str, tmp_path: Path) -> Iterator[Box]:
     with container:
         host = _loopback(container.get_container_host_ip())
         if host is None:
-            pytest.skip(
+            reason = (
                 f"the Docker engine publishes ports on {container.get_container_host_ip()}, not on "
                 "127.0.0.0/8 (these tests only talk to loopback)"
             )
+            pytest.skip(reason=reason)
         port = int(container.get_exposed_port(22))
 
         def host_key() -> str | None:

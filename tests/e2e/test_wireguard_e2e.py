@@ -113,7 +113,8 @@ def _banner_from_local(net: WgNetns, port: int) -> bool:
 def _start_remote(net: WgNetns, workdir: Path, demo_args: str = "") -> Remote:
     for tool in ("tmux", "/usr/sbin/sshd", "ssh-keygen"):
         if not shutil.which(tool):
-            pytest.skip(f"{tool} is not installed (apt-get install tmux openssh-server openssh-client)")
+            hint = "apt-get install tmux openssh-server openssh-client"
+            pytest.skip(reason=f"{tool} is not installed ({hint})")
     workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     host_key, client_key = workdir / "host_ed25519", workdir / "client_ed25519"

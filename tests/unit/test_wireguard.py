@@ -309,7 +309,7 @@ def test_qr_text(hub: Path) -> None:
 def test_qr_png(hub: Path, tmp_path: Path) -> None:
     pytest.importorskip("qrcode")
     if not (_has("png") or _has("PIL")):
-        pytest.skip("neither pypng nor pillow is installed")
+        pytest.skip(reason="neither pypng nor pillow is installed")
     wg.add_peer(hub, "phone")
     path = wg.qr_png(wg.render(hub, "phone"), tmp_path / "phone.png")
     assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")

@@ -48,6 +48,7 @@ from bridge.tmux import PaneFacts, Tmux
 log = logging.getLogger("bridge.driver")
 
 POLL_MIN, POLL_MAX = 0.02, 0.25
+RECONNECT_S = 20.0  # how long one observation may spend reconnecting after a dropped link
 HISTORY_LINES = 3000
 
 
@@ -116,7 +117,7 @@ class Driver:
 
     async def observe(self, *, history: int = 0) -> Observation:
         """Facts + screen in one round trip, classified by the profile (riding through a drop)."""
-        return await self.observe_through_drops(time.monotonic() + 20.0, history=history)
+        return await self.observe_through_drops(time.monotonic() + RECONNECT_S, history=history)
 
     async def _observe_once(self, *, history: int = 0) -> Observation:
         facts, raw = await self.tmux.observe(self.pane, history=history)
@@ -156,7 +157,8 @@ class Driver:
                     target=self.pane,
                 )
             await asyncio.sleep(min(interval, remaining))
-            new = await self.observe_through_drops(deadline)
+            # A dropped link gets its own reconnect window: the wait's timeout is about the agent.
+            new = await self.observe_through_drops(max(deadline, time.monotonic() + RECONNECT_S))
             interval = POLL_MIN if new.text != obs.text else min(interval * 1.6, POLL_MAX)
             obs = new
 
@@ -281,6 +283,8 @@ class Driver:
                 )
             except AgentTimeoutError:
                 seen = await self.observe()
+                if taken(seen) and seen.text != landed_obs.text:
+                    return seen  # taken after all (e.g. the link dropped while we watched)
                 if attempt == attempts or not landed(seen):
                     raise
                 log.info("%s: Enter not taken, pressing it once more", self.agent)

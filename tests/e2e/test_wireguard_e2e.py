@@ -331,7 +331,9 @@ def test_tunnel_down_5s_at_each_step_loses_and_doubles_nothing(tmp_path: Path, p
 
                     driver.checkpoint = checkpoint
                     prompt = f"tunnel {point} try {run}"
-                    reply = await driver.ask(prompt, timeout=60)
+                    # What is asserted is 0 lost / 0 doubled; recovering after the outage (reconnect,
+                    # WireGuard re-handshake, TCP retries) may take a while on a loaded machine.
+                    reply = await driver.ask(prompt, timeout=180)
                     assert fired and reply.reply == f"MOCK-REPLY: {prompt}"
 
         with net.local.entered():

@@ -152,6 +152,24 @@ def keygen(path: Path, comment: str = "agent-bridge-test") -> None:
     )
 
 
+def sshd_command(config: Path, workdir: Path) -> list[str]:
+    """``sshd -D -e -f config``; as root, in a mount namespace of its own where ~/.bashrc is empty.
+
+    OpenSSH runs every command through the login shell and bash then sources ~/.bashrc. On a
+    machine whose rc does real work (``pyenv init`` runs ``pyenv rehash``, which takes a lock file)
+    that costs every tmux command, and a test that cuts a link while the rc runs can leave that lock
+    behind, after which every later SSH command waits 60 s for it. The test hosts are clean hosts.
+    """
+    argv = ["/usr/sbin/sshd", "-D", "-e", "-f", str(config)]
+    rc = Path.home() / ".bashrc"
+    if os.geteuid() != 0 or not rc.is_file() or not shutil.which("unshare"):
+        return argv
+    empty = workdir / "empty-bashrc"
+    empty.write_text("")
+    script = f"mount --bind {shlex.quote(str(empty))} {shlex.quote(str(rc))} && exec {shlex.join(argv)}"
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
+
+
 def start_sshd(workdir: Path, host_key: Path, authorized: Path, port: int) -> subprocess.Popen[bytes]:
     """Start sshd -D on 127.0.0.1:port with key-only auth; wait until it accepts connections."""
     if os.geteuid() == 0:
@@ -181,7 +199,7 @@ def start_sshd(workdir: Path, host_key: Path, authorized: Path, port: int) -> su
         )
     )
     proc = subprocess.Popen(
-        ["/usr/sbin/sshd", "-D", "-e", "-f", str(config)],
+        sshd_command(config, workdir),
         stdout=subprocess.DEVNULL,
         stderr=open(workdir / f"sshd.{port}.log", "ab"),  # noqa: SIM115
     )

@@ -147,20 +147,14 @@ def keys(workdir: Path, host: str, port: int) -> tuple[Path, Path, Path, Path]:
 
 
 def sshd_argv(config: Path, workdir: Path, keep_rc: bool) -> list[str]:
-    """sshd -D; as root, in a mount namespace of its own where ~/.bashrc is an empty file.
+    """sshd -D; as root with ~/.bashrc hidden (tests.conftest.sshd_command); ``keep_rc`` measures with it.
 
-    OpenSSH runs every command through the login shell, and bash then sources ~/.bashrc: on a
-    machine whose rc does real work (pyenv init here) that is paid on every tmux command by every
-    method alike and would drown what is measured. ``keep_rc`` measures with it.
+    On a machine whose rc does real work (pyenv init here) that is paid on every tmux command by
+    every method alike and would drown what is measured.
     """
-    argv = ["/usr/sbin/sshd", "-D", "-e", "-f", str(config)]
-    rc = Path.home() / ".bashrc"
-    if keep_rc or os.geteuid() != 0 or not rc.is_file() or not shutil.which("unshare"):
-        return argv
-    empty = workdir / "empty-bashrc"
-    empty.write_text("")
-    script = f"mount --bind {shlex.quote(str(empty))} {shlex.quote(str(rc))} && exec {shlex.join(argv)}"
-    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
+    from tests.conftest import sshd_command
+
+    return ["/usr/sbin/sshd", "-D", "-e", "-f", str(config)] if keep_rc else sshd_command(config, workdir)
 
 
 def rc_cost_ms() -> float | None:

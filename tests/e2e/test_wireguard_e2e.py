@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO, keygen
+from tests.conftest import REPO, keygen, sshd_command
 from tests.e2e.netns import WgNetns, wg_netns
 
 pytestmark = [pytest.mark.e2e, pytest.mark.netns, pytest.mark.timeout(240)]
@@ -123,7 +123,7 @@ def _start_remote(net: WgNetns, workdir: Path, demo_args: str = "") -> Remote:
     authorized = workdir / "authorized_keys"
     authorized.write_text(Path(f"{client_key}.pub").read_text())
     config = _sshd_config(workdir, host_key, authorized, net.vps_ip, SSH_PORT)
-    net.vps.popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(config)])
+    net.vps.popen(sshd_command(config, workdir))
     deadline = time.monotonic() + 15
     while not _banner_from_local(net, SSH_PORT):
         if time.monotonic() > deadline:

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from bridge.config import HostSpec, env_timeout
+from bridge.config import HostSpec, Target, env_timeout
 from bridge.errors import AgentNotReadyError, ConfigError
 from bridge.paths import config_dir
 from bridge.registry import Agent, Registry
@@ -28,6 +28,7 @@ from bridge.tmux import PaneFacts, Tmux
 from bridge.transport import Pool
 
 if TYPE_CHECKING:
+    from bridge.control import ControlLink
     from bridge.driver import Driver, Observation, Reply
     from bridge.profiles import Profile
 
@@ -50,6 +51,10 @@ class Bridge:
     def __init__(self, registry: Registry, *, pool: Pool | None = None) -> None:
         self.registry = registry
         self.pool = pool or Pool()
+        # One tmux control-mode client per (host, session) an agent lives in (see bridge.control);
+        # AGENT_BRIDGE_NO_CONTROL=1 turns them off (one exec per tmux command, polling).
+        self.control = os.environ.get("AGENT_BRIDGE_NO_CONTROL", "") in ("", "0")
+        self._links: dict[tuple[str, str], ControlLink] = {}
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str] | None = None) -> Bridge:
@@ -69,19 +74,36 @@ class Bridge:
 
     async def close(self) -> None:
         """Close every connection this bridge opened."""
+        links, self._links = list(self._links.values()), {}
+        for link in links:
+            with contextlib.suppress(Exception):  # a dead link must not keep the rest open
+                await link.close()
         await self.pool.close()
 
     # -- lookups ----------------------------------------------------------------------------
 
-    def tmux(self, host_name: str) -> Tmux:
-        """tmux on the host called ``host_name`` (its connection is pooled)."""
+    def tmux(self, host_name: str, session: str | None = None) -> Tmux:
+        """tmux on the host called ``host_name`` (its connection is pooled).
+
+        With ``session`` (and control mode on), commands ride that session's control channel.
+        """
         spec = self.registry.host(host_name)
-        return Tmux(self.pool.get(host_name, spec), spec.tmux_socket)
+        transport = self.pool.get(host_name, spec)
+        link = None
+        if session is not None and self.control:
+            link = self._links.get((host_name, session))
+            if link is None:
+                from bridge.control import DEFAULT_TIMEOUT, ControlLink
+
+                timeout = DEFAULT_TIMEOUT if spec.local else spec.connect_timeout
+                link = ControlLink(transport, spec.tmux_socket, session, timeout=timeout)
+                self._links[(host_name, session)] = link
+        return Tmux(transport, spec.tmux_socket, control=link)
 
     async def pane(self, agent_name: str) -> Pane:
         """Resolve an agent to its pane (raises if the target is missing)."""
         agent = self.registry.agent(agent_name)
-        tmux = self.tmux(agent.host_name)
+        tmux = self.tmux(agent.host_name, Target.parse(agent.spec.target).session)
         pane_id = await tmux.resolve(agent.spec.target)
         return Pane(agent, tmux, pane_id)
 

@@ -5,8 +5,9 @@ screen it did not recognise: an unknown screen stops with :class:`UnrecognisedSc
 screen text. Timeouts carry the last screen.
 
 Waiting is by observation: each observation is one tmux round trip (pane facts + capture), the
-screen is classified by the agent's profile, and polling adapts (fast right after a change, slower
-while nothing moves). "Done" is the profile's idle state plus a short stable window, never silence
+screen is classified by the agent's profile. With a tmux control channel the next look comes when
+the pane writes something (``%output``); without, polling adapts (fast right after a change,
+slower while nothing moves). "Done" is the profile's idle state plus a short stable window, never silence
 alone.
 """
 
@@ -48,6 +49,7 @@ from bridge.tmux import PaneFacts, Tmux
 log = logging.getLogger("bridge.driver")
 
 POLL_MIN, POLL_MAX = 0.02, 0.25
+EVENT_MAX = 1.0  # with %output events, a quiet pane is still looked at this often (a safety net)
 RECONNECT_S = 20.0  # how long one observation may spend reconnecting after a dropped link
 HISTORY_LINES = 3000
 
@@ -156,10 +158,12 @@ class Driver:
                     host=self.tmux.host,
                     target=self.pane,
                 )
-            await asyncio.sleep(min(interval, remaining))
+            # With tmux's %output events this wakes as soon as the pane writes; without, it sleeps.
+            evented = await self.tmux.wait_change(self.pane, min(interval, remaining))
             # A dropped link gets its own reconnect window: the wait's timeout is about the agent.
             new = await self.observe_through_drops(max(deadline, time.monotonic() + RECONNECT_S))
-            interval = POLL_MIN if new.text != obs.text else min(interval * 1.6, POLL_MAX)
+            ceiling = EVENT_MAX if evented else POLL_MAX
+            interval = POLL_MIN if new.text != obs.text else min(interval * 1.6, ceiling)
             obs = new
 
     async def observe_through_drops(self, deadline: float, *, history: int = 0) -> Observation:

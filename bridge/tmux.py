@@ -8,15 +8,20 @@ and pastes it with ``paste-buffer -p`` (bracketed paste) in the same tmux invoca
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shlex
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bridge.config import Target
-from bridge.errors import CommandError, TargetNotFoundError
+from bridge.errors import BridgeError, CommandError, HostUnreachableError, TargetNotFoundError
 from bridge.transport import Completed, Transport
+
+if TYPE_CHECKING:
+    from bridge.control import ControlChannel, ControlLink
 
 log = logging.getLogger("bridge.tmux")
 
@@ -37,6 +42,7 @@ _FACTS = (
     "pane_index",
     "pane_current_path",
     "pid",
+    "window_name",
 )
 _SEP = "\x1f"  # unit separator: never in a command name or path we care about
 _MISSING = ("can't find", "no server running", "error connecting to", "no such")
@@ -62,6 +68,7 @@ class PaneFacts:
     pane_index: int
     current_path: str
     server_pid: int
+    window_name: str = ""
 
     @property
     def target(self) -> str:
@@ -77,12 +84,33 @@ def escape_literal(text: str) -> str:
     return text[:-1] + "\\;" if text.endswith(";") else text
 
 
-class Tmux:
-    """tmux on one host (``socket`` is ``tmux -S``; ``None`` is the user's default server)."""
+# What may go over a control channel: reading, typing, buffers. Everything else (creating
+# sessions, respawning, -V, stdin) keeps its own exec, and so does all of it without a channel.
+_CONTROL_OK = frozenset(
+    {"display-message", "capture-pane", "send-keys", "list-panes", "has-session",
+     "set-buffer", "paste-buffer", "delete-buffer"}
+)  # fmt: skip
 
-    def __init__(self, transport: Transport, socket: str | None = None) -> None:
+
+_READ_ONLY = frozenset({"display-message", "capture-pane", "list-panes", "has-session"})
+
+
+class Tmux:
+    """tmux on one host (``socket`` is ``tmux -S``; ``None`` is the user's default server).
+
+    With a ``control`` link (:class:`bridge.control.ControlLink`, one tmux control-mode client
+    attached to the agent's session) reads and keystrokes are one line each on that long-lived
+    channel (one round trip, no new SSH channel, no tmux client start), and :meth:`wait_change`
+    wakes on the pane's ``%output``. Without one, or while it cannot start, every command is its own
+    exec and waiting is polling.
+    """
+
+    def __init__(
+        self, transport: Transport, socket: str | None = None, *, control: ControlLink | None = None
+    ) -> None:
         self.transport = transport
         self.socket = socket
+        self.control = control
 
     @property
     def host(self) -> str:
@@ -107,11 +135,52 @@ class Tmux:
         :class:`TargetNotFoundError` (exit 4); any other is :class:`CommandError`.
         """
         argv = self.argv(*args)
-        log.debug("tmux on %s: %s", self.host, shlex.join(argv))
-        result = await self.transport.run(argv, stdin)
+        commands = _split(args)
+        channel = None
+        if stdin is None and all(c and c[0] in _CONTROL_OK for c in commands):
+            channel = await self._channel()
+        if channel is not None:
+            log.debug("tmux on %s (control): %s", self.host, shlex.join(argv))
+            try:
+                result = await self._run_control(channel, argv, commands)
+            except HostUnreachableError:
+                if not all(c[0] in _READ_ONLY for c in commands):
+                    raise  # it may have run: the caller decides by looking (exactly once)
+                # A warm channel found dead: a look is safe to repeat, on a fresh channel (which
+                # reconnects) or, if control mode cannot start now, by exec.
+                log.info("tmux on %s: control channel lost; looking again", self.host)
+                channel = await self._channel()
+                if channel is None:
+                    result = await self.transport.run(argv, stdin)
+                else:
+                    result = await self._run_control(channel, argv, commands)
+        else:
+            log.debug("tmux on %s: %s", self.host, shlex.join(argv))
+            result = await self.transport.run(argv, stdin)
         if check and not result.ok:
             self._raise(result, target)
         return result
+
+    async def _channel(self) -> ControlChannel | None:
+        return None if self.control is None else await self.control.channel()
+
+    async def _run_control(
+        self, channel: ControlChannel, argv: list[str], commands: list[list[str]]
+    ) -> Completed:
+        """``a ; b`` as separate lines in one write: one round trip; stop at the first failure."""
+        timeout = self.control.timeout if self.control is not None else None
+        if timeout is not None and any("-S" in c for c in commands):
+            timeout *= 3  # scrollback can be megabytes
+        results = await channel.commands(commands, timeout=timeout)
+        out, failed = [], None
+        for result in results:
+            if not result.ok:
+                failed = result
+                break
+            out.append(result.stdout)
+        if failed is None:
+            return Completed(tuple(argv), 0, "".join(out), "")
+        return Completed(tuple(argv), 1, "".join(out), failed.stderr)
 
     def _raise(self, result: Completed, target: str | None) -> None:
         err = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
@@ -175,6 +244,7 @@ class Tmux:
             pane_index=_int(v["pane_index"]),
             current_path=v["pane_current_path"],
             server_pid=_int(v["pid"]),
+            window_name=v["window_name"],
         )
 
     async def observe(self, pane: str, *, history: int = 0) -> tuple[PaneFacts, str]:
@@ -193,10 +263,20 @@ class Tmux:
             return (await self.facts(target)).pane_id
         parsed = Target.parse(target)
         facts = await self.facts(target)
-        # tmux resolves "sess" or "sess:win" to the active pane; a full target must match exactly.
-        if parsed.pane is not None and facts.pane_index != parsed.pane:
+        # tmux resolves "sess" or "sess:win" to the active pane, matches names by prefix, and a
+        # window that does not exist falls back to the current one: what it found must be what the
+        # target names, exactly.
+        missing = None
+        if facts.session != parsed.session:
+            missing = f"no session {parsed.session} (tmux matched {facts.session})"
+        elif parsed.window is not None and parsed.window not in (facts.window_name, str(facts.window_index)):
+            missing = f"no window {parsed.window} in session {parsed.session}"
+        elif parsed.pane is not None and facts.pane_index != parsed.pane:
+            missing = f"no pane {parsed.pane}"
+        if missing is not None:
             raise TargetNotFoundError(
-                f"tmux target {target} not found on {self.host}: no pane {parsed.pane}",
+                f"tmux target {target} not found on {self.host}: {missing}",
+                hint="check the agent's target in the registry, or run: agent-bridge start AGENT",
                 host=self.host,
                 target=target,
             )
@@ -211,6 +291,14 @@ class Tmux:
         ``paste-buffer -p -r -d`` pastes it with bracketed-paste markers (when the program asked
         for them), keeps LF as LF, and deletes the buffer.
         """
+        text_str = text if isinstance(text, str) else text.decode("utf-8", errors="surrogateescape")
+        channel = await self._channel() if "\x00" not in text_str else None
+        if channel is not None:
+            from bridge.control import paste_via_control
+
+            log.debug("tmux on %s (control): paste %d characters into %s", self.host, len(text_str), pane)
+            await paste_via_control(channel, pane, text_str)
+            return
         name = f"agent-bridge-{uuid.uuid4().hex[:12]}"
         await self.run(
             "load-buffer", "-b", name, "-",
@@ -226,6 +314,28 @@ class Tmux:
         """Press tmux key names (``Enter``, ``Down``, ``Escape``, ``C-c``) in order."""
         if keys:
             await self.run("send-keys", "-t", pane, *keys, target=pane)
+
+    async def wait_change(self, pane: str, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for ``pane`` to write something (tmux's ``%output``).
+
+        True when tmux's events were used (woken by output, or nothing came); False when there are
+        none here and this merely slept (the caller then polls).
+        """
+        watcher = None
+        if self.control is not None:
+            try:
+                watcher = await self.control.watcher(pane)
+            except (HostUnreachableError, TargetNotFoundError):
+                watcher = None  # the next observation reconnects or says what is wrong
+        if watcher is None:
+            await asyncio.sleep(timeout)
+            return False
+        try:
+            await watcher.changed(timeout)
+        except BridgeError:
+            await asyncio.sleep(timeout)  # the channel closed; the next command reopens it
+            return False
+        return True
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -299,6 +409,17 @@ class Tmux:
     async def kill_server(self) -> None:
         """Stop this tmux server (only sensible for a private ``socket``)."""
         await self.run("kill-server", check=False)
+
+
+def _split(args: Sequence[str]) -> list[list[str]]:
+    """``a x ; b y`` -> ``[[a, x], [b, y]]`` (a lone ``;`` separates tmux commands)."""
+    commands: list[list[str]] = [[]]
+    for arg in args:
+        if arg == ";":
+            commands.append([])
+        else:
+            commands[-1].append(arg)
+    return commands
 
 
 def _int(text: str) -> int:

@@ -2,6 +2,7 @@
 
 ``Transport.run(argv, stdin)`` is the one method everything above builds on; :mod:`.local`
 runs it with a subprocess, :mod:`.ssh` over one pooled asyncssh connection per host.
+``open_process`` starts a long-lived one (the tmux control channel of :mod:`bridge.control`).
 :class:`Pool` hands out one transport per host name and closes them all at the end.
 """
 
@@ -9,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from bridge.config import HostSpec
+
+if TYPE_CHECKING:
+    from bridge.control import Process
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,10 @@ class Transport(Protocol):
         self, argv: Sequence[str], stdin: bytes | str | None = None, *, timeout: float | None = None
     ) -> Completed:
         """Run ``argv`` with ``stdin`` fed in; return when it exits (never raises on non-zero)."""
+        ...
+
+    async def open_process(self, argv: Sequence[str]) -> Process:
+        """Start ``argv`` as a long-lived process with pipes both ways (tmux control mode)."""
         ...
 
     async def close(self) -> None:

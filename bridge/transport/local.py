@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shlex
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bridge.errors import BridgeError
 from bridge.transport import Completed, decode, encode
+
+if TYPE_CHECKING:
+    from bridge.control import Process
 
 log = logging.getLogger("bridge.transport")
 
@@ -47,5 +52,57 @@ class LocalTransport:
         assert proc.returncode is not None
         return Completed(tuple(argv), proc.returncode, decode(out), decode(err))
 
+    async def open_process(self, argv: Sequence[str]) -> Process:
+        """Start ``argv`` as a long-lived process (stderr merged into stdout), for control mode."""
+        log.debug("local %s: open %s", self.host, shlex.join(argv))
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                limit=_LINE_LIMIT,
+            )
+        except FileNotFoundError as exc:
+            raise BridgeError(
+                f"{argv[0]} is not installed on this machine",
+                hint=f"install it (e.g. apt-get install {argv[0]})",
+                host=self.host,
+            ) from exc
+        return _LocalProcess(proc)
+
     async def close(self) -> None:
         return None
+
+
+_LINE_LIMIT = 64 * 1024 * 1024  # asyncio's default (64 KiB) is too short for capture output
+
+
+class _LocalProcess:
+    """An asyncio subprocess as a :class:`bridge.control.Process`."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self._proc = proc
+
+    def write(self, data: bytes) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(data)
+
+    async def readline(self) -> bytes:
+        assert self._proc.stdout is not None
+        return await self._proc.stdout.readline()
+
+    def close(self) -> None:
+        if self._proc.stdin is not None and not self._proc.stdin.is_closing():
+            self._proc.stdin.close()
+
+    def is_closing(self) -> bool:
+        return self._proc.stdin is None or self._proc.stdin.is_closing()
+
+    async def wait_closed(self) -> None:
+        try:
+            await asyncio.wait_for(self._proc.wait(), 5)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.kill()
+            await self._proc.wait()

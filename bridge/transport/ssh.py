@@ -15,13 +15,16 @@ import os
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
 from bridge.config import HostSpec
 from bridge.errors import AuthError, HostError, HostKeyError, HostUnreachableError
 from bridge.transport import Completed, decode, encode
+
+if TYPE_CHECKING:
+    from bridge.control import Process
 
 log = logging.getLogger("bridge.transport")
 
@@ -195,7 +198,7 @@ class SSHTransport:
         status = status_code if status_code is not None else 255
         return Completed(tuple(argv), status, decode(out), decode(err))
 
-    async def _open(self, command: str) -> asyncssh.SSHClientProcess[bytes]:
+    async def _open(self, command: str, *, merge_stderr: bool = False) -> asyncssh.SSHClientProcess[bytes]:
         """Open a channel running ``command``; on a connection found dead, reconnect once.
 
         Retrying here is always safe: a channel that failed to open never ran the command.
@@ -205,8 +208,9 @@ class SSHTransport:
         for attempt in (1, 2):
             conn = await self.connection()
             try:
+                stderr = asyncssh.STDOUT if merge_stderr else asyncssh.PIPE
                 return await asyncio.wait_for(
-                    conn.create_process(command, encoding=None), self.spec.connect_timeout
+                    conn.create_process(command, encoding=None, stderr=stderr), self.spec.connect_timeout
                 )
             except TimeoutError as exc:
                 conn.abort()
@@ -230,11 +234,62 @@ class SSHTransport:
                 log.info("ssh %s: connection found closed; reconnecting", self.host)
         raise AssertionError("unreachable")
 
+    async def open_process(self, argv: Sequence[str]) -> Process:
+        """Start ``argv`` as a long-lived process on its own channel (stderr merged into stdout).
+
+        The channel is one of sshd's MaxSessions for as long as it is open; it is not counted
+        against MAX_CHANNELS or MAX_LOCK_CHANNELS (it would hold the slot forever).
+        """
+        command = shlex.join(argv)
+        log.debug("ssh %s: open %s", self.host, command)
+        try:
+            process = await self._open(command, merge_stderr=True)
+        except (OSError, asyncssh.Error) as exc:
+            self._conn = None
+            raise HostUnreachableError(
+                f"lost the connection to {self.host} ({self._where}): {_reason(exc)}",
+                hint=f"try again; if it persists: agent-bridge doctor {self.host}",
+                host=self.host,
+            ) from exc
+        return _SSHProcess(process)
+
     async def close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
             await conn.wait_closed()
+
+
+class _SSHProcess:
+    """An asyncssh process as a :class:`bridge.control.Process`."""
+
+    def __init__(self, process: asyncssh.SSHClientProcess[bytes]) -> None:
+        self._process = process
+        self._eof = False
+
+    def write(self, data: bytes) -> None:
+        self._process.stdin.write(data)
+
+    async def readline(self) -> bytes:
+        return await self._process.stdout.readline()
+
+    def close(self) -> None:
+        # EOF only: the program leaves by itself and its last output still arrives (closing the
+        # channel here would drop that output, and a pending read would never see EOF).
+        if not self._eof:
+            self._eof = True
+            if not self._process.is_closing():
+                self._process.stdin.write_eof()
+
+    def is_closing(self) -> bool:
+        return self._eof or bool(self._process.is_closing())
+
+    async def wait_closed(self) -> None:
+        try:
+            await asyncio.wait_for(self._process.wait_closed(), 5)
+        except TimeoutError:
+            self._process.close()
+            await asyncio.wait_for(self._process.wait_closed(), 5)
 
 
 def _reason(exc: BaseException) -> str:

@@ -1,0 +1,484 @@
+"""tmux control mode through real parts: tmux 3.3a on a private socket, locally and over a real sshd.
+
+Every test runs twice: with :class:`LocalTransport` (a subprocess) and with :class:`SSHTransport`
+(one SSH session channel on a pooled asyncssh connection to sshd on 127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import statistics
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from bridge.config import HostSpec
+from bridge.control import ControlChannel, paste_via_control, quote
+from bridge.errors import BridgeError, HostUnreachableError, TargetNotFoundError
+from bridge.transport.local import LocalTransport
+from bridge.transport.ssh import SSHTransport
+from tests.conftest import Sshd, TmuxServer, wait_for
+
+pytestmark = pytest.mark.integration
+
+RECEIVER = f"{sys.executable} -m tests.helpers.receiver"
+
+HOSTILE = [
+    "plain",
+    "",
+    "say \"hi\" and 'bye'",
+    "$HOME ${x} $(id) $((1+1)) `id`",
+    ";",
+    "a;",
+    "\\;",
+    "a \\; b ; c",
+    "#{pane_id} #{session_name} #S #[fg=red] ## #(id)",
+    "~",
+    "~/x ~user a~b",
+    "line one\nline two\n\nend\n",
+    "\ttab\r\ncrlf\x1b[31mred\x1b[0m",
+    "héllo wörld — 日本語 — 한국어",
+    "שלום עולם and العربية \u202e override",
+    "zero\u200bwidth\u200d joiner\ufeff bom",
+    "emoji 🙂👍🏽 🇩🇪 👨‍👩‍👧",
+    "trailing backslash \\",
+    "\\",
+    "\\\\ \\n \\t \\e \\u0041 \\101 \\x41 \\$",
+    "{ } %if 1 %endif # not a comment",
+    "%begin 1 2 1",
+    "%end 1795288164 270 1\n%exit",
+    "-n",
+    "--",
+    "   spaces   ",
+    "".join(chr(c) for c in range(1, 32)) + "\x7f",  # every C0 control but NUL, and DEL
+    "\x80\x9f\xa0\xff",  # C1 code points and Latin-1 as UTF-8 text
+    "x" * 16384,
+    "\n".join(f"{i:04d};\\;$x`y`#{{z}}~\"'" for i in range(700)),  # ~16 KB of mixed nastiness
+]
+
+
+def random_hostile(rng: random.Random, n: int) -> str:
+    pieces = ['"', "'", "\\", "$", "${x}", "~", ";", "\\;", "#{pane_id}", "#[fg=red]", "`", "\n",
+              "\t", "\r", "\x1b", "é", "日", "🙂", "\u200b", "\u202e", " ", "a", "%", "{", "}", "\x01",
+              "\x7f"]  # fmt: skip
+    return "".join(rng.choice(pieces) for _ in range(n))
+
+
+async def until(predicate: Callable[[], object], timeout: float) -> None:
+    """``wait_for`` that lets the event loop (and so the channel's reader) run meanwhile."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"condition not met within {timeout}s"
+        await asyncio.sleep(0.02)
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+
+
+def ssh_transport(sshd: Sshd) -> SSHTransport:
+    spec = HostSpec(
+        address=sshd.host,
+        port=sshd.port,
+        user=sshd.user,
+        identity_file=str(sshd.client_key),
+        known_hosts=str(sshd.known_hosts),
+    )
+    return SSHTransport("box", spec)
+
+
+@pytest.fixture(params=["local", "ssh"])
+async def transport(request: pytest.FixtureRequest) -> AsyncIterator[LocalTransport | SSHTransport]:
+    if request.param == "local":
+        yield LocalTransport()
+        return
+    sshd: Sshd = request.getfixturevalue("sshd")
+    remote = ssh_transport(sshd)
+    try:
+        yield remote
+    finally:
+        await remote.close()
+
+
+@pytest.fixture
+def agent_pane(tmux_server: TmuxServer) -> str:
+    return tmux_server.new_pane("agents")
+
+
+@pytest.fixture
+async def channel(
+    transport: LocalTransport | SSHTransport, tmux_server: TmuxServer, agent_pane: str
+) -> AsyncIterator[ControlChannel]:
+    ch = await ControlChannel.open(transport, tmux_server.socket, session="agents")
+    try:
+        yield ch
+    finally:
+        await ch.close()
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+async def test_command_round_trip(
+    channel: ControlChannel,
+    agent_pane: str,
+    transport: LocalTransport | SSHTransport,
+    tmux_server: TmuxServer,
+) -> None:
+    result = await channel.command("display-message", "-p", "-t", agent_pane, "#{pane_id} #{window_width}")
+    assert (result.exit_status, result.stdout, result.stderr) == (0, f"{agent_pane} 200\n", "")
+    assert result.argv[0] == "tmux"
+    lines = await channel.command("display-message", "-p", "one\ntwo")
+    assert lines.stdout == "one\ntwo\n"
+    empty = await channel.command("display-message", "-p", "")
+    assert empty.stdout == "\n"
+    bad = await channel.command("kill-pane", "-t", "%999")
+    assert (bad.exit_status, bad.stdout) == (1, "")
+    assert "can't find pane" in bad.stderr
+    parse = await channel.command("no-such-command")
+    assert parse.exit_status == 1 and "unknown command" in parse.stderr
+    with pytest.raises(TargetNotFoundError):
+        await channel.check("capture-pane", "-p", "-t", "%999", target="%999")
+    # capture-pane through the channel is what the CLI prints
+    via_channel = (await channel.command("capture-pane", "-p", "-e", "-J", "-t", agent_pane)).stdout
+    argv = ["tmux", "-u", "-S", tmux_server.socket, "capture-pane", "-p", "-e", "-J", "-t", agent_pane]
+    assert via_channel == (await transport.run(argv)).stdout
+
+
+async def test_fifty_commands_from_ten_tasks(channel: ControlChannel) -> None:
+    async def worker(n: int) -> list[str]:
+        out = []
+        for i in range(5):
+            result = await channel.command("display-message", "-p", f"task {n} call {i} #{{pane_id}}")
+            out.append(result.stdout)
+            await asyncio.sleep(0)
+        return out
+
+    results = await asyncio.gather(*(worker(n) for n in range(10)))
+    pane = (await channel.command("display-message", "-p", "#{pane_id}")).stdout.strip()
+    assert results == [[f"task {n} call {i} {pane}\n" for i in range(5)] for n in range(10)]
+    batch = await channel.commands([("display-message", "-p", str(i)) for i in range(50)])
+    assert [r.stdout for r in batch] == [f"{i}\n" for i in range(50)]
+
+
+# -- quoting: byte-exact through tmux's own parser ---------------------------------------------
+
+
+async def roundtrip(channel: ControlChannel, texts: list[str], tmp_path: Path) -> list[bytes]:
+    """set-buffer each text (quoted), save-buffer it to a file; return the files' bytes."""
+    commands: list[tuple[str, ...]] = []
+    for i, text in enumerate(texts):
+        commands.append(("set-buffer", "-b", f"rt{i}", "--", text))
+        commands.append(("save-buffer", "-b", f"rt{i}", str(tmp_path / f"rt{i}")))
+        commands.append(("delete-buffer", "-b", f"rt{i}"))
+    results = await channel.commands(commands)
+    for text, result in zip(texts, results[::3], strict=True):
+        assert result.ok, (text[:40], result.stderr)
+    got = []
+    for i, text in enumerate(texts):
+        path = tmp_path / f"rt{i}"
+        got.append(path.read_bytes() if path.exists() else b"" if text == "" else b"MISSING")
+    return got
+
+
+async def test_hostile_text_round_trips_byte_exact(channel: ControlChannel, tmp_path: Path) -> None:
+    texts = [t for t in HOSTILE if t]  # set-buffer with empty data is a no-op in tmux 3.3a
+    assert await roundtrip(channel, texts, tmp_path) == [t.encode() for t in texts]
+
+
+async def test_random_hostile_text_round_trips(channel: ControlChannel, tmp_path: Path) -> None:
+    rng = random.Random(20240531)
+    texts = [random_hostile(rng, rng.randint(1, 300)) for _ in range(150)]
+    assert await roundtrip(channel, texts, tmp_path) == [t.encode() for t in texts]
+
+
+async def test_raw_bytes_via_surrogateescape(channel: ControlChannel, tmp_path: Path) -> None:
+    raw = bytes(range(1, 256))  # everything but NUL, including invalid UTF-8
+    text = raw.decode("utf-8", errors="surrogateescape")
+    assert await roundtrip(channel, [text], tmp_path) == [raw]
+    with pytest.raises(ValueError, match="NUL"):
+        quote("nul\x00")
+
+
+async def test_show_buffer_through_control_is_escaped_not_raw(channel: ControlChannel) -> None:
+    # the quirk that makes save-buffer (not show-buffer) the byte-exact read back
+    await channel.check("set-buffer", "-b", "vis", "--", "a\tb\x1bc\\d")
+    shown = await channel.check("show-buffer", "-b", "vis")
+    assert shown.stdout == "a\\tb\\033c\\\\d\n"
+    await channel.check("delete-buffer", "-b", "vis")
+
+
+async def test_semicolon_arguments_stay_arguments(channel: ControlChannel) -> None:
+    for text in (";", "a ; display-message -p pwned", "\\;", "x\\"):
+        result = await channel.check("display-message", "-p", "--", text)
+        assert result.stdout == text + "\n"
+
+
+# -- watching ---------------------------------------------------------------------------------
+
+
+async def test_watch_signals_output_and_stays_quiet_when_idle(
+    channel: ControlChannel, agent_pane: str, tmux_server: TmuxServer
+) -> None:
+    watcher = await channel.watch(agent_pane)
+    # settle: let anything already on its way arrive, then expect silence
+    for _ in range(20):
+        if not await watcher.changed(0.3):
+            break
+    assert await watcher.changed(0.5) is False
+    started = time.monotonic()
+    await channel.check("send-keys", "-t", agent_pane, "-l", "--", "echo watched-$((6*7))")
+    await channel.check("send-keys", "-t", agent_pane, "Enter")
+    assert await watcher.changed(5) is True
+    took = time.monotonic() - started
+    print(f"\n[{channel.host}] changed() fired {took * 1000:.1f} ms after send-keys")
+    assert took < 1.0
+    wait_for(lambda: "watched-42" in tmux_server.capture(agent_pane), 5)
+    for _ in range(20):  # the burst coalesces: a few wakes at most, then quiet
+        if not await watcher.changed(0.3):
+            break
+    else:
+        raise AssertionError("still changing while idle")
+    assert await watcher.changed(0.5) is False
+    watcher.close()
+
+
+async def test_unwatched_pane_is_muted(
+    channel: ControlChannel, agent_pane: str, tmux_server: TmuxServer
+) -> None:
+    other = tmux_server.tmux("split-window", "-d", "-t", agent_pane, "-P", "-F", "#{pane_id}").stdout.strip()
+    watcher = await channel.watch(agent_pane)
+    tmux_server.tmux("send-keys", "-t", other, "echo noise", "Enter")
+    await until(lambda: other in channel._muted, 5)  # its first %output switched it off for us
+    flags = (await channel.check("display-message", "-p", "#{client_flags}")).stdout
+    assert "ignore-size" in flags
+    other_watcher = await channel.watch(other)  # watching switches it back on
+    tmux_server.tmux("send-keys", "-t", other, "echo signal", "Enter")
+    assert await other_watcher.changed(5)
+    watcher.close()
+    other_watcher.close()
+
+
+async def test_watch_needs_the_attached_session(
+    channel: ControlChannel, tmux_server: TmuxServer
+) -> None:
+    elsewhere = tmux_server.new_pane("elsewhere")
+    with pytest.raises(TargetNotFoundError, match="not in session agents"):
+        await channel.watch(elsewhere)
+
+
+# -- pasting ----------------------------------------------------------------------------------
+
+
+NASTY_LINES = [
+    "plain ascii line",
+    "single 'quotes' and \"double\" quotes",
+    "dollar $HOME and ${PATH} and $(whoami)",
+    "backticks `id` here",
+    "ends with a semicolon;",
+    "ends with escaped semicolon \\;",
+    "-leading dash -n -e",
+    "\ttab\tseparated\tvalues",
+    "unicode: héllo wörld — 日本語 — 🙂 — עברית",
+    "tmux formats #{pane_id} #S #[fg=red]",
+    "glob * ? [a-z] and ~ tilde",
+    "backslash \\n \\t \\\\ end",
+    "%end 1 2 1",
+]
+
+
+def nasty_text(lines: int) -> str:
+    return "\n".join(f"{i:03d} {NASTY_LINES[i % len(NASTY_LINES)]}" for i in range(lines))
+
+
+def records(out: Path, count: int) -> list[str]:
+    wait_for(lambda: out.exists() and len(out.read_text().splitlines()) >= count, 30)
+    return [json.loads(line)["text"] for line in out.read_text().splitlines()]
+
+
+@pytest.fixture
+def receiver(tmux_server: TmuxServer, tmp_path: Path) -> tuple[str, Path]:
+    out = tmp_path / "received.jsonl"
+    pane = tmux_server.new_pane("recv", f"{RECEIVER} {out}")
+    wait_for(lambda: "READY" in tmux_server.capture(pane), 10)
+    return pane, out
+
+
+async def test_paste_via_control_byte_exact(
+    transport: LocalTransport | SSHTransport, tmux_server: TmuxServer, receiver: tuple[str, Path]
+) -> None:
+    pane, out = receiver
+    # the pane is in raw mode: every byte, controls included, must arrive as sent
+    unit = nasty_text(200) + "\n" + random_hostile(random.Random(7), 1000) + "\n"
+    one_mb = (unit * (1_000_000 // len(unit) + 1))[:1_000_000]
+    async with await ControlChannel.open(transport, tmux_server.socket) as channel:
+        texts = [nasty_text(200), one_mb]
+        for i, text in enumerate(texts):
+            started = time.monotonic()
+            await paste_via_control(channel, pane, text)
+            pasted = time.monotonic()
+            await channel.check("send-keys", "-t", pane, "Enter")
+            got = records(out, i + 1)
+            print(
+                f"\n[{transport.host}] paste_via_control {len(text.encode()):,} bytes: "
+                f"{(pasted - started) * 1000:.0f} ms to paste, "
+                f"{(time.monotonic() - started) * 1000:.0f} ms until the receiver recorded it"
+            )
+            assert got[i] == text
+        buffers = await channel.check("list-buffers", "-F", "#{buffer_name}")
+        assert "agent-bridge-" not in buffers.stdout  # -d deleted them
+
+
+async def test_paste_to_missing_pane_raises_and_cleans_up(channel: ControlChannel) -> None:
+    with pytest.raises(TargetNotFoundError):
+        await paste_via_control(channel, "%999", "text")
+    buffers = await channel.check("list-buffers", "-F", "#{buffer_name}")
+    assert "agent-bridge-" not in buffers.stdout
+
+
+# -- sizes, sessions, death -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("window_size", ["latest", "smallest", "largest"])
+async def test_control_client_never_resizes_the_agent_window(
+    transport: LocalTransport | SSHTransport, tmux_server: TmuxServer, agent_pane: str, window_size: str
+) -> None:
+    tmux_server.tmux("set-option", "-g", "window-size", window_size)
+    size = "#{window_width}x#{window_height}"
+    assert tmux_server.tmux("display-message", "-p", "-t", agent_pane, size).stdout.strip() == "200x50"
+    async with await ControlChannel.open(transport, tmux_server.socket, session="agents") as channel:
+        watcher = await channel.watch(agent_pane)
+        await channel.check("send-keys", "-t", agent_pane, "echo hi", "Enter")
+        await watcher.changed(2)
+        assert (await channel.check("display-message", "-p", "-t", agent_pane, size)).stdout == "200x50\n"
+        # a control client that claims a size DOES resize the window when it is the only client,
+        # even with ignore-size (tmux 3.3a), so the channel refuses to send one
+        with pytest.raises(ValueError, match="resize"):
+            await channel.command("refresh-client", "-C", "80x24")
+        attached = tmux_server.tmux("display-message", "-p", "-t", agent_pane, "#{session_attached}")
+        assert attached.stdout.strip() == "1"
+    assert tmux_server.tmux("display-message", "-p", "-t", agent_pane, size).stdout.strip() == "200x50"
+
+
+async def test_private_session_is_destroyed_on_close(
+    transport: LocalTransport | SSHTransport, tmux_server: TmuxServer, agent_pane: str
+) -> None:
+    channel = await ControlChannel.open(transport, tmux_server.socket)
+    sessions = tmux_server.tmux("list-sessions", "-F", "#{session_name}").stdout.split()
+    assert channel.own_session and channel.session in sessions
+    await channel.close()
+    assert channel.closed and channel.error is None
+
+    def gone() -> bool:
+        names = tmux_server.tmux("list-sessions", "-F", "#{session_name}").stdout.split()
+        clients = tmux_server.tmux("list-clients", "-F", "#{client_name}").stdout.split()
+        return channel.session not in names and not clients
+
+    wait_for(gone, 5)
+    with pytest.raises(BridgeError, match="closed"):
+        await channel.command("display-message", "-p", "x")
+
+
+async def test_stale_private_sessions_are_reaped(
+    transport: LocalTransport | SSHTransport, tmux_server: TmuxServer, agent_pane: str
+) -> None:
+    # what a channel that died without closing leaves behind: an unattached private session
+    tmux_server.tmux("new-session", "-d", "-s", "agent-bridge-ctl-deadbeef", "cat")
+    async with await ControlChannel.open(transport, tmux_server.socket) as channel:
+        names = tmux_server.tmux("list-sessions", "-F", "#{session_name}").stdout.split()
+        assert "agent-bridge-ctl-deadbeef" not in names
+        assert channel.session in names and "agents" in names
+        # another live channel's private session (attached) is left alone
+        async with await ControlChannel.open(transport, tmux_server.socket) as other:
+            names = tmux_server.tmux("list-sessions", "-F", "#{session_name}").stdout.split()
+            assert channel.session in names and other.session in names
+
+
+async def test_open_missing_session(
+    transport: LocalTransport | SSHTransport, tmux_server: TmuxServer
+) -> None:
+    with pytest.raises(TargetNotFoundError, match="nosuch"):
+        await ControlChannel.open(transport, tmux_server.socket, session="nosuch")
+
+
+async def busy(channel: ControlChannel) -> None:
+    """Keep a command in flight until the channel dies (then raise its error)."""
+    while True:
+        await channel.command("display-message", "-p", "busy")
+
+
+async def test_kill_server_fails_pending_commands_promptly(
+    channel: ControlChannel, agent_pane: str, tmux_server: TmuxServer
+) -> None:
+    watcher = await channel.watch(agent_pane)
+    for _ in range(20):  # settle
+        if not await watcher.changed(0.2):
+            break
+    loop = asyncio.create_task(busy(channel))
+    waiting = asyncio.create_task(watcher.changed(60))
+    await asyncio.sleep(0.3)
+    assert not loop.done() and not waiting.done()
+    started = time.monotonic()
+    tmux_server.tmux("kill-server")
+    with pytest.raises(BridgeError, match="exited"):
+        await asyncio.wait_for(loop, 5)
+    with pytest.raises(BridgeError, match="exited"):
+        await asyncio.wait_for(waiting, 5)
+    took = time.monotonic() - started
+    print(f"\n[{channel.host}] kill-server -> pending command failed after {took * 1000:.0f} ms")
+    assert took < 2
+    assert channel.closed and channel.error is not None
+    with pytest.raises(BridgeError):
+        await channel.command("display-message", "-p", "x")
+
+
+async def test_ssh_link_loss_is_host_unreachable(
+    sshd: Sshd, tmux_server: TmuxServer, agent_pane: str
+) -> None:
+    remote = ssh_transport(sshd)
+    try:
+        channel = await ControlChannel.open(remote, tmux_server.socket, session="agents")
+        loop = asyncio.create_task(busy(channel))
+        await asyncio.sleep(0.3)
+        (await remote.connection()).abort()
+        with pytest.raises(HostUnreachableError):
+            await asyncio.wait_for(loop, 5)
+        assert isinstance(channel.error, HostUnreachableError)
+        await channel.close()
+        # the transport reconnects for the next user; the old control client left the server
+        again = await ControlChannel.open(remote, tmux_server.socket, session="agents")
+        assert (await again.command("display-message", "-p", "ok")).stdout == "ok\n"
+        clients = await again.check("list-clients", "-F", "#{client_name}")
+        assert len(clients.stdout.split()) == 1
+        await again.close()
+    finally:
+        await remote.close()
+
+
+# -- cost -------------------------------------------------------------------------------------
+
+
+async def test_output_flood_does_not_stall_commands(
+    channel: ControlChannel, agent_pane: str, tmux_server: TmuxServer
+) -> None:
+    watcher = await channel.watch(agent_pane)
+    tmux_server.tmux("send-keys", "-t", agent_pane, "seq 1 300000; echo flood-done", "Enter")
+    times = []
+    started = time.monotonic()
+    while True:  # at least one command, however fast the flood was over
+        t0 = time.perf_counter()
+        assert (await channel.command("display-message", "-p", "x")).stdout == "x\n"
+        times.append(time.perf_counter() - t0)
+        if "flood-done\n" in tmux_server.capture(agent_pane).replace("$ ", ""):
+            break
+        await watcher.changed(0.05)
+        assert time.monotonic() - started < 60
+    print(
+        f"\n[{channel.host}] during a 2 MB %output flood: {len(times)} commands, "
+        f"median {statistics.median(times) * 1000:.2f} ms, max {max(times) * 1000:.1f} ms"
+    )
+    watcher.close()

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
+import shutil
 import statistics
 import sys
 import time
@@ -22,7 +24,7 @@ from bridge.control import ControlChannel, paste_via_control, quote
 from bridge.errors import BridgeError, HostUnreachableError, TargetNotFoundError
 from bridge.transport.local import LocalTransport
 from bridge.transport.ssh import SSHTransport
-from tests.conftest import Sshd, TmuxServer, wait_for
+from tests.conftest import Sshd, TmuxServer, agent_toml, local_host_toml, run_cli, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -482,3 +484,59 @@ async def test_output_flood_does_not_stall_commands(
         f"median {statistics.median(times) * 1000:.2f} ms, max {max(times) * 1000:.1f} ms"
     )
     watcher.close()
+
+
+# -- the driver on top: events, and polling where control mode cannot start -------------------
+
+
+@pytest.fixture
+def shell_agent(tmux_server: TmuxServer, make_registry: Callable[..., Path]) -> Path:
+    tmux_server.new_pane("work")
+    return make_registry(local_host_toml("here", tmux_server.socket), agent_toml("sh", "here", "work:0.0"))
+
+
+def test_ask_rides_the_control_channel_and_wakes_on_output(shell_agent: Path) -> None:
+    result = run_cli("--config", str(shell_agent), "-vv", "ask", "sh", "sleep 0.3; echo control-$((6*7))")
+    log = result.stderr.decode()
+    assert (result.returncode, result.stdout) == (0, b"control-42\n"), log
+    assert "control on here: attached to session work" in log
+    assert "(control): paste" in log and "(control): tmux" in log
+    # No tmux command of the ask went out as an exec of its own.
+    assert not [line for line in log.splitlines() if "bridge.tmux: tmux on here:" in line], log
+
+
+def test_ask_falls_back_to_polling_where_control_mode_fails(shell_agent: Path, tmp_path: Path) -> None:
+    # A tmux whose control mode does not start (as on a tmux too old for attach -f), else the real one.
+    real = shutil.which("tmux")
+    assert real is not None
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "tmux"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'for a in "$@"; do [ "$a" = "-C" ] && {\n'
+        '  echo "usage: attach-session [-dErx] [-c dir]" >&2; exit 1; }\n'
+        "done\n"
+        f'exec {real} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    result = run_cli("--config", str(shell_agent), "-v", "ask", "sh", "echo polled-$((6*7))", env=env)
+    log = result.stderr.decode()
+    assert (result.returncode, result.stdout) == (0, b"polled-42\n"), log
+    said = [line for line in log.splitlines() if "control mode unavailable on here" in line]
+    assert len(said) == 1 and "polling" in said[0] and "usage: attach-session" in said[0], log
+
+
+def test_a_missing_window_is_not_the_current_one(
+    tmux_server: TmuxServer, make_registry: Callable[..., Path]
+) -> None:
+    # tmux itself resolves "work:nosuch.0" to the current window's pane 0: the bridge must not.
+    tmux_server.new_pane("work")
+    registry = make_registry(
+        local_host_toml("here", tmux_server.socket), agent_toml("sh", "here", "work:nosuch.0")
+    )
+    result = run_cli("--config", str(registry), "state", "sh")
+    assert result.returncode == 4
+    assert "no window nosuch in session work" in result.stderr.decode()
+    assert b"Traceback" not in result.stderr

@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from bridge.config import HostSpec, Target, env_timeout
-from bridge.errors import AgentNotReadyError, ConfigError
+from bridge.errors import AgentNotReadyError, ConfigError, TargetNotFoundError
 from bridge.paths import config_dir
 from bridge.registry import Agent, Registry
 from bridge.text import check, clean
@@ -30,7 +30,13 @@ from bridge.transport import Pool
 if TYPE_CHECKING:
     from bridge.control import ControlLink
     from bridge.driver import Driver, Observation, Reply
+    from bridge.lock import LockServer
     from bridge.profiles import Profile
+
+# Control channels per host: with MAX_CHANNELS short commands, the lock holder and
+# MAX_LOCK_CHANNELS fallback locks, within sshd's default MaxSessions (4 + 1 + 3 + 2 = 10).
+# Agents in further sessions of that host are driven by exec and polling.
+MAX_CONTROL_LINKS = 2
 
 # What `#{pane_current_command}` shows when a pane is back at its shell.
 SHELLS = frozenset({"bash", "sh", "zsh", "fish", "dash", "ksh", "mksh", "tcsh", "csh", "login"})
@@ -55,6 +61,8 @@ class Bridge:
         # AGENT_BRIDGE_NO_CONTROL=1 turns them off (one exec per tmux command, polling).
         self.control = os.environ.get("AGENT_BRIDGE_NO_CONTROL", "") in ("", "0")
         self._links: dict[tuple[str, str], ControlLink] = {}
+        self._locks: dict[str, LockServer] = {}  # the pane-lock holder on each host (bridge.lock)
+        self._sessions: dict[tuple[str, str], str] = {}  # (host, %pane target) -> its session
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str] | None = None) -> Bridge:
@@ -74,10 +82,11 @@ class Bridge:
 
     async def close(self) -> None:
         """Close every connection this bridge opened."""
-        links, self._links = list(self._links.values()), {}
-        for link in links:
-            with contextlib.suppress(Exception):  # a dead link must not keep the rest open
-                await link.close()
+        held: list[ControlLink | LockServer] = [*self._links.values(), *self._locks.values()]
+        self._links, self._locks = {}, {}
+        for item in held:
+            with contextlib.suppress(Exception):  # a dead one must not keep the rest open
+                await item.close()
         await self.pool.close()
 
     # -- lookups ----------------------------------------------------------------------------
@@ -92,7 +101,7 @@ class Bridge:
         link = None
         if session is not None and self.control:
             link = self._links.get((host_name, session))
-            if link is None:
+            if link is None and sum(host == host_name for host, _ in self._links) < MAX_CONTROL_LINKS:
                 from bridge.control import DEFAULT_TIMEOUT, ControlLink
 
                 timeout = DEFAULT_TIMEOUT if spec.local else spec.connect_timeout
@@ -103,9 +112,21 @@ class Bridge:
     async def pane(self, agent_name: str) -> Pane:
         """Resolve an agent to its pane (raises if the target is missing)."""
         agent = self.registry.agent(agent_name)
-        tmux = self.tmux(agent.host_name, Target.parse(agent.spec.target).session)
-        pane_id = await tmux.resolve(agent.spec.target)
-        return Pane(agent, tmux, pane_id)
+        target = agent.spec.target
+        if not target.startswith("%"):
+            tmux = self.tmux(agent.host_name, Target.parse(target).session)
+            return Pane(agent, tmux, await tmux.resolve(target))
+        # A pane id names no session: the first look (one exec) tells which to attach to.
+        session = self._sessions.get((agent.host_name, target))
+        if session is None:
+            facts = await self.tmux(agent.host_name).facts(target)
+            session = self._sessions[(agent.host_name, target)] = facts.session
+        tmux = self.tmux(agent.host_name, session)
+        try:
+            return Pane(agent, tmux, await tmux.resolve(target))
+        except TargetNotFoundError:
+            self._sessions.pop((agent.host_name, target), None)
+            raise
 
     # -- foundation operations ----------------------------------------------------------------
 
@@ -277,11 +298,14 @@ class Bridge:
 
         A second caller waits up to ``timeout`` seconds, then fails with exit 4 (state ``locked``).
         """
-        from bridge.lock import pane_lock
+        from bridge.lock import LockServer
 
         facts = await driver.tmux.facts(driver.pane)
         key = f"{facts.server_pid}-{facts.pane_id.lstrip('%')}"
-        async with pane_lock(driver.tmux.transport, key, timeout=timeout, agent=driver.agent):
+        locks = self._locks.get(driver.tmux.host)
+        if locks is None:
+            locks = self._locks[driver.tmux.host] = LockServer(driver.tmux.transport)
+        async with locks.hold(key, timeout=timeout, agent=driver.agent):
             yield
 
     async def switch_model(self, agent_name: str, name: str, *, timeout: float = 60.0) -> str:

@@ -53,9 +53,8 @@ drains, so tmux never buffers for long). Instead, the first ``%output`` of a pan
 switches that pane off for this client (``refresh-client -A %N:off``); :meth:`ControlChannel.watch`
 switches it back on. Only watched panes then cost bandwidth.
 
-Over SSH the channel is one of sshd's ``MaxSessions`` (default 10) for as long as it is open; it
-does not take a slot of :data:`bridge.transport.ssh.MAX_CHANNELS` (short commands, 4) or
-``MAX_LOCK_CHANNELS`` (5), so one control channel per host fits exactly (4 + 5 + 1 = 10).
+Over SSH the channel is one of sshd's ``MaxSessions`` (default 10) for as long as it is open; the
+budget is spelled out at :data:`bridge.transport.ssh.MAX_CHANNELS`.
 """
 
 from __future__ import annotations

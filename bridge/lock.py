@@ -1,10 +1,12 @@
 """One caller at a time per pane, across processes and across machines.
 
-The lock lives on the agent's host, where every caller's commands end up: a small ``sh`` there
-takes ``flock`` on a per-pane file and holds it while its stdin stays open. The caller keeps that
-process's stdin open for as long as it types and waits, and closes it to release. If the caller
-dies (or its SSH link drops), the pipe closes, the remote ``cat`` ends, and the lock is released
-by the kernel: nothing stale is ever left behind.
+The lock lives on the agent's host, where every caller's commands end up, as ``flock`` on a
+per-pane file. One long-lived ``bash`` per host (:class:`LockServer`, on one channel of its own)
+holds every lock this process takes there, each as an open file descriptor: taking or dropping one
+is a line each way (one round trip). If the caller dies or its SSH link drops, the channel closes,
+that bash exits and the kernel releases its locks: nothing stale is ever left behind. Where bash
+is missing, each lock is a small ``sh`` holding ``flock`` while the caller keeps its stdin open
+(one channel per held lock, the same files, so both kinds exclude each other).
 
 The lock file is ``/tmp/agent-bridge-locks-<uid>/<server pid>-<pane>.lock`` (a 0700 folder that
 must be owned by the user; it does not depend on the caller's environment, so every caller finds
@@ -16,15 +18,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
+import re
 import shlex
 from collections.abc import AsyncIterator
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import asyncssh
 
 from bridge.errors import AgentNotReadyError, BridgeError, HostUnreachableError
 from bridge.transport import Transport
+
+if TYPE_CHECKING:
+    from bridge.control import Process
 
 log = logging.getLogger("bridge.lock")
 
@@ -35,6 +42,177 @@ mkdir -p -m 700 "$dir" 2>/dev/null
 command -v flock >/dev/null 2>&1 || { echo "NOFLOCK"; exit 4; }
 exec flock -w "$1" "$dir/$2.lock" sh -c 'echo LOCKED; exec cat >/dev/null'
 """
+
+
+_SERVER = r"""
+exec 2>/dev/null
+dir="/tmp/agent-bridge-locks-$(id -u)"
+mkdir -p -m 700 "$dir"
+[ -d "$dir" ] && [ -O "$dir" ] || { echo "NOLOCKDIR $dir"; exit 3; }
+command -v flock >/dev/null 2>&1 || { echo "NOFLOCK"; exit 4; }
+declare -A held
+echo READY
+while IFS=' ' read -r op id key; do
+  case "$op" in
+    L) if exec {fd}>>"$dir/$key.lock"; then
+         if flock -n "$fd"; then held[$id]=$fd; echo "$id OK"; else exec {fd}>&-; echo "$id BUSY"; fi
+       else echo "$id ERR"; fi ;;
+    U) fd="${held[$id]}"
+       if [ -n "$fd" ]; then exec {fd}>&-; unset "held[$id]"; fi
+       echo "$id OK" ;;
+  esac
+done
+"""
+_KEY = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+POLL_MIN, POLL_MAX = 0.02, 0.5  # waiting for another process's lock: flock -n again, backing off
+
+
+class LockServer:
+    """The lock holder on one host: a bash on its own channel, shared by every lock taken there.
+
+    Within this process, callers of one pane queue on an asyncio lock (first come, first served);
+    across processes and machines, ``flock -n`` is tried again with backoff until the timeout.
+    """
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self._process: Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._waiting: dict[str, asyncio.Future[str]] = {}
+        self._ids = itertools.count(1)
+        self._opening = asyncio.Lock()
+        self._local: dict[str, asyncio.Lock] = {}
+        self.unavailable: str | None = None  # why this host uses one channel per lock instead
+
+    async def _open(self) -> Process | None:
+        if self._process is not None and not self._process.is_closing():
+            return self._process
+        if self.unavailable is not None:
+            return None
+        async with self._opening:
+            if self._process is not None and not self._process.is_closing():
+                return self._process
+            try:
+                process = await self.transport.open_process(["bash", "-c", _SERVER])
+            except HostUnreachableError:
+                raise
+            except BridgeError as exc:  # e.g. no bash on this machine
+                self.unavailable = str(exc)
+                return None
+            first = await asyncio.wait_for(process.readline(), 30)
+            if first.strip() != b"READY":
+                process.close()
+                if first.startswith(b"NOFLOCK"):
+                    raise BridgeError(
+                        f"cannot lock panes: flock is not installed on {self.transport.host}",
+                        hint="install util-linux there (apt-get install util-linux)",
+                    )
+                if first.startswith(b"NOLOCKDIR"):
+                    raise BridgeError(f"cannot lock panes on {self.transport.host}: {first.decode().strip()}")
+                self.unavailable = first.decode(errors="replace").strip() or "bash exited"
+                log.info("lock server on %s unavailable (%s); one channel per lock",
+                         self.transport.host, self.unavailable)  # fmt: skip
+                return None
+            self._process = process
+            self._reader = asyncio.create_task(self._read(process), name=f"locks-{self.transport.host}")
+            return process
+
+    async def _read(self, process: Process) -> None:
+        try:
+            while line := await process.readline():
+                id_, _, answer = line.decode(errors="replace").strip().partition(" ")
+                future = self._waiting.pop(id_, None)
+                if future is not None and not future.done():
+                    future.set_result(answer)
+        except Exception as exc:  # the channel broke: every pending request fails below
+            log.debug("lock server on %s: %s", self.transport.host, exc)
+        lost = HostUnreachableError(
+            f"lost the lock holder on {self.transport.host} (its locks are released)",
+            hint=f"try again; if it persists: agent-bridge doctor {self.transport.host}",
+            host=self.transport.host,
+        )
+        for future in self._waiting.values():
+            if not future.done():
+                future.set_exception(lost)
+        self._waiting.clear()
+        process.close()
+
+    async def _request(self, process: Process, op: str, id_: str, key: str = "") -> str:
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._waiting[id_] = future
+        try:
+            process.write(f"{op} {id_} {key}\n".encode())
+        except Exception as exc:
+            self._waiting.pop(id_, None)
+            raise HostUnreachableError(
+                f"lost the lock holder on {self.transport.host}: {exc}", host=self.transport.host
+            ) from exc
+        try:
+            return await asyncio.wait_for(future, 30)
+        except TimeoutError:
+            self._waiting.pop(id_, None)
+            process.close()  # a holder that stopped answering is not trusted again
+            host = self.transport.host
+            said = f"the lock holder on {host} did not answer within 30s"
+            raise HostUnreachableError(said, host=host) from None
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str, *, timeout: float, agent: str = "agent") -> AsyncIterator[None]:
+        """Hold the lock named ``key``; wait at most ``timeout`` seconds, else AgentNotReadyError."""
+        if not _KEY.fullmatch(key):
+            raise ValueError(f"bad lock key {key!r}")
+        deadline = asyncio.get_running_loop().time() + timeout
+        local = self._local.setdefault(key, asyncio.Lock())
+        try:
+            await asyncio.wait_for(local.acquire(), max(timeout, 0.001))
+        except TimeoutError:
+            raise _busy(agent, timeout, self.transport.host) from None
+        try:
+            process = await self._open()
+            if process is None:
+                async with pane_lock(self.transport, key, timeout=timeout, agent=agent):
+                    yield
+                return
+            id_ = str(next(self._ids))
+            delay = POLL_MIN
+            while (answer := await self._request(process, "L", id_, key)) == "BUSY":
+                left = deadline - asyncio.get_running_loop().time()
+                if left <= 0:
+                    raise _busy(agent, timeout, self.transport.host)
+                await asyncio.sleep(min(delay, left))
+                delay = min(delay * 2, POLL_MAX)
+            if answer != "OK":
+                said = answer or "no answer"
+                raise BridgeError(f"cannot lock {agent}'s pane on {self.transport.host} ({said})")
+            log.debug("locked %s on %s", key, self.transport.host)
+            try:
+                yield
+            finally:
+                if not process.is_closing():
+                    with contextlib.suppress(Exception):  # a lost holder released it anyway
+                        await self._request(process, "U", id_)
+        finally:
+            local.release()
+
+    async def close(self) -> None:
+        """End the holder (its locks are released by the host's kernel)."""
+        process, self._process = self._process, None
+        if process is not None:
+            process.close()
+            with contextlib.suppress(Exception):
+                await process.wait_closed()
+        if self._reader is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(self._reader, 5)
+
+
+def _busy(agent: str, timeout: float, host: str) -> AgentNotReadyError:
+    return AgentNotReadyError(
+        f"{agent} is in use by another caller (waited {timeout:g}s)",
+        hint="try again later, or raise --timeout to wait longer",
+        state="locked",
+        host=host,
+    )
 
 
 class _Held(Protocol):
@@ -133,12 +311,8 @@ async def _holding(transport: Transport, key: str, timeout: float, agent: str) -
             )
         if line.startswith(b"NOLOCKDIR"):
             raise BridgeError(f"cannot lock {agent}'s pane on {transport.host}: {line.decode().strip()}")
-        raise AgentNotReadyError(
-            f"{agent} is in use by another caller (waited {timeout:g}s, exit {status})",
-            hint="try again later, or raise --timeout to wait longer",
-            state="locked",
-            host=transport.host,
-        )
+        log.debug("lock holder on %s exited %s", transport.host, status)
+        raise _busy(agent, timeout, transport.host)
     log.debug("locked %s on %s", key, transport.host)
     try:
         yield

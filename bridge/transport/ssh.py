@@ -28,10 +28,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bridge.transport")
 
-# Stay below sshd's default MaxSessions (10) on one connection: short commands share
-# MAX_CHANNELS, long-held pane locks share MAX_LOCK_CHANNELS (4 + 5 = 9 < 10).
+# Stay within sshd's default MaxSessions (10) on one connection: short commands share
+# MAX_CHANNELS; one channel holds every pane lock (bridge.lock.LockServer), or, where the host has
+# no bash, each held lock has one of MAX_LOCK_CHANNELS; up to bridge.api.MAX_CONTROL_LINKS tmux
+# control channels (4 + 1 + 3 + 2 = 10).
 MAX_CHANNELS = 4
-MAX_LOCK_CHANNELS = 5
+MAX_LOCK_CHANNELS = 3
 
 
 class SSHTransport:
@@ -238,7 +240,7 @@ class SSHTransport:
         """Start ``argv`` as a long-lived process on its own channel (stderr merged into stdout).
 
         The channel is one of sshd's MaxSessions for as long as it is open; it is not counted
-        against MAX_CHANNELS or MAX_LOCK_CHANNELS (it would hold the slot forever).
+        against MAX_CHANNELS or MAX_LOCK_CHANNELS (the callers bound how many they open).
         """
         command = shlex.join(argv)
         log.debug("ssh %s: open %s", self.host, command)

@@ -98,11 +98,15 @@ async def bridge(
 
 
 def _records(out: Path) -> list[str]:
-    return [json.loads(line)["text"] for line in out.read_text().splitlines()] if out.exists() else []
+    """The texts received so far (a last line still being written is not one yet)."""
+    if not out.exists():
+        return []
+    complete = out.read_text().rpartition("\n")[0]
+    return [json.loads(line)["text"] for line in complete.splitlines()]
 
 
 async def _wait_records(out: Path, count: int) -> list[str]:
-    for _ in range(300):
+    for _ in range(1500):  # at most ~30 s
         records = _records(out)
         if len(records) >= count:
             return records

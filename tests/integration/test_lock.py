@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -88,3 +89,41 @@ def test_killed_holder_leaves_no_lock(setup: tuple[Path, Path]) -> None:
     result = run_cli("--config", str(registry), "ask", "demo", "after the crash", "--timeout", "15")
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode().strip() == "MOCK-REPLY: after the crash"
+
+
+async def test_one_process_many_callers_share_one_holder(setup: tuple[Path, Path]) -> None:
+    """Four asks at once through one Bridge: one lock holder on the host, typed once each, in turn."""
+    from bridge.api import Bridge
+
+    registry, log = setup
+    async with Bridge.from_config(registry) as bridge:
+        replies = await asyncio.gather(*(bridge.ask("demo", f"caller {i}", timeout=60) for i in range(4)))
+        assert len(bridge._locks) == 1
+        assert next(iter(bridge._locks.values())).unavailable is None  # bash + flock: the shared holder
+    assert sorted(r.reply for r in replies) == [f"MOCK-REPLY: caller {i}" for i in range(4)]
+    prompts = [json.loads(line)["prompt"] for line in log.read_text().splitlines()]
+    assert sorted(prompts) == [f"caller {i}" for i in range(4)], "each typed exactly once"
+
+
+async def test_shared_holder_and_per_lock_holder_exclude_each_other(tmp_path: Path) -> None:
+    """Hosts without bash use one sh per lock: both kinds lock the same file, so they take turns."""
+    from bridge.errors import AgentNotReadyError
+    from bridge.lock import LockServer, pane_lock
+    from bridge.transport.local import LocalTransport
+
+    transport = LocalTransport("here")
+    key = f"test-{tmp_path.name[-20:]}-{time.monotonic_ns()}"
+    server = LockServer(transport)
+    try:
+        async with pane_lock(transport, key, timeout=5, agent="a"):
+            with pytest.raises(AgentNotReadyError, match="in use by another caller"):
+                async with server.hold(key, timeout=0.5, agent="b"):
+                    pytest.fail("took a lock that another holder has")
+        async with server.hold(key, timeout=5, agent="b"):
+            with pytest.raises(AgentNotReadyError, match="in use by another caller"):
+                async with pane_lock(transport, key, timeout=1, agent="a"):
+                    pytest.fail("took a lock that the shared holder has")
+        async with pane_lock(transport, key, timeout=5, agent="a"):
+            pass  # released by the shared holder
+    finally:
+        await server.close()

@@ -49,6 +49,7 @@ class Pane:
     agent: Agent
     tmux: Tmux
     pane_id: str
+    facts: PaneFacts | None = None  # what tmux said about it when it was resolved
 
 
 class Bridge:
@@ -115,7 +116,8 @@ class Bridge:
         target = agent.spec.target
         if not target.startswith("%"):
             tmux = self.tmux(agent.host_name, Target.parse(target).session)
-            return Pane(agent, tmux, await tmux.resolve(target))
+            facts = await tmux.resolve_facts(target)
+            return Pane(agent, tmux, facts.pane_id, facts)
         # A pane id names no session: the first look (one exec) tells which to attach to.
         session = self._sessions.get((agent.host_name, target))
         if session is None:
@@ -123,10 +125,11 @@ class Bridge:
             session = self._sessions[(agent.host_name, target)] = facts.session
         tmux = self.tmux(agent.host_name, session)
         try:
-            return Pane(agent, tmux, await tmux.resolve(target))
+            facts = await tmux.resolve_facts(target)
         except TargetNotFoundError:
             self._sessions.pop((agent.host_name, target), None)
             raise
+        return Pane(agent, tmux, facts.pane_id, facts)
 
     # -- foundation operations ----------------------------------------------------------------
 
@@ -249,7 +252,9 @@ class Bridge:
         spec = self.registry.agent(agent_name).spec
         profile = self.profile(spec.profile)  # a configuration error comes before any network call
         pane = await self.pane(agent_name)
-        return Driver(pane.tmux, pane.pane_id, profile, agent=agent_name, permissions=spec.permissions)
+        driver = Driver(pane.tmux, pane.pane_id, profile, agent=agent_name, permissions=spec.permissions)
+        driver.facts = pane.facts
+        return driver
 
     async def state(self, agent_name: str) -> Observation:
         """One observation of the agent: its state (idle, busy, permission, menu, ...) and screen."""
@@ -300,7 +305,7 @@ class Bridge:
         """
         from bridge.lock import LockServer
 
-        facts = await driver.tmux.facts(driver.pane)
+        facts = driver.facts or await driver.tmux.facts(driver.pane)
         key = f"{facts.server_pid}-{facts.pane_id.lstrip('%')}"
         locks = self._locks.get(driver.tmux.host)
         if locks is None:

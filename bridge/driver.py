@@ -110,6 +110,7 @@ class Driver:
         # Called with "pasted", "entered" and "waiting" as an ask passes those points (tests use it
         # to cut the real SSH connection exactly there).
         self.checkpoint: Callable[[str], Awaitable[None]] | None = None
+        self.facts: PaneFacts | None = None  # tmux's facts from when the pane was resolved, if known
 
     async def _reached(self, point: str) -> None:
         if self.checkpoint is not None:

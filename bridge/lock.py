@@ -156,6 +156,19 @@ class LockServer:
             said = f"the lock holder on {host} did not answer within 30s"
             raise HostUnreachableError(said, host=host) from None
 
+    def _release(self, process: Process, id_: str) -> None:
+        """Drop lock ``id_`` without waiting for the answer: bash reads lines in order, so this
+        process's next request for it comes after; other callers see it free a moment later."""
+        if process.is_closing():
+            return  # a lost holder released everything already
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self._waiting[id_] = future
+        try:
+            process.write(f"U {id_}\n".encode())
+        except Exception:
+            self._waiting.pop(id_, None)
+
     @contextlib.asynccontextmanager
     async def hold(self, key: str, *, timeout: float, agent: str = "agent") -> AsyncIterator[None]:
         """Hold the lock named ``key``; wait at most ``timeout`` seconds, else AgentNotReadyError."""
@@ -188,9 +201,7 @@ class LockServer:
             try:
                 yield
             finally:
-                if not process.is_closing():
-                    with contextlib.suppress(Exception):  # a lost holder released it anyway
-                        await self._request(process, "U", id_)
+                self._release(process, id_)
         finally:
             local.release()
 

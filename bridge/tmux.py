@@ -259,8 +259,12 @@ class Tmux:
 
     async def resolve(self, target: str) -> str:
         """The stable ``%id`` of the pane ``target`` names (exactly that pane, never a guess)."""
+        return (await self.resolve_facts(target)).pane_id
+
+    async def resolve_facts(self, target: str) -> PaneFacts:
+        """:meth:`resolve`, returning all the pane's facts from that same look."""
         if target.startswith("%"):
-            return (await self.facts(target)).pane_id
+            return await self.facts(target)
         parsed = Target.parse(target)
         facts = await self.facts(target)
         # tmux resolves "sess" or "sess:win" to the active pane, matches names by prefix, and a
@@ -280,7 +284,7 @@ class Tmux:
                 host=self.host,
                 target=target,
             )
-        return facts.pane_id
+        return facts
 
     # -- typing -----------------------------------------------------------------------------
 

@@ -96,7 +96,11 @@ def tmux_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TmuxServer
     sockdir = Path(f"/tmp/ab-tmux-{uuid.uuid4().hex[:8]}")
     sockdir.mkdir(mode=0o700)
     server = TmuxServer(str(sockdir / "sock"))
-    server.tmux("-f", "/dev/null", "start-server", ";", "set", "-g", "exit-empty", "off")
+    # Panes the bridge creates (agent-bridge start) get a shell without rc files too: the test
+    # host's ~/.bashrc must neither slow them down nor be killed half-way at teardown.
+    shell = shlex.join(["env", *(f"{k}={v}" for k, v in SHELL_ENV.items()), "bash", "--norc", "--noprofile"])
+    server.tmux("-f", "/dev/null", "start-server", ";", "set", "-g", "exit-empty", "off",
+                ";", "set", "-g", "default-command", shell)  # fmt: skip
     try:
         yield server
     finally:

@@ -49,6 +49,13 @@ async def run_demo(prompt: str, *, socket: str | None = None, timeout: float = 6
         raise BridgeError("tmux is not installed", hint="sudo apt-get install -y tmux")
     socket = socket or str(runtime_dir() / "demo.sock")
     async with Bridge(demo_registry(socket)) as bridge:
+        tmux = bridge.tmux("local")
+        if not await tmux.has_session("demo"):
+            # A clean server and a plain sh: the demo must not depend on (or wait for) the user's
+            # ~/.tmux.conf or shell rc files. `start` then types the agent into that shell.
+            shell = shlex.join(["env", "-u", "ENV", "PS1=$ ", "sh"])
+            await tmux.run("-f", "/dev/null", "new-session", "-d", "-s", "demo", "-n", "agent",
+                           "-x", "200", "-y", "50", "-c", str(Path.home()), shell)  # fmt: skip
         await bridge.start("demo")
         driver = await bridge.driver("demo")
         await driver.wait_for(lambda o: o.state is State.IDLE, 20.0, what="the demo agent to start")

@@ -9,6 +9,7 @@ Each method takes an agent name from the registry, reuses one connection per hos
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shlex
@@ -146,16 +147,23 @@ class Bridge:
     async def send(
         self, agent_name: str, text: str, *, enter: bool = True, strip_controls: bool = False
     ) -> int:
-        """Type ``text`` into the pane as a bracketed paste, then press Enter (unless not ``enter``).
+        """Type ``text`` into the pane as a bracketed paste, then (after the profile's gap) Enter.
+
+        ``enter=False`` types only.
 
         Text holding a control character that would act as a key is refused (see
         :mod:`bridge.text`), or with ``strip_controls`` those are removed; returns how many were.
         This does not wait for the agent; see ``ask`` for that.
         """
         safe, removed = clean(text) if strip_controls else (check(text), 0)
+        gap = self.profile(self.registry.agent(agent_name).spec.profile).submit.gap_ms / 1000
         pane = await self.pane(agent_name)
         if safe:
             await pane.tmux.paste(pane.pane_id, safe)
+            if enter:
+                # The profile's gap: an agent like Claude Code takes an Enter that arrives right on
+                # the heels of a paste as part of it (over a control channel that is ~1 ms).
+                await asyncio.sleep(gap)
         if enter:
             await pane.tmux.keys(pane.pane_id, ["Enter"])
         return removed

@@ -3,7 +3,9 @@
 Every call goes through :meth:`Tmux.run`, which logs the argv (``shlex.join``) at debug level.
 Panes are addressed by their stable ``%id``; :meth:`Tmux.resolve` turns a ``session:window.pane``
 target into one. Text is typed exactly: :meth:`Tmux.paste` sends it on stdin to ``load-buffer``
-and pastes it with ``paste-buffer -p`` (bracketed paste) in the same tmux invocation.
+and pastes it with ``paste-buffer -p`` (bracketed paste) in the same tmux invocation, or, over a
+control channel (:mod:`bridge.control`), as quoted ``set-buffer`` lines and ``paste-buffer -p``
+written at once.
 """
 
 from __future__ import annotations
@@ -90,8 +92,7 @@ _CONTROL_OK = frozenset(
     {"display-message", "capture-pane", "send-keys", "list-panes", "has-session",
      "set-buffer", "paste-buffer", "delete-buffer"}
 )  # fmt: skip
-
-
+# Of those, what is safe to send again when the channel died before answering.
 _READ_ONLY = frozenset({"display-message", "capture-pane", "list-panes", "has-session"})
 
 

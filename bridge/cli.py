@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
+from bridge.fastpath import print_error, print_result
+
 if TYPE_CHECKING:
     from bridge.api import Bridge
     from bridge.errors import BridgeError
@@ -120,9 +122,7 @@ def _global(
 
 
 def _fail(error: BridgeError, as_json: bool) -> NoReturn:
-    if as_json:
-        print(json.dumps(error.to_dict(), ensure_ascii=False))
-    print(f"agent-bridge: error: {error}", file=sys.stderr)
+    print_error(error, as_json)
     raise typer.Exit(error.exit_code)
 
 
@@ -225,10 +225,7 @@ def _progress(op: str, args: dict[str, Any], config: str) -> Iterator[None]:
 
 def emit(data: Any, text: str | None, as_json: bool) -> None:
     """Print ``data`` as JSON when asked, else ``text`` (if any)."""
-    if as_json or OPTS.json:
-        print(json.dumps(data, ensure_ascii=False, indent=None))
-    elif text is not None:
-        print(text)
+    print_result(data, text, as_json or OPTS.json)
 
 
 def read_text(text: str) -> str:

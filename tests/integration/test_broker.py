@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import signal
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -13,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TmuxServer, agent_toml, local_host_toml, run_cli, stop_brokers, wait_for
+from tests.conftest import REPO, TmuxServer, agent_toml, local_host_toml, run_cli, stop_brokers, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -159,3 +163,60 @@ def test_prompt_text_is_not_logged_at_default_verbosity(
     assert secret not in err
     logs = "".join(p.read_text() for p in runtime.glob("agent-bridge/*.log"))
     assert secret not in logs, "the broker's log holds no prompt text"
+
+
+# -- the CLI's fast path (bridge.fastpath): straight to the broker, same output as the full CLI --
+
+PARITY = [
+    (["state", "sh"], None),
+    (["--json", "state", "sh"], None),
+    (["ask", "sh", "echo parity-$((40+1))"], None),
+    (["-c", "{registry}", "ask", "sh", "echo parity-$((40+2))", "--json", "--timeout", "20"], None),
+    (["ask", "sh", "-"], b"echo parity-$((40+3))"),
+    (["state", "nosuch"], None),
+    (["--json", "ask", "nosuch", "hi"], None),
+    (["ask", "sh", "bad \x1b[31m text"], None),
+]
+
+
+def _normalised(result: subprocess.CompletedProcess[bytes]) -> tuple[int, str, str]:
+    out = result.stdout.decode()
+    with contextlib.suppress(ValueError):
+        data = json.loads(out)
+        data.pop("elapsed_s", None)
+        out = json.dumps(data)
+    return result.returncode, out, result.stderr.decode()
+
+
+def test_fast_path_prints_what_the_full_cli_prints(
+    tmux_server: TmuxServer, make_registry: Callable[..., Path], runtime: Path
+) -> None:
+    tmux_server.new_pane("work")
+    registry = make_registry(local_host_toml("here", tmux_server.socket), agent_toml("sh", "here", "work"))
+    env = {"XDG_RUNTIME_DIR": str(runtime), "AGENT_BRIDGE_BROKER_IDLE": "60"}
+    for argv, stdin in PARITY:
+        args = [a.format(registry=registry) for a in argv]
+        if "{registry}" not in argv:
+            args = ["--config", str(registry), *args]
+        fast = _normalised(run_cli(*args, input=stdin, env=env, timeout=60))
+        in_process = {**env, "AGENT_BRIDGE_NO_BROKER": "1"}
+        full = _normalised(run_cli(*args, input=stdin, env=in_process, timeout=60))
+        assert fast == full, argv
+        assert fast[0] != 0 or fast[1], argv  # every success printed something
+    assert brokers(runtime), "the fast path went through the broker"
+
+
+def test_fast_path_does_not_load_typer(
+    tmux_server: TmuxServer, runtime: Path, make_registry: Callable[..., Path]
+) -> None:
+    tmux_server.new_pane("work")
+    registry = make_registry(local_host_toml("here", tmux_server.socket), agent_toml("sh", "here", "work"))
+    probe = (
+        "import sys; from bridge.fastpath import try_quick; "
+        "c = try_quick(sys.argv[1:]); print(c, 'typer' in sys.modules)"
+    )
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "AGENT_BRIDGE_BROKER_IDLE": "60"}
+    for argv, expected in [(["state", "sh"], "idle\n0 False\n"), (["-v", "state", "sh"], "None False\n")]:
+        result = subprocess.run([sys.executable, "-c", probe, "--config", str(registry), *argv],
+                                capture_output=True, env=env, cwd=REPO, timeout=60)  # fmt: skip
+        assert result.stdout.decode() == expected, result.stderr

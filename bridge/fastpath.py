@@ -1,0 +1,131 @@
+"""The entry point of ``agent-bridge``, with a fast path for the calls a local agent makes most.
+
+``agent-bridge ask`` and ``agent-bridge state`` in their plain forms go straight to the broker
+without importing typer (whose option parsing alone costs ~100 ms of every call):
+
+    agent-bridge [--config PATH | -c PATH] [--json] ask AGENT PROMPT [--timeout S | -t S] [--json]
+    agent-bridge [--config PATH | -c PATH] [--json] state AGENT [--json]
+
+Everything else goes to the full CLI (:mod:`bridge.cli`), and so does any of these when it has
+another option (``-v``, ``--no-broker``, ``--model``, ``--help``, ...), when
+``AGENT_BRIDGE_NO_BROKER=1``, when stdout and stderr are both a terminal (the full CLI shows a
+spinner there), or when the broker was lost during a read-only call. Output and exit codes are the
+same either way: both print through :func:`print_result` and :func:`print_error`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bridge.errors import BridgeError
+
+
+def print_result(data: Any, text: str | None, as_json: bool) -> None:
+    """Print ``data`` as one line of JSON when asked, else ``text`` (if any)."""
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False, indent=None))
+    elif text is not None:
+        print(text)
+
+
+def print_error(error: BridgeError, as_json: bool) -> None:
+    """One line on stderr; with ``--json`` also the error as a JSON object on stdout."""
+    if as_json:
+        print(json.dumps(error.to_dict(), ensure_ascii=False))
+    print(f"agent-bridge: error: {error}", file=sys.stderr)
+
+
+def _parse(argv: list[str]) -> tuple[str, dict[str, Any], str | None, bool] | None:
+    """``(op, args, config, json)`` for the plain forms above, else ``None``."""
+    config: str | None = None
+    as_json = False
+    i = 0
+    while i < len(argv) and argv[i] not in ("ask", "state"):
+        arg = argv[i]
+        if arg == "--json":
+            as_json = True
+        elif arg in ("--config", "-c") and i + 1 < len(argv):
+            config = argv[i + 1]
+            i += 1
+        elif arg.startswith("--config="):
+            config = arg.partition("=")[2]
+        else:
+            return None
+        i += 1
+    if i == len(argv):
+        return None
+    op, rest = argv[i], argv[i + 1 :]
+    positional: list[str] = []
+    timeout: float | None = None
+    j = 0
+    while j < len(rest):
+        arg = rest[j]
+        if arg == "--json":
+            as_json = True
+        elif op == "ask" and (arg in ("--timeout", "-t") or arg.startswith("--timeout=")):
+            if "=" in arg:
+                raw = arg.partition("=")[2]
+            elif j + 1 < len(rest):
+                raw, j = rest[j + 1], j + 1
+            else:
+                return None
+            try:
+                timeout = float(raw)
+            except ValueError:
+                return None
+            if not math.isfinite(timeout) or timeout < 0.1:
+                return None  # the full CLI says why
+        elif arg.startswith("-") and arg != "-":
+            return None
+        else:
+            positional.append(arg)
+        j += 1
+    if op == "state" and len(positional) == 1:
+        return op, {"agent": positional[0]}, config, as_json
+    if op == "ask" and len(positional) == 2:
+        args = {"agent": positional[0], "prompt": positional[1], "timeout": timeout, "model": None,
+                "strip_controls": False}  # fmt: skip
+        return op, args, config, as_json
+    return None
+
+
+def try_quick(argv: list[str]) -> int | None:
+    """Run a plain ``ask``/``state`` through the broker; the exit code, or ``None`` if not taken."""
+    if os.environ.get("AGENT_BRIDGE_NO_BROKER") == "1" or (sys.stdout.isatty() and sys.stderr.isatty()):
+        return None
+    parsed = _parse(argv)
+    if parsed is None:
+        return None
+    op, args, config, as_json = parsed
+    from bridge import broker
+    from bridge.errors import BridgeError
+    from bridge.paths import find_registry
+
+    try:
+        if op == "ask" and args["prompt"] == "-":
+            from bridge.text import decode_prompt
+
+            args["prompt"] = decode_prompt(sys.stdin.buffer.read())
+        result = broker.call(op, args, config=str(find_registry(config).resolve()))
+    except broker.RetryInProcess:
+        return None  # only read-only calls (state): the full CLI runs it again in-process
+    except BridgeError as error:
+        print_error(error, as_json)
+        return error.exit_code
+    print_result(result, result["reply"] if op == "ask" else result["state"], as_json)
+    return 0
+
+
+def main() -> None:
+    """Console-script entry point: the fast path, else the full typer CLI."""
+    code = try_quick(sys.argv[1:])
+    if code is not None:
+        sys.exit(code)
+    from bridge.cli import main as full
+
+    full()

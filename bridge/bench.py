@@ -5,7 +5,8 @@ Nothing is typed into the agent itself. A scratch echo agent is started next to 
 ``PS1='$ '``, read with the built-in ``shell`` profile. It is removed (``kill-window``) at the end,
 also on an error or Ctrl-C. Then, on the agent's host:
 
-    rtt_ms          one tmux round trip on the warm connection (``display-message -p``), median of N
+    rtt_ms          one tmux round trip on the warm connection (``display-message -p`` over the
+                    session's tmux control channel, or one exec where control mode is off), median
     tcp_rtt_ms      TCP connect time to the SSH port (about one network round trip), median
     connect_ms      a fresh connection: a new Bridge and its first tmux command, median of up to 3
     exchange_ms     ``echo TOKEN`` typed and ``TOKEN`` back in hand through ``Driver.ask`` (min,
@@ -230,7 +231,9 @@ async def measure(bridge: Bridge, agent_name: str, samples: int) -> dict[str, An
 
     agent = bridge.registry.agent(agent_name)
     spec = agent.host
-    tmux = bridge.tmux(agent.host_name)
+    # The scratch window lives in the agent's session: ride its control channel, as asks do.
+    session = (await bridge.tmux(agent.host_name).resolve_facts(agent.spec.target)).session
+    tmux = bridge.tmux(agent.host_name, session)
     profile = load_profile("shell")  # the built-in one: a user's shell.toml may expect another PS1
     scratch = await start_scratch(bridge, agent_name)
     workdir = Path(tempfile.mkdtemp(prefix="ab-bench-"))

@@ -11,21 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import logging
 import os
 import shlex
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bridge.config import HostSpec, Target, env_timeout
 from bridge.errors import AgentNotReadyError, ConfigError, TargetNotFoundError
 from bridge.paths import config_dir
 from bridge.registry import Agent, Registry
 from bridge.text import check, clean
-from bridge.tmux import PaneFacts, Tmux
+from bridge.tmux import PaneFacts, Tmux, mismatch
 from bridge.transport import Pool
 
 if TYPE_CHECKING:
@@ -39,6 +41,9 @@ if TYPE_CHECKING:
 # Agents in further sessions of that host are driven by exec and polling.
 MAX_CONTROL_LINKS = 2
 
+log = logging.getLogger("bridge.api")
+T = TypeVar("T")
+
 # What `#{pane_current_command}` shows when a pane is back at its shell.
 SHELLS = frozenset({"bash", "sh", "zsh", "fish", "dash", "ksh", "mksh", "tcsh", "csh", "login"})
 
@@ -51,6 +56,7 @@ class Pane:
     tmux: Tmux
     pane_id: str
     facts: PaneFacts | None = None  # what tmux said about it when it was resolved
+    remembered: bool = False  # resolved by an earlier call, not checked yet
 
 
 class Bridge:
@@ -64,7 +70,9 @@ class Bridge:
         self.control = os.environ.get("AGENT_BRIDGE_NO_CONTROL", "") in ("", "0")
         self._links: dict[tuple[str, str], ControlLink] = {}
         self._locks: dict[str, LockServer] = {}  # the pane-lock holder on each host (bridge.lock)
-        self._sessions: dict[tuple[str, str], str] = {}  # (host, %pane target) -> its session
+        # (host, target) -> the pane it named last time: a warm ask skips resolving (one round
+        # trip) and confirms it with its first look instead.
+        self._resolved: dict[tuple[str, str], PaneFacts] = {}
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str] | None = None) -> Bridge:
@@ -111,25 +119,31 @@ class Bridge:
                 self._links[(host_name, session)] = link
         return Tmux(transport, spec.tmux_socket, control=link)
 
-    async def pane(self, agent_name: str) -> Pane:
-        """Resolve an agent to its pane (raises if the target is missing)."""
+    async def pane(self, agent_name: str, *, remembered: bool = False) -> Pane:
+        """Resolve an agent to its pane (raises if the target is missing).
+
+        With ``remembered``, a pane resolved by an earlier call of this Bridge is returned as is
+        (``Pane.remembered``): the caller must confirm it with its first look (see ``_driven``).
+        """
         agent = self.registry.agent(agent_name)
         target = agent.spec.target
+        key = (agent.host_name, target)
+        known = self._resolved.get(key)
+        if remembered and known is not None:
+            return Pane(agent, self.tmux(agent.host_name, known.session), known.pane_id, known, True)
         if not target.startswith("%"):
-            tmux = self.tmux(agent.host_name, Target.parse(target).session)
-            facts = await tmux.resolve_facts(target)
-            return Pane(agent, tmux, facts.pane_id, facts)
-        # A pane id names no session: the first look (one exec) tells which to attach to.
-        session = self._sessions.get((agent.host_name, target))
-        if session is None:
-            facts = await self.tmux(agent.host_name).facts(target)
-            session = self._sessions[(agent.host_name, target)] = facts.session
+            session = Target.parse(target).session
+        elif known is not None:
+            session = known.session
+        else:  # a pane id names no session: one look (one exec) tells which to attach to
+            session = (await self.tmux(agent.host_name).facts(target)).session
         tmux = self.tmux(agent.host_name, session)
         try:
             facts = await tmux.resolve_facts(target)
         except TargetNotFoundError:
-            self._sessions.pop((agent.host_name, target), None)
+            self._resolved.pop(key, None)
             raise
+        self._resolved[key] = facts
         return Pane(agent, tmux, facts.pane_id, facts)
 
     # -- foundation operations ----------------------------------------------------------------
@@ -253,20 +267,42 @@ class Bridge:
             return cli_value
         return env_timeout() or self.registry.model.settings.timeout
 
-    async def driver(self, agent_name: str) -> Driver:
-        """A :class:`~bridge.driver.Driver` for the agent's pane and profile."""
+    async def driver(self, agent_name: str, *, remembered: bool = False) -> Driver:
+        """A :class:`~bridge.driver.Driver` for the agent's pane and profile.
+
+        ``remembered``: see :meth:`pane`; the driver's first observation then confirms the pane
+        (raising :class:`~bridge.driver.StalePane` if it is gone or another one now).
+        """
         from bridge.driver import Driver
 
         spec = self.registry.agent(agent_name).spec
         profile = self.profile(spec.profile)  # a configuration error comes before any network call
-        pane = await self.pane(agent_name)
+        pane = await self.pane(agent_name, remembered=remembered)
         driver = Driver(pane.tmux, pane.pane_id, profile, agent=agent_name, permissions=spec.permissions)
         driver.facts = pane.facts
+        if pane.remembered and pane.facts is not None:
+            driver.expect = functools.partial(_same_pane, spec.target, pane.facts)
         return driver
+
+    async def _driven(self, agent_name: str, job: Callable[[Driver], Awaitable[T]]) -> T:
+        """Run ``job`` on a driver whose pane is remembered from an earlier call, if any.
+
+        Its first observation confirms the pane before anything is typed; if the pane is gone or
+        the target names another one now, the pane is resolved again and ``job`` runs once more.
+        """
+        from bridge.driver import StalePane
+
+        try:
+            return await job(await self.driver(agent_name, remembered=True))
+        except StalePane as stale:
+            log.info("%s: %s; resolving its target again", agent_name, stale)
+            agent = self.registry.agent(agent_name)
+            self._resolved.pop((agent.host_name, agent.spec.target), None)
+        return await job(await self.driver(agent_name))
 
     async def state(self, agent_name: str) -> Observation:
         """One observation of the agent: its state (idle, busy, permission, menu, ...) and screen."""
-        return await (await self.driver(agent_name)).observe()
+        return await self._driven(agent_name, lambda driver: driver.observe())
 
     async def ask(
         self,
@@ -283,9 +319,16 @@ class Bridge:
         key-like control characters is refused before anything is typed, unless ``strip_controls``.
         """
         prompt = clean(prompt)[0] if strip_controls else check(prompt)
-        driver = await self.driver(agent_name)
         limit = self.timeout(timeout)
         began = time.monotonic()
+        return await self._driven(
+            agent_name, lambda driver: self._ask(driver, prompt, limit=limit, began=began, model=model)
+        )
+
+    async def _ask(
+        self, driver: Driver, prompt: str, *, limit: float, began: float, model: str | None
+    ) -> Reply:
+        agent_name = driver.agent
         async with self.exclusive(driver, limit):
             try:
                 if model:
@@ -369,3 +412,9 @@ def ssh_argv(spec: HostSpec) -> list[str]:
     policy = "accept-new" if spec.host_key_policy == "accept-new" else "yes"
     argv += ["-o", f"StrictHostKeyChecking={policy}", spec.address]
     return argv
+
+
+def _same_pane(target: str, known: PaneFacts, facts: PaneFacts) -> bool:
+    """Is ``facts`` still the pane ``known`` was (same tmux server, same id, still ``target``)?"""
+    same = facts.pane_id == known.pane_id and facts.server_pid == known.server_pid
+    return same and mismatch(target, facts) is None

@@ -27,6 +27,7 @@ from bridge.errors import (
     AgentTimeoutError,
     HostUnreachableError,
     PermissionPendingError,
+    TargetNotFoundError,
     UnrecognisedScreenError,
 )
 from bridge.profiles import Profile
@@ -52,6 +53,10 @@ POLL_MIN, POLL_MAX = 0.02, 0.25
 EVENT_MAX = 1.0  # with %output events, a quiet pane is still looked at this often (a safety net)
 RECONNECT_S = 20.0  # how long one observation may spend reconnecting after a dropped link
 HISTORY_LINES = 3000
+
+
+class StalePane(Exception):
+    """The remembered pane of an agent is gone or is another pane now: resolve it again."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,9 @@ class Driver:
         # to cut the real SSH connection exactly there).
         self.checkpoint: Callable[[str], Awaitable[None]] | None = None
         self.facts: PaneFacts | None = None  # tmux's facts from when the pane was resolved, if known
+        # Set when the pane id came from an earlier call: the first look must confirm it (else
+        # StalePane, before anything is typed) and then clears it.
+        self.expect: Callable[[PaneFacts], bool] | None = None
 
     async def _reached(self, point: str) -> None:
         if self.checkpoint is not None:
@@ -123,7 +131,17 @@ class Driver:
         return await self.observe_through_drops(time.monotonic() + RECONNECT_S, history=history)
 
     async def _observe_once(self, *, history: int = 0) -> Observation:
-        facts, raw = await self.tmux.observe(self.pane, history=history)
+        expect = self.expect
+        try:
+            facts, raw = await self.tmux.observe(self.pane, history=history)
+        except TargetNotFoundError:
+            if expect is not None:
+                raise StalePane(f"{self.pane} is gone") from None
+            raise
+        if expect is not None:
+            if not expect(facts):
+                raise StalePane(f"{self.pane} is not the agent's pane any more")
+            self.expect = None
         snap = parse(
             raw, facts.width, (facts.cursor_x, facts.cursor_y), pane_height=facts.height
         )

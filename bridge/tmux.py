@@ -266,18 +266,8 @@ class Tmux:
         """:meth:`resolve`, returning all the pane's facts from that same look."""
         if target.startswith("%"):
             return await self.facts(target)
-        parsed = Target.parse(target)
         facts = await self.facts(target)
-        # tmux resolves "sess" or "sess:win" to the active pane, matches names by prefix, and a
-        # window that does not exist falls back to the current one: what it found must be what the
-        # target names, exactly.
-        missing = None
-        if facts.session != parsed.session:
-            missing = f"no session {parsed.session} (tmux matched {facts.session})"
-        elif parsed.window is not None and parsed.window not in (facts.window_name, str(facts.window_index)):
-            missing = f"no window {parsed.window} in session {parsed.session}"
-        elif parsed.pane is not None and facts.pane_index != parsed.pane:
-            missing = f"no pane {parsed.pane}"
+        missing = mismatch(target, facts)
         if missing is not None:
             raise TargetNotFoundError(
                 f"tmux target {target} not found on {self.host}: {missing}",
@@ -414,6 +404,25 @@ class Tmux:
     async def kill_server(self) -> None:
         """Stop this tmux server (only sensible for a private ``socket``)."""
         await self.run("kill-server", check=False)
+
+
+def mismatch(target: str, facts: PaneFacts) -> str | None:
+    """Why the pane ``facts`` describe is not what ``target`` names, or ``None`` if it is.
+
+    tmux resolves "sess" or "sess:win" to the active pane, matches names by prefix, and a window
+    that does not exist falls back to the current one: what it found must be what the target
+    names, exactly.
+    """
+    if target.startswith("%"):
+        return None if facts.pane_id == target else f"pane {facts.pane_id} is not {target}"
+    parsed = Target.parse(target)
+    if facts.session != parsed.session:
+        return f"no session {parsed.session} (tmux matched {facts.session})"
+    if parsed.window is not None and parsed.window not in (facts.window_name, str(facts.window_index)):
+        return f"no window {parsed.window} in session {parsed.session}"
+    if parsed.pane is not None and facts.pane_index != parsed.pane:
+        return f"no pane {parsed.pane}"
+    return None
 
 
 def _split(args: Sequence[str]) -> list[list[str]]:

@@ -319,9 +319,12 @@ def _cell(ch: Char, cache: dict[Char, Cell]) -> Cell:
     return cell
 
 
-def _freeze_row(
-    row: Mapping[int, Char], width: int, cache: dict[Char, Cell]
-) -> tuple[tuple[Cell, ...], str, tuple[int, ...]]:
+_Row = tuple[tuple[Cell, ...], str, tuple[int, ...]]  # cells, text, where each cell starts in text
+_ROWS: dict[tuple[int, Char, str], tuple[_Row, Char]] = {}  # rendered rows, see parse()
+_ROWS_MAX = 2048
+
+
+def _freeze_row(row: Mapping[int, Char], width: int, cache: dict[Char, Cell]) -> _Row:
     used = min(max(row.keys(), default=-1) + 1, width)  # cells after these are all blank
     head = [_cell(row[x], cache) for x in range(used)]
     starts = [0]
@@ -358,11 +361,26 @@ def parse(
 
     screen = _Screen(cols, rows)
     stream = pyte.Stream(screen)
-    for y, line in enumerate(raw_lines):
-        stream.feed(f"\x1b[{y + 1};1H" + _SGR.sub(_fix_sgr, line))
-
     cache: dict[Char, Cell] = {}
-    frozen = [_freeze_row(screen.buffer[y], cols, cache) for y in range(rows)]
+    frozen: list[_Row] = []
+    for y, line in enumerate(raw_lines):
+        # A row depends only on its text, the width and the attributes in force where it starts
+        # (capture-pane -e carries SGR state from line to line): consecutive looks at a pane
+        # mostly repeat rows, and rendering one with pyte is what an observation costs most.
+        key = (cols, screen.cursor.attrs, line)
+        known = _ROWS.get(key)
+        if known is not None:
+            frozen.append(known[0])
+            screen.cursor.attrs = known[1]
+            continue
+        stream.feed(f"\x1b[{y + 1};1H" + _SGR.sub(_fix_sgr, line))
+        row = _freeze_row(screen.buffer[y], cols, cache)
+        frozen.append(row)
+        if len(_ROWS) >= _ROWS_MAX:
+            _ROWS.clear()
+        _ROWS[key] = (row, screen.cursor.attrs)
+    if not raw_lines:
+        frozen.append(_freeze_row(screen.buffer[0], cols, cache))
     if cursor is not None and pane_height is not None:
         cursor = (cursor[0], cursor[1] + rows - pane_height)
     return Snapshot(

@@ -10,7 +10,7 @@ import pytest
 
 from bridge.profiles import load_profile
 from bridge.reader import State, classify
-from tests.unit.recorded import CLAUDE, CODEX, DEMO, SHELL, load, names
+from tests.unit.recorded import CLAUDE, CODEX, DEMO, SCREENS, SHELL, load, names
 
 # table shorthands
 I_, B, P, M, D, X = State.IDLE, State.BUSY, State.PERMISSION, State.MENU, State.DIALOG, State.DEAD
@@ -178,3 +178,24 @@ def test_agent_screens_read_with_the_shell_profile() -> None:
     shell = load_profile("shell")
     assert classify(load(CLAUDE, "16-after-ctrl-c-twice-shell"), shell) is I_
     assert classify(load(CODEX, "22-noalt-after-exit"), shell) is I_
+
+
+def test_remembered_rows_render_exactly_as_fresh_ones() -> None:
+    """parse() reuses rows it rendered before: over every recorded screen, in two orders and at
+    two widths, the result must equal a parse with nothing remembered."""
+    import bridge.screen as screen_module
+    from bridge.screen import parse
+
+    captures = sorted(SCREENS.rglob("*.ans"))
+    assert len(captures) > 50
+    texts = [path.read_text(encoding="utf-8", errors="surrogateescape") for path in captures]
+    for width in (200, 120):
+        fresh = []
+        for text in texts:
+            screen_module._ROWS.clear()
+            fresh.append(parse(text, width, (0, 0)))
+        screen_module._ROWS.clear()
+        for order in (range(len(texts)), reversed(range(len(texts)))):
+            for i in order:
+                assert parse(texts[i], width, (0, 0)) == fresh[i], captures[i].name
+        assert screen_module._ROWS, "rows were remembered"

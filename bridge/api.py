@@ -360,7 +360,9 @@ class Bridge:
         key = f"{facts.server_pid}-{facts.pane_id.lstrip('%')}"
         locks = self._locks.get(driver.tmux.host)
         if locks is None:
-            locks = self._locks[driver.tmux.host] = LockServer(driver.tmux.transport)
+            spec = self.registry.host(driver.tmux.host)
+            timeout = 30.0 if spec.local else spec.connect_timeout
+            locks = self._locks[driver.tmux.host] = LockServer(driver.tmux.transport, timeout=timeout)
         async with locks.hold(key, timeout=timeout, agent=driver.agent):
             yield
 

@@ -74,8 +74,9 @@ class LockServer:
     across processes and machines, ``flock -n`` is tried again with backoff until the timeout.
     """
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, *, timeout: float = 30.0) -> None:
         self.transport = transport
+        self.timeout = timeout  # for each answer; over SSH a silent holder means a dropped link
         self._process: Process | None = None
         self._reader: asyncio.Task[None] | None = None
         self._waiting: dict[str, asyncio.Future[str]] = {}
@@ -99,7 +100,15 @@ class LockServer:
             except BridgeError as exc:  # e.g. no bash on this machine
                 self.unavailable = str(exc)
                 return None
-            first = await asyncio.wait_for(process.readline(), 30)
+            try:
+                first = await asyncio.wait_for(process.readline(), self.timeout)
+            except TimeoutError:
+                process.close()
+                host = self.transport.host
+                raise HostUnreachableError(
+                    f"lost the connection to {host}: the lock holder did not start within {self.timeout:g}s",
+                    host=host,
+                ) from None
             if first.strip() != b"READY":
                 process.close()
                 if first.startswith(b"NOFLOCK"):
@@ -148,13 +157,16 @@ class LockServer:
                 f"lost the lock holder on {self.transport.host}: {exc}", host=self.transport.host
             ) from exc
         try:
-            return await asyncio.wait_for(future, 30)
+            return await asyncio.wait_for(future, self.timeout)
         except TimeoutError:
             self._waiting.pop(id_, None)
             process.close()  # a holder that stopped answering is not trusted again
             host = self.transport.host
-            said = f"the lock holder on {host} did not answer within 30s"
-            raise HostUnreachableError(said, host=host) from None
+            raise HostUnreachableError(
+                f"lost the connection to {host}: the lock holder did not answer within {self.timeout:g}s",
+                hint=f"try again; if it persists: agent-bridge doctor {host}",
+                host=host,
+            ) from None
 
     def _release(self, process: Process, id_: str) -> None:
         """Drop lock ``id_`` without waiting for the answer: bash reads lines in order, so this

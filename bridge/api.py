@@ -361,8 +361,8 @@ class Bridge:
         locks = self._locks.get(driver.tmux.host)
         if locks is None:
             spec = self.registry.host(driver.tmux.host)
-            timeout = 30.0 if spec.local else spec.connect_timeout
-            locks = self._locks[driver.tmux.host] = LockServer(driver.tmux.transport, timeout=timeout)
+            answer_s = 30.0 if spec.local else spec.connect_timeout  # a silent holder = a lost link
+            locks = self._locks[driver.tmux.host] = LockServer(driver.tmux.transport, timeout=answer_s)
         async with locks.hold(key, timeout=timeout, agent=driver.agent):
             yield
 

@@ -54,14 +54,18 @@ def test_two_processes_take_turns(setup: tuple[Path, Path]) -> None:
     assert prompts == ["delay2 first caller", "second caller"], "typed once each, in turn"
 
 
+def _typed(log: Path, prompt: str) -> bool:
+    return log.exists() and prompt in log.read_text()
+
+
 def test_second_caller_gives_up_clearly(setup: tuple[Path, Path]) -> None:
-    registry, _ = setup
+    registry, log = setup
     holder = subprocess.Popen(
         [*CLI, "--config", str(registry), "ask", "demo", "delay4 hold"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     try:
-        time.sleep(1.0)
+        wait_for(lambda: _typed(log, "delay4 hold"), 20)  # it holds the lock while the agent works
         began = time.monotonic()
         result = run_cli("--config", str(registry), "--json", "ask", "demo", "me too", "--timeout", "1")
         assert result.returncode == 4, result.stderr
@@ -74,12 +78,12 @@ def test_second_caller_gives_up_clearly(setup: tuple[Path, Path]) -> None:
 
 
 def test_killed_holder_leaves_no_lock(setup: tuple[Path, Path]) -> None:
-    registry, _ = setup
+    registry, log = setup
     holder = subprocess.Popen(
         [*CLI, "--config", str(registry), "ask", "demo", "delay2 doomed"],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    time.sleep(1.0)
+    wait_for(lambda: _typed(log, "delay2 doomed"), 20)  # killed while it holds the lock
     holder.send_signal(signal.SIGKILL)
     holder.wait(10)
     # The lock died with its holder: the next caller is not "locked" out, it sees the agent itself.

@@ -174,7 +174,9 @@ def sshd_command(config: Path, workdir: Path) -> list[str]:
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
 
 
-def start_sshd(workdir: Path, host_key: Path, authorized: Path, port: int) -> subprocess.Popen[bytes]:
+def start_sshd(
+    workdir: Path, host_key: Path, authorized: Path, port: int, *, extra: tuple[str, ...] = ()
+) -> subprocess.Popen[bytes]:
     """Start sshd -D on 127.0.0.1:port with key-only auth; wait until it accepts connections."""
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
@@ -198,6 +200,7 @@ def start_sshd(workdir: Path, host_key: Path, authorized: Path, port: int) -> su
                 "UsePAM no",
                 "StrictModes no",
                 "LogLevel ERROR",
+                *extra,
                 "",
             ]
         )

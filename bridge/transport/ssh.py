@@ -34,6 +34,7 @@ log = logging.getLogger("bridge.transport")
 # control channels (4 + 1 + 3 + 2 = 10).
 MAX_CHANNELS = 4
 MAX_LOCK_CHANNELS = 3
+REFUSED_BACKOFF_S = (0.05, 0.1, 0.2, 0.4, 0.8)  # a refused channel open is tried again after these
 
 
 class SSHTransport:
@@ -203,11 +204,14 @@ class SSHTransport:
     async def _open(self, command: str, *, merge_stderr: bool = False) -> asyncssh.SSHClientProcess[bytes]:
         """Open a channel running ``command``; on a connection found dead, reconnect once.
 
-        Retrying here is always safe: a channel that failed to open never ran the command.
+        A channel the live connection refuses (sshd's MaxSessions full for a moment) is tried
+        again after each of :data:`REFUSED_BACKOFF_S`. Retrying here is always safe: a channel that
+        failed to open never ran the command.
         Opening is one round trip, bounded by connect_timeout, so a link that died while the
         connection sat warm fails fast instead of waiting for keepalives to give up.
         """
-        for attempt in (1, 2):
+        attempt, refused = 1, 0
+        while True:
             conn = await self.connection()
             try:
                 stderr = asyncssh.STDOUT if merge_stderr else asyncssh.PIPE
@@ -220,6 +224,12 @@ class SSHTransport:
                 raise OSError(f"no answer within {self.spec.connect_timeout:g}s") from exc
             except asyncssh.ChannelOpenError as exc:
                 if not conn.is_closed():  # a live connection refused the channel (MaxSessions?)
+                    # sshd counts a session until its close reaches it, a round trip after our side
+                    # is done with it: a burst of short commands can find the slots briefly full.
+                    refused += 1
+                    if refused <= len(REFUSED_BACKOFF_S):
+                        await asyncio.sleep(REFUSED_BACKOFF_S[refused - 1])
+                        continue
                     raise HostError(
                         f"{self.host} refused a new SSH channel: {exc.reason}",
                         hint="too many sessions at once? see sshd's MaxSessions",
@@ -228,13 +238,14 @@ class SSHTransport:
                 self._conn = None
                 if attempt == 2:
                     raise
+                attempt += 1
                 log.info("ssh %s: connection found closed; reconnecting", self.host)
             except (asyncssh.ConnectionLost, asyncssh.DisconnectError, OSError):
                 self._conn = None
                 if attempt == 2:
                     raise
+                attempt += 1
                 log.info("ssh %s: connection found closed; reconnecting", self.host)
-        raise AssertionError("unreachable")
 
     async def open_process(self, argv: Sequence[str]) -> Process:
         """Start ``argv`` as a long-lived process on its own channel (stderr merged into stdout).

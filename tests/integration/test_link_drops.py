@@ -151,3 +151,38 @@ async def test_sshd_restarted_at_each_step(
             assert fired and reply.reply == f"MOCK-REPLY: {prompt}"
     prompts = [json.loads(line)["prompt"] for line in demo.read_text().splitlines()]
     assert prompts == [f"restart {point} try {r}" for r in range(RUNS)], "0 lost, 0 doubled"
+
+
+async def test_a_refused_channel_is_tried_again(tmp_path: Path) -> None:
+    """sshd refuses a session while MaxSessions is full; the command runs once a slot frees."""
+    from bridge.config import HostSpec
+    from bridge.errors import HostError
+    from bridge.transport.ssh import SSHTransport
+
+    work = tmp_path / "sshd"
+    work.mkdir(mode=0o700)
+    host_key, client_key = work / "host", work / "client"
+    keygen(host_key)
+    keygen(client_key)
+    authorized = work / "authorized_keys"
+    authorized.write_text(Path(f"{client_key}.pub").read_text())
+    port = free_port()
+    proc = start_sshd(work, host_key, authorized, port, extra=("MaxSessions 1",))
+    pub = Path(f"{host_key}.pub").read_text().split()
+    known = work / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{port} {pub[0]} {pub[1]}\n")
+    spec = HostSpec(address="127.0.0.1", port=port, identity_file=str(client_key), known_hosts=str(known))
+    transport = SSHTransport("box", spec)
+    try:
+        holder = await transport.open_process(["cat"])  # takes the only session
+        # Busy for longer than every retry: refused, said clearly.
+        with pytest.raises(HostError, match="refused a new SSH channel"):
+            await transport.run(["echo", "never"])
+        # Busy for a moment: the retry gets in, the command runs once.
+        asyncio.get_running_loop().call_later(0.2, holder.close)
+        result = await transport.run(["echo", "ran"])
+        assert (result.exit_status, result.stdout) == (0, "ran\n")
+    finally:
+        await transport.close()
+        proc.kill()
+        proc.wait(10)

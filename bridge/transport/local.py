@@ -7,7 +7,7 @@ import contextlib
 import logging
 import shlex
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bridge.errors import BridgeError
 from bridge.transport import Completed, decode, encode
@@ -28,19 +28,11 @@ class LocalTransport:
         self, argv: Sequence[str], stdin: bytes | str | None = None, *, timeout: float | None = None
     ) -> Completed:
         log.debug("local %s: %s", self.host, shlex.join(argv))
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-            )
-        except FileNotFoundError as exc:
-            raise BridgeError(
-                f"{argv[0]} is not installed on this machine",
-                hint=f"install it (e.g. apt-get install {argv[0]})",
-                host=self.host,
-            ) from exc
+        proc = await self._start(
+            argv,
+            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
         try:
             out, err = await asyncio.wait_for(proc.communicate(encode(stdin)), timeout)
         except TimeoutError:
@@ -55,13 +47,18 @@ class LocalTransport:
     async def open_process(self, argv: Sequence[str]) -> Process:
         """Start ``argv`` as a long-lived process (stderr merged into stdout), for control mode."""
         log.debug("local %s: open %s", self.host, shlex.join(argv))
+        proc = await self._start(
+            argv, stdin=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, limit=_LINE_LIMIT
+        )
+        return _LocalProcess(proc)
+
+    async def _start(
+        self, argv: Sequence[str], *, stdin: int, stderr: int, **kwargs: Any
+    ) -> asyncio.subprocess.Process:
+        """``argv`` as a subprocess with stdout piped; a missing program is one clear error."""
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                limit=_LINE_LIMIT,
+            return await asyncio.create_subprocess_exec(
+                *argv, stdin=stdin, stdout=asyncio.subprocess.PIPE, stderr=stderr, **kwargs
             )
         except FileNotFoundError as exc:
             raise BridgeError(
@@ -69,7 +66,6 @@ class LocalTransport:
                 hint=f"install it (e.g. apt-get install {argv[0]})",
                 host=self.host,
             ) from exc
-        return _LocalProcess(proc)
 
     async def close(self) -> None:
         return None

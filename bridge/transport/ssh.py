@@ -192,12 +192,7 @@ class SSHTransport:
                 f"{command[:80]} on {self.host} took longer than {timeout}s", host=self.host
             ) from exc
         except (OSError, asyncssh.Error) as exc:
-            self._conn = None
-            raise HostUnreachableError(
-                f"lost the connection to {self.host} ({self._where}): {_reason(exc)}",
-                hint=f"try again; if it persists: agent-bridge doctor {self.host}",
-                host=self.host,
-            ) from exc
+            raise self._lost(exc) from exc
         status = status_code if status_code is not None else 255
         return Completed(tuple(argv), status, decode(out), decode(err))
 
@@ -258,13 +253,17 @@ class SSHTransport:
         try:
             process = await self._open(command, merge_stderr=True)
         except (OSError, asyncssh.Error) as exc:
-            self._conn = None
-            raise HostUnreachableError(
-                f"lost the connection to {self.host} ({self._where}): {_reason(exc)}",
-                hint=f"try again; if it persists: agent-bridge doctor {self.host}",
-                host=self.host,
-            ) from exc
+            raise self._lost(exc) from exc
         return _SSHProcess(process)
+
+    def _lost(self, exc: BaseException) -> HostUnreachableError:
+        """Forget the connection (the next call reconnects) and say what was lost."""
+        self._conn = None
+        return HostUnreachableError(
+            f"lost the connection to {self.host} ({self._where}): {_reason(exc)}",
+            hint=f"try again; if it persists: agent-bridge doctor {self.host}",
+            host=self.host,
+        )
 
     async def close(self) -> None:
         conn, self._conn = self._conn, None

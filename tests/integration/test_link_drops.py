@@ -94,9 +94,9 @@ async def test_cut_before_anything_is_typed(bridge: Bridge, demo: Path, sshd: Ss
     assert [json.loads(line)["prompt"] for line in demo.read_text().splitlines()] == ["after a cold cut"]
 
 
-@pytest.fixture
-def own_sshd(tmp_path: Path) -> Iterator[tuple[Sshd, Callable[[], None]]]:
-    """A private sshd (not the session's) and a function that restarts it on the same port."""
+def _keys(tmp_path: Path) -> tuple[Path, Path, Path, Path, Path, int]:
+    """Throwaway keys for a private sshd on a free port: work dir, host key, client key,
+    authorized_keys, known_hosts, port."""
     work = tmp_path / "sshd"
     work.mkdir(mode=0o700)
     host_key, client_key = work / "host", work / "client"
@@ -105,10 +105,18 @@ def own_sshd(tmp_path: Path) -> Iterator[tuple[Sshd, Callable[[], None]]]:
     authorized = work / "authorized_keys"
     authorized.write_text(Path(f"{client_key}.pub").read_text())
     port = free_port()
-    procs = [start_sshd(work, host_key, authorized, port)]
     pub = Path(f"{host_key}.pub").read_text().split()
     known = work / "known_hosts"
     known.write_text(f"[127.0.0.1]:{port} {pub[0]} {pub[1]}\n")
+    return work, host_key, client_key, authorized, known, port
+
+
+@pytest.fixture
+def own_sshd(tmp_path: Path) -> Iterator[tuple[Sshd, Callable[[], None]]]:
+    """A private sshd (not the session's) and a function that restarts it on the same port."""
+    work, host_key, client_key, authorized, known, port = _keys(tmp_path)
+    procs = [start_sshd(work, host_key, authorized, port)]
+    pub = Path(f"{host_key}.pub").read_text().split()
     user = subprocess.run(["id", "-un"], capture_output=True, text=True, check=True).stdout.strip()
     info = Sshd("127.0.0.1", port, user, client_key, known, " ".join(pub[:2]), procs[0].pid)
 
@@ -159,18 +167,8 @@ async def test_a_refused_channel_is_tried_again(tmp_path: Path) -> None:
     from bridge.errors import HostError
     from bridge.transport.ssh import SSHTransport
 
-    work = tmp_path / "sshd"
-    work.mkdir(mode=0o700)
-    host_key, client_key = work / "host", work / "client"
-    keygen(host_key)
-    keygen(client_key)
-    authorized = work / "authorized_keys"
-    authorized.write_text(Path(f"{client_key}.pub").read_text())
-    port = free_port()
+    work, host_key, client_key, authorized, known, port = _keys(tmp_path)
     proc = start_sshd(work, host_key, authorized, port, extra=("MaxSessions 1",))
-    pub = Path(f"{host_key}.pub").read_text().split()
-    known = work / "known_hosts"
-    known.write_text(f"[127.0.0.1]:{port} {pub[0]} {pub[1]}\n")
     spec = HostSpec(address="127.0.0.1", port=port, identity_file=str(client_key), known_hosts=str(known))
     transport = SSHTransport("box", spec)
     try:

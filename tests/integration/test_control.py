@@ -25,6 +25,7 @@ from bridge.errors import BridgeError, HostUnreachableError, TargetNotFoundError
 from bridge.transport.local import LocalTransport
 from bridge.transport.ssh import SSHTransport
 from tests.conftest import Sshd, TmuxServer, agent_toml, local_host_toml, run_cli, wait_for
+from tests.helpers.texts import NASTY_LINES, nasty_text
 
 pytestmark = pytest.mark.integration
 
@@ -276,25 +277,8 @@ async def test_watch_needs_the_attached_session(
 # -- pasting ----------------------------------------------------------------------------------
 
 
-NASTY_LINES = [
-    "plain ascii line",
-    "single 'quotes' and \"double\" quotes",
-    "dollar $HOME and ${PATH} and $(whoami)",
-    "backticks `id` here",
-    "ends with a semicolon;",
-    "ends with escaped semicolon \\;",
-    "-leading dash -n -e",
-    "\ttab\tseparated\tvalues",
-    "unicode: héllo wörld — 日本語 — 🙂 — עברית",
-    "tmux formats #{pane_id} #S #[fg=red]",
-    "glob * ? [a-z] and ~ tilde",
-    "backslash \\n \\t \\\\ end",
-    "%end 1 2 1",
-]
-
-
-def nasty_text(lines: int) -> str:
-    return "\n".join(f"{i:03d} {NASTY_LINES[i % len(NASTY_LINES)]}" for i in range(lines))
+# "%end 1 2 1" would close a control-mode block if tmux passed command output through unguarded.
+CONTROL_LINES = [*NASTY_LINES, "%end 1 2 1"]
 
 
 def records(out: Path, count: int) -> list[str]:
@@ -315,10 +299,10 @@ async def test_paste_via_control_byte_exact(
 ) -> None:
     pane, out = receiver
     # the pane is in raw mode: every byte, controls included, must arrive as sent
-    unit = nasty_text(200) + "\n" + random_hostile(random.Random(7), 1000) + "\n"
+    unit = nasty_text(200, CONTROL_LINES) + "\n" + random_hostile(random.Random(7), 1000) + "\n"
     one_mb = (unit * (1_000_000 // len(unit) + 1))[:1_000_000]
     async with await ControlChannel.open(transport, tmux_server.socket) as channel:
-        texts = [nasty_text(200), one_mb]
+        texts = [nasty_text(200, CONTROL_LINES), one_mb]
         for i, text in enumerate(texts):
             started = time.monotonic()
             await paste_via_control(channel, pane, text)

@@ -23,30 +23,11 @@ from tests.conftest import (
     run_cli,
     wait_for,
 )
+from tests.helpers.texts import nasty_text
 
 pytestmark = pytest.mark.integration
 
 RECEIVER = f"{sys.executable} -m tests.helpers.receiver"
-
-NASTY_LINES = [
-    "plain ascii line",
-    "single 'quotes' and \"double\" quotes",
-    "dollar $HOME and ${PATH} and $(whoami)",
-    "backticks `id` here",
-    "ends with a semicolon;",
-    "ends with escaped semicolon \\;",
-    "-leading dash -n -e",
-    "\ttab\tseparated\tvalues",
-    "unicode: héllo wörld — 日本語 — 🙂 — עברית",
-    "tmux formats #{pane_id} #S #[fg=red]",
-    "glob * ? [a-z] and ~ tilde",
-    "backslash \\n \\t \\\\ end",
-]
-
-
-def nasty_text(lines: int) -> str:
-    return "\n".join(f"{i:03d} {NASTY_LINES[i % len(NASTY_LINES)]}" for i in range(lines))
-
 
 def received(out: Path, count: int = 1) -> list[str]:
     wait_for(lambda: out.exists() and len(out.read_text().splitlines()) >= count, 15)

@@ -21,11 +21,8 @@ import contextlib
 import itertools
 import logging
 import re
-import shlex
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Protocol
-
-import asyncssh
+from typing import TYPE_CHECKING
 
 from bridge.errors import AgentNotReadyError, BridgeError, HostUnreachableError
 from bridge.transport import Transport
@@ -111,13 +108,7 @@ class LockServer:
                 ) from None
             if first.strip() != b"READY":
                 process.close()
-                if first.startswith(b"NOFLOCK"):
-                    raise BridgeError(
-                        f"cannot lock panes: flock is not installed on {self.transport.host}",
-                        hint="install util-linux there (apt-get install util-linux)",
-                    )
-                if first.startswith(b"NOLOCKDIR"):
-                    raise BridgeError(f"cannot lock panes on {self.transport.host}: {first.decode().strip()}")
+                _raise_setup_failure(first, self.transport.host)
                 self.unavailable = first.decode(errors="replace").strip() or "bash exited"
                 log.info("lock server on %s unavailable (%s); one channel per lock",
                          self.transport.host, self.unavailable)  # fmt: skip
@@ -238,72 +229,6 @@ def _busy(agent: str, timeout: float, host: str) -> AgentNotReadyError:
     )
 
 
-class _Held(Protocol):
-    async def readline(self) -> bytes: ...
-    def release(self) -> None: ...
-    async def wait(self) -> int | None: ...
-
-
-class _LocalHeld:
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
-
-    async def readline(self) -> bytes:
-        assert self.proc.stdout is not None
-        return await self.proc.stdout.readline()
-
-    def release(self) -> None:
-        if self.proc.stdin is not None and not self.proc.stdin.is_closing():
-            self.proc.stdin.close()
-
-    async def wait(self) -> int | None:
-        return await self.proc.wait()
-
-
-class _SSHHeld:
-    def __init__(self, proc: object) -> None:
-        import asyncssh
-
-        assert isinstance(proc, asyncssh.SSHClientProcess)
-        self.proc: asyncssh.SSHClientProcess[bytes] = proc
-
-    async def readline(self) -> bytes:
-        line: bytes = await self.proc.stdout.readline()
-        return line
-
-    def release(self) -> None:
-        with contextlib.suppress(OSError, BrokenPipeError):
-            self.proc.stdin.write_eof()
-
-    async def wait(self) -> int | None:
-        result = await self.proc.wait()
-        return result.exit_status
-
-
-async def _start(transport: Transport, argv: list[str]) -> _Held:
-    """Start the lock holder on the host (a long-lived channel, within the lock channel budget)."""
-    from bridge.transport.local import LocalTransport
-
-    if isinstance(transport, LocalTransport):
-        proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        return _LocalHeld(proc)
-    from bridge.transport.ssh import SSHTransport
-
-    if not isinstance(transport, SSHTransport):
-        raise BridgeError(f"cannot lock panes over {type(transport).__name__}")
-    conn = await transport.connection()
-    try:
-        process = await conn.create_process(shlex.join(argv), encoding=None)
-    except (OSError, asyncssh.Error) as exc:
-        raise HostUnreachableError(
-            f"cannot lock the pane on {transport.host}: {exc}", host=transport.host
-        ) from exc
-    return _SSHHeld(process)
-
-
 @contextlib.asynccontextmanager
 async def pane_lock(
     transport: Transport, key: str, *, timeout: float, agent: str = "agent"
@@ -318,28 +243,33 @@ async def pane_lock(
 @contextlib.asynccontextmanager
 async def _holding(transport: Transport, key: str, timeout: float, agent: str) -> AsyncIterator[None]:
     wait_s = max(int(timeout + 0.999), 0)
-    held = await _start(transport, ["sh", "-c", _SCRIPT, "sh", str(wait_s), key])
+    held = await transport.open_process(["sh", "-c", _SCRIPT, "sh", str(wait_s), key])
     try:
         line = await asyncio.wait_for(held.readline(), timeout + 10)
     except BaseException:
-        held.release()
+        held.close()
         raise
     if line.strip() != b"LOCKED":
-        held.release()
-        status = await held.wait()
-        if line.startswith(b"NOFLOCK"):
-            raise BridgeError(
-                f"cannot lock {agent}'s pane: flock is not installed on {transport.host}",
-                hint="install util-linux there (apt-get install util-linux)",
-            )
-        if line.startswith(b"NOLOCKDIR"):
-            raise BridgeError(f"cannot lock {agent}'s pane on {transport.host}: {line.decode().strip()}")
-        log.debug("lock holder on %s exited %s", transport.host, status)
+        held.close()
+        with contextlib.suppress(Exception):
+            await held.wait_closed()
+        _raise_setup_failure(line, transport.host)
         raise _busy(agent, timeout, transport.host)
     log.debug("locked %s on %s", key, transport.host)
     try:
         yield
     finally:
-        held.release()
+        held.close()
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(held.wait(), 5)
+            await held.wait_closed()
+
+
+def _raise_setup_failure(line: bytes, host: str) -> None:
+    """Raise what a holder's first line says is wrong on the host (nothing if it says nothing)."""
+    if line.startswith(b"NOFLOCK"):
+        raise BridgeError(
+            f"cannot lock panes: flock is not installed on {host}",
+            hint="install util-linux there (apt-get install util-linux)",
+        )
+    if line.startswith(b"NOLOCKDIR"):
+        raise BridgeError(f"cannot lock panes on {host}: {line.decode(errors='replace').strip()}")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, TmuxServer, agent_toml, local_host_toml, run_cli, wait_for
+from tests.conftest import REPO, Sshd, TmuxServer, agent_toml, local_host_toml, run_cli, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -109,13 +109,25 @@ async def test_one_process_many_callers_share_one_holder(setup: tuple[Path, Path
     assert sorted(prompts) == [f"caller {i}" for i in range(4)], "each typed exactly once"
 
 
-async def test_shared_holder_and_per_lock_holder_exclude_each_other(tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["local", "ssh"])
+async def test_shared_holder_and_per_lock_holder_exclude_each_other(
+    tmp_path: Path, where: str, request: pytest.FixtureRequest
+) -> None:
     """Hosts without bash use one sh per lock: both kinds lock the same file, so they take turns."""
+    from bridge.config import HostSpec
     from bridge.errors import AgentNotReadyError
     from bridge.lock import LockServer, pane_lock
+    from bridge.transport import Transport
     from bridge.transport.local import LocalTransport
+    from bridge.transport.ssh import SSHTransport
 
-    transport = LocalTransport("here")
+    transport: Transport = LocalTransport("here")
+    if where == "ssh":
+        sshd: Sshd = request.getfixturevalue("sshd")
+        transport = SSHTransport("box", HostSpec(
+            address=sshd.host, port=sshd.port, user=sshd.user,
+            identity_file=str(sshd.client_key), known_hosts=str(sshd.known_hosts),
+        ))  # fmt: skip
     key = f"test-{tmp_path.name[-20:]}-{time.monotonic_ns()}"
     server = LockServer(transport)
     try:
@@ -131,3 +143,4 @@ async def test_shared_holder_and_per_lock_holder_exclude_each_other(tmp_path: Pa
             pass  # released by the shared holder
     finally:
         await server.close()
+        await transport.close()

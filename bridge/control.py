@@ -304,7 +304,26 @@ class Watcher:
         self._event.set()
 
 
-_Pending = tuple[tuple[str, ...], "asyncio.Future[Completed]"]
+@dataclass(frozen=True)
+class Chain:
+    """``a ; b ; c`` as ONE control line: tmux runs them in order and skips the rest after the
+    first that fails (as ``tmux a ; b ; c`` does). One result: their output joined, and exit 1
+    with the failure's message if one failed."""
+
+    commands: tuple[tuple[str, ...], ...]
+
+    def line(self) -> bytes:
+        return b" ; ".join(command_line(c)[:-1] for c in self.commands) + b"\n"
+
+
+class _Pending:
+    """A line written, waiting for its blocks: one per command, fewer if one fails."""
+
+    __slots__ = ("args", "future", "left", "out")
+
+    def __init__(self, args: tuple[str, ...], future: asyncio.Future[Completed], blocks: int = 1) -> None:
+        self.args, self.future, self.left = args, future, blocks
+        self.out: list[str] = []
 
 
 class ControlChannel:
@@ -436,25 +455,31 @@ class ControlChannel:
         return result
 
     async def commands(
-        self, commands: Sequence[Sequence[str]], *, timeout: float | None = DEFAULT_TIMEOUT
+        self, commands: Sequence[Sequence[str] | Chain], *, timeout: float | None = DEFAULT_TIMEOUT
     ) -> list[Completed]:
         """Run several commands in ONE round trip (one line each, written together), in order.
 
-        Each is independent: one failing does not skip the next (unlike ``a ; b`` on one line).
+        Each is independent: one failing does not skip the next, unless they are one
+        :class:`Chain` (``a ; b`` on one line), which gives one result.
         """
         lines = []
-        for args in commands:
-            _refuse(args)
-            lines.append(command_line(args))
+        for item in commands:
+            for args in item.commands if isinstance(item, Chain) else (item,):
+                _refuse(args)
+            lines.append(item.line() if isinstance(item, Chain) else command_line(item))
         if not lines:
             return []
         if self._closed:
             raise self._error or BridgeError(f"control channel to {self.host} is closed", host=self.host)
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[Completed]] = []
-        for args in commands:
+        for item in commands:
             future: asyncio.Future[Completed] = loop.create_future()
-            self._pending.append((tuple(args), future))
+            if isinstance(item, Chain):
+                joined = [a for c in item.commands for a in (*c, ";")][:-1]
+                self._pending.append(_Pending(tuple(joined), future, len(item.commands)))
+            else:
+                self._pending.append(_Pending(tuple(item), future))
             futures.append(future)
         try:
             self.process.write(b"".join(lines))  # same step as queueing: order is guaranteed
@@ -463,7 +488,8 @@ class ControlChannel:
         try:
             return list(await asyncio.wait_for(asyncio.gather(*futures), timeout))
         except TimeoutError:
-            first = shlex.join(commands[0])[:80]
+            head = commands[0]
+            first = shlex.join(head.commands[0] if isinstance(head, Chain) else head)[:80]
             said = f"tmux {first} over the control channel to {self.host} took longer than {timeout}s"
             if self._remote:
                 # Nothing we send can hold tmux's queue (see _refuse), so silence over SSH is a dead
@@ -524,7 +550,7 @@ class ControlChannel:
     def _send_and_forget(self, args: tuple[str, ...]) -> None:
         future: asyncio.Future[Completed] = asyncio.get_running_loop().create_future()
         future.add_done_callback(_consume)
-        self._pending.append((args, future))
+        self._pending.append(_Pending(args, future))
         try:
             self.process.write(command_line(args))
         except Exception as exc:
@@ -583,14 +609,21 @@ class ControlChannel:
         if not self._pending:
             log.warning("control on %s: a block nobody asked for: %s", self.host, block)
             return
-        args, future = self._pending.popleft()
+        pending = self._pending[0]
+        text = "".join(f"{line}\n" for line in block.lines)
+        pending.left -= 1
+        if block.ok and pending.left > 0:
+            pending.out.append(text)  # a chain: more blocks to come
+            return
+        self._pending.popleft()
+        future, argv = pending.future, ("tmux", *pending.args)
         if future.done():  # its caller timed out or was cancelled
             return
-        text = "".join(f"{line}\n" for line in block.lines)
+        out = "".join(pending.out)
         if block.ok:
-            future.set_result(Completed(("tmux", *args), 0, text, ""))
-        else:
-            future.set_result(Completed(("tmux", *args), 1, "", text))
+            future.set_result(Completed(argv, 0, out + text, ""))
+        else:  # tmux skips the rest of a chain after a failure: no more blocks for this line
+            future.set_result(Completed(argv, 1, out, text))
 
     def _ended(self) -> BridgeError:
         said = self._exit_reason or " ".join(self._stray[-2:])
@@ -630,7 +663,7 @@ class ControlChannel:
             self._started.set_exception(error)
             self._started.exception()  # retrieved: open() may already have given up
         while self._pending:
-            _, future = self._pending.popleft()
+            future = self._pending.popleft().future
             if not future.done():
                 future.set_exception(error)
         for watchers in self._watchers.values():
@@ -752,13 +785,14 @@ class ControlLink:
 
 
 async def paste_via_control(
-    channel: ControlChannel, pane: str, text: str, *, chunk: int = 16384
+    channel: ControlChannel, pane: str, text: str, *, chunk: int = 16384, then: Sequence[str] = ()
 ) -> None:
     """Type ``text`` exactly into ``pane`` as one bracketed paste, in ONE round trip.
 
     ``set-buffer`` (then ``set-buffer -a`` per further ``chunk`` characters) fills a uniquely
     named buffer and ``paste-buffer -p -r -d`` pastes it (bracketed when the program asked for
-    it, LF kept, buffer deleted), all written at once. Empty text pastes nothing.
+    it, LF kept, buffer deleted), all written at once; ``then`` keys (e.g. ``Enter``) are pressed
+    right after, in the same write, if the paste worked. Empty text pastes nothing.
     """
     if not text:
         return
@@ -766,9 +800,11 @@ async def paste_via_control(
         raise ValueError("chunk must be positive")
     name = f"agent-bridge-{uuid.uuid4().hex[:12]}"
     pieces = [text[i : i + chunk] for i in range(0, len(text), chunk)]
-    commands: list[tuple[str, ...]] = [("set-buffer", "-b", name, "--", pieces[0])]
+    commands: list[tuple[str, ...] | Chain] = [("set-buffer", "-b", name, "--", pieces[0])]
     commands += [("set-buffer", "-a", "-b", name, "--", piece) for piece in pieces[1:]]
-    commands.append(("paste-buffer", "-p", "-r", "-d", "-b", name, "-t", pane))
+    paste = ("paste-buffer", "-p", "-r", "-d", "-b", name, "-t", pane)
+    # The keys only if the paste worked: one line, which tmux stops at a failure.
+    commands.append(Chain((paste, ("send-keys", "-t", pane, *then))) if then else paste)
     results = await channel.commands(commands, timeout=max(DEFAULT_TIMEOUT, len(text) / 100_000))
     failed = next((r for r in results if not r.ok), None)
     if failed is not None:

@@ -168,20 +168,16 @@ class Tmux:
     async def _run_control(
         self, channel: ControlChannel, argv: list[str], commands: list[list[str]]
     ) -> Completed:
-        """``a ; b`` as separate lines in one write: one round trip; stop at the first failure."""
+        """``a ; b`` as one line (a :class:`~bridge.control.Chain`): one round trip, and tmux skips
+        the rest after a failure, exactly as with exec."""
+        from bridge.control import Chain
+
         timeout = self.control.timeout if self.control is not None else None
         if timeout is not None and any("-S" in c for c in commands):
             timeout *= 3  # scrollback can be megabytes
-        results = await channel.commands(commands, timeout=timeout)
-        out, failed = [], None
-        for result in results:
-            if not result.ok:
-                failed = result
-                break
-            out.append(result.stdout)
-        if failed is None:
-            return Completed(tuple(argv), 0, "".join(out), "")
-        return Completed(tuple(argv), 1, "".join(out), failed.stderr)
+        line = commands[0] if len(commands) == 1 else Chain(tuple(tuple(c) for c in commands))
+        (result,) = await channel.commands([line], timeout=timeout)
+        return Completed(tuple(argv), result.exit_status, result.stdout, result.stderr)
 
     def _raise(self, result: Completed, target: str | None) -> None:
         err = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
@@ -279,12 +275,13 @@ class Tmux:
 
     # -- typing -----------------------------------------------------------------------------
 
-    async def paste(self, pane: str, text: bytes | str) -> None:
+    async def paste(self, pane: str, text: bytes | str, *, then: Sequence[str] = ()) -> None:
         """Type ``text`` exactly into ``pane`` as one bracketed paste (one round trip).
 
         The text travels on stdin to ``load-buffer`` under a unique buffer name, then
         ``paste-buffer -p -r -d`` pastes it with bracketed-paste markers (when the program asked
-        for them), keeps LF as LF, and deletes the buffer.
+        for them), keeps LF as LF, and deletes the buffer. ``then``: keys pressed right after in
+        the same tmux command list (only if the paste worked), e.g. ``["Enter"]``.
         """
         text_str = text if isinstance(text, str) else text.decode("utf-8", errors="surrogateescape")
         channel = await self._channel() if "\x00" not in text_str else None
@@ -292,14 +289,19 @@ class Tmux:
             from bridge.control import paste_via_control
 
             log.debug("tmux on %s (control): paste %d characters into %s", self.host, len(text_str), pane)
-            await paste_via_control(channel, pane, text_str)
+            await paste_via_control(channel, pane, text_str, then=then)
             return
         name = f"agent-bridge-{uuid.uuid4().hex[:12]}"
-        await self.run(
-            "load-buffer", "-b", name, "-",
-            ";", "paste-buffer", "-p", "-r", "-d", "-b", name, "-t", pane,
-            stdin=text, target=pane,
-        )  # fmt: skip
+        keys = [";", "send-keys", "-t", pane, *then] if then else []
+        try:
+            await self.run(
+                "load-buffer", "-b", name, "-",
+                ";", "paste-buffer", "-p", "-r", "-d", "-b", name, "-t", pane, *keys,
+                stdin=text, target=pane,
+            )  # fmt: skip
+        except (TargetNotFoundError, CommandError):
+            await self.run("delete-buffer", "-b", name, check=False)  # loaded, never pasted
+            raise
 
     async def type_literal(self, pane: str, text: str) -> None:
         """Type short ``text`` as literal keys (``send-keys -l``), safe with a trailing ``;``."""

@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 
 from bridge.config import HostSpec
-from bridge.control import ControlChannel, paste_via_control, quote
+from bridge.control import Chain, ControlChannel, ControlLink, paste_via_control, quote
 from bridge.errors import BridgeError, HostUnreachableError, TargetNotFoundError
+from bridge.tmux import Tmux
 from bridge.transport.local import LocalTransport
 from bridge.transport.ssh import SSHTransport
 from tests.conftest import Sshd, TmuxServer, agent_toml, local_host_toml, run_cli, wait_for
@@ -324,6 +325,46 @@ async def test_paste_to_missing_pane_raises_and_cleans_up(channel: ControlChanne
         await paste_via_control(channel, "%999", "text")
     buffers = await channel.check("list-buffers", "-F", "#{buffer_name}")
     assert "agent-bridge-" not in buffers.stdout
+
+
+async def test_chain_is_one_line_that_stops_at_the_first_failure(
+    channel: ControlChannel, agent_pane: str
+) -> None:
+    ok, failed, after = await channel.commands([
+        Chain((("display-message", "-p", "a;"), ("display-message", "-p", ";"))),
+        Chain((("display-message", "-p", "b"), ("paste-buffer", "-b", "agent-bridge-none", "-t", agent_pane),
+               ("set-buffer", "-b", "agent-bridge-chain-test", "skipped"))),
+        ("display-message", "-p", "c"),
+    ])  # fmt: skip
+    assert (ok.exit_status, ok.stdout) == (0, "a;\n;\n")
+    assert (failed.exit_status, failed.stdout) == (1, "b\n") and "no buffer" in failed.stderr
+    assert (after.exit_status, after.stdout) == (0, "c\n")  # the pairing stayed in step
+    buffers = await channel.check("list-buffers", "-F", "#{buffer_name}")
+    assert "agent-bridge-chain-test" not in buffers.stdout  # tmux skipped the rest of the chain
+
+
+@pytest.mark.parametrize("path", ["control", "exec"])
+async def test_paste_then_enter_in_one_go(
+    transport: LocalTransport | SSHTransport, tmux_server: TmuxServer, tmp_path: Path, path: str
+) -> None:
+    pane = tmux_server.new_pane("sh")
+    out = tmp_path / "ran"
+    link = ControlLink(transport, tmux_server.socket, "sh") if path == "control" else None
+    tmux = Tmux(transport, tmux_server.socket, control=link)
+    try:
+        if link is not None:
+            assert await link.channel() is not None, "control mode works here"
+        await tmux.paste(pane, f"echo 'one;go' >> {out}", then=["Enter"])
+        await until(lambda: out.exists() and out.read_text() == "one;go\n", 10)
+        # No pane: nothing typed anywhere, the buffer is gone, one clear error.
+        with pytest.raises(TargetNotFoundError):
+            await tmux.paste("%999", "never", then=["Enter"])
+        buffers = await tmux.run("list-buffers", "-F", "#{buffer_name}")
+        assert "agent-bridge-" not in buffers.stdout
+        assert out.read_text() == "one;go\n"
+    finally:
+        if link is not None:
+            await link.close()
 
 
 # -- sizes, sessions, death -------------------------------------------------------------------

@@ -329,11 +329,12 @@ class Bridge:
         self, driver: Driver, prompt: str, *, limit: float, began: float, model: str | None
     ) -> Reply:
         agent_name = driver.agent
-        async with self.exclusive(driver, limit):
+        async with self.exclusive(driver, limit, look=not model) as first:
             try:
                 if model:
                     await driver.switch_model(model, timeout=min(limit, 60.0))
-                return await driver.ask(prompt, timeout=max(limit - (time.monotonic() - began), 1.0))
+                left = max(limit - (time.monotonic() - began), 1.0)
+                return await driver.ask(prompt, timeout=left, first=first)
             except AgentNotReadyError as error:
                 if error.state != "dead" or self.registry.agent(agent_name).spec.restart != "auto":
                     raise
@@ -349,10 +350,15 @@ class Bridge:
                 ) from error
 
     @contextlib.asynccontextmanager
-    async def exclusive(self, driver: Driver, timeout: float) -> AsyncIterator[None]:
+    async def exclusive(
+        self, driver: Driver, timeout: float, *, look: bool = False
+    ) -> AsyncIterator[Observation | None]:
         """Hold the agent's pane for this caller only (across processes and machines).
 
         A second caller waits up to ``timeout`` seconds, then fails with exit 4 (state ``locked``).
+        With ``look``, yields an observation of the pane taken while holding it: it is read while
+        the lock is being taken (one round trip for both) and read again after taking only if the
+        lock says someone else may have held it in between (see :meth:`bridge.lock.Held.untouched_since`).
         """
         from bridge.lock import LockServer
 
@@ -363,8 +369,23 @@ class Bridge:
             spec = self.registry.host(driver.tmux.host)
             answer_s = 30.0 if spec.local else spec.connect_timeout  # a silent holder = a lost link
             locks = self._locks[driver.tmux.host] = LockServer(driver.tmux.transport, timeout=answer_s)
-        async with locks.hold(key, timeout=timeout, agent=driver.agent):
-            yield
+        if not look:
+            async with locks.hold(key, timeout=timeout, agent=driver.agent):
+                yield None
+            return
+        mark = locks.mark(key)
+        early = asyncio.ensure_future(driver.observe())
+        try:
+            async with locks.hold(key, timeout=timeout, agent=driver.agent) as held:
+                first = await early
+                if not held.untouched_since(mark):
+                    first = await driver.observe()  # it may have changed before the lock was ours
+                yield first
+        finally:
+            if not early.done():
+                early.cancel()
+            elif not early.cancelled():
+                early.exception()  # if the lock failed first, the look's outcome is not news
 
     async def switch_model(self, agent_name: str, name: str, *, timeout: float = 60.0) -> str:
         """Switch the agent's model via its own menu; returns the name the agent confirmed."""

@@ -236,9 +236,10 @@ class Driver:
             target=self.pane,
         )
 
-    async def require_idle(self, doing: str) -> Observation:
-        """The current observation, if the agent is idle; else :class:`AgentNotReadyError`."""
-        obs = await self.observe()
+    async def require_idle(self, doing: str, *, first: Observation | None = None) -> Observation:
+        """The current observation (``first``, if just taken), if the agent is idle; else
+        :class:`AgentNotReadyError`."""
+        obs = first or await self.observe()
         if obs.state is not State.IDLE:
             # A screen caught mid-redraw can look unknown for a moment: look once more.
             obs = await self.settle(obs, timeout=1.0)
@@ -249,7 +250,8 @@ class Driver:
     # -- typing -----------------------------------------------------------------------------
 
     async def submit(self, prompt: str, *, before: Observation | None = None) -> Observation:
-        """Type ``prompt`` (bracketed paste), see it land, wait the gap, Enter, see it taken.
+        """Type ``prompt`` (bracketed paste), see it land, wait the gap, Enter, see it taken
+        (with a gap of 0: paste and Enter in one go, then see it taken).
 
         Exactly once: Enter is pressed again (up to the profile's ``retries``) only while the text
         still sits unsent in the input box. If the link drops while typing, the bridge reconnects
@@ -268,29 +270,42 @@ class Driver:
         def taken(obs: Observation) -> bool:
             return _taken(obs, self.profile, before) or _echoes(obs, self.profile, prompt) > echoes_before
 
+        # A program that takes Enter straight after a paste (gap_ms 0) gets both in one tmux
+        # command list: Enter only if the paste worked, and no look in between.
+        at_once = self.profile.submit.gap_ms == 0
+        then = [self.profile.submit.enter_key] if at_once else []
+        entered = at_once
         try:
-            await self.tmux.paste(self.pane, prompt)
+            await self.tmux.paste(self.pane, prompt, then=then)
         except HostUnreachableError:
             seen = await self.observe_through_drops(deadline)
+            if at_once and taken(seen):
+                return seen
             if not landed(seen) and not taken(seen):
                 log.info("%s: the paste was lost with the link; pasting it (once) again", self.agent)
-                await self.tmux.paste(self.pane, prompt)
+                await self.tmux.paste(self.pane, prompt, then=then)
+            else:
+                entered = False  # the text is there: Enter (again) below if it was not taken
         await self._reached("pasted")
         # Before Enter nothing can have been submitted, except a prompt already taken before a drop
         # (one more echo of it): a busy-looking screen alone does not count here.
         def echoed(o: Observation) -> bool:
             return _echoes(o, self.profile, prompt) > echoes_before
 
-        landed_obs = await self.wait_for(
-            lambda o: landed(o) or echoed(o), 10.0, what="the typed text to show"
-        )
-        if echoed(landed_obs):
-            return landed_obs
-        await asyncio.sleep(self.profile.submit.gap_ms / 1000)
+        if entered:
+            landed_obs = before
+        else:
+            landed_obs = await self.wait_for(
+                lambda o: landed(o) or echoed(o), 10.0, what="the typed text to show"
+            )
+            if echoed(landed_obs):
+                return landed_obs
+            await asyncio.sleep(self.profile.submit.gap_ms / 1000)
         attempts = 1 + self.profile.submit.retries
         for attempt in range(1, attempts + 1):
             try:
-                await self.tmux.keys(self.pane, [self.profile.submit.enter_key])
+                if not (attempt == 1 and entered):
+                    await self.tmux.keys(self.pane, [self.profile.submit.enter_key])
             except HostUnreachableError:
                 seen = await self.observe_through_drops(deadline)
                 if taken(seen):
@@ -317,15 +332,18 @@ class Driver:
 
     # -- asking -----------------------------------------------------------------------------
 
-    async def ask(self, prompt: str, *, timeout: float) -> Reply:
-        """Submit ``prompt`` to an idle agent and return its reply when it is done."""
+    async def ask(self, prompt: str, *, timeout: float, first: Observation | None = None) -> Reply:
+        """Submit ``prompt`` to an idle agent and return its reply when it is done.
+
+        ``first``: an observation just taken (while holding the pane), used instead of a new one.
+        """
         began = time.monotonic()
         safe = check(prompt)
         if not safe.strip():
             from bridge.errors import ConfigError
 
             raise ConfigError("the prompt is empty", hint="pass some text, or - to read stdin")
-        before = await self.require_idle("ask")
+        before = await self.require_idle("ask", first=first)
         taken = await self.submit(safe, before=before)
         return await self.wait_reply(safe, timeout=timeout - (time.monotonic() - began),
                                      began=began, first=taken)

@@ -22,6 +22,7 @@ import itertools
 import logging
 import re
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bridge.errors import AgentNotReadyError, BridgeError, HostUnreachableError
@@ -37,7 +38,9 @@ dir="/tmp/agent-bridge-locks-$(id -u)"
 mkdir -p -m 700 "$dir" 2>/dev/null
 [ -d "$dir" ] && [ -O "$dir" ] || { echo "NOLOCKDIR $dir"; exit 3; }
 command -v flock >/dev/null 2>&1 || { echo "NOFLOCK"; exit 4; }
-exec flock -w "$1" "$dir/$2.lock" sh -c 'echo LOCKED; exec cat >/dev/null'
+exec flock -w "$1" "$dir/$2.lock" sh -c '
+n=$(cat "$0" 2>/dev/null); case $n in ""|*[!0-9]*) n=0 ;; esac
+echo $((n + 1)) >"$0"; echo LOCKED; exec cat >/dev/null' "$dir/$2.lock"
 """
 
 
@@ -52,7 +55,10 @@ echo READY
 while IFS=' ' read -r op id key; do
   case "$op" in
     L) if exec {fd}>>"$dir/$key.lock"; then
-         if flock -n "$fd"; then held[$id]=$fd; echo "$id OK"; else exec {fd}>&-; echo "$id BUSY"; fi
+         if flock -n "$fd"; then
+           held[$id]=$fd; n=; read -r n <"$dir/$key.lock"; [[ $n =~ ^[0-9]{1,15}$ ]] || n=0
+           n=$((n + 1)); echo "$n" >"$dir/$key.lock"; echo "$id OK $n"
+         else exec {fd}>&-; echo "$id BUSY"; fi
        else echo "$id ERR"; fi ;;
     U) fd="${held[$id]}"
        if [ -n "$fd" ]; then exec {fd}>&-; unset "held[$id]"; fi
@@ -80,6 +86,9 @@ class LockServer:
         self._ids = itertools.count(1)
         self._opening = asyncio.Lock()
         self._local: dict[str, asyncio.Lock] = {}
+        # Per lock: how many times this process took it, and the lock file's count at the last take.
+        self._takes: dict[str, int] = {}
+        self._count: dict[str, int] = {}
         self.unavailable: str | None = None  # why this host uses one channel per lock instead
 
     async def _open(self) -> Process | None:
@@ -172,9 +181,17 @@ class LockServer:
         except Exception:
             self._waiting.pop(id_, None)
 
+    def mark(self, key: str) -> Mark:
+        """Where lock ``key`` stands now, for :meth:`Held.untouched_since` after taking it."""
+        local = self._local.get(key)
+        return Mark(self._takes.get(key, 0), local is not None and local.locked())
+
     @contextlib.asynccontextmanager
-    async def hold(self, key: str, *, timeout: float, agent: str = "agent") -> AsyncIterator[None]:
-        """Hold the lock named ``key``; wait at most ``timeout`` seconds, else AgentNotReadyError."""
+    async def hold(self, key: str, *, timeout: float, agent: str = "agent") -> AsyncIterator[Held]:
+        """Hold the lock named ``key``; wait at most ``timeout`` seconds, else AgentNotReadyError.
+
+        Yields a :class:`Held` that tells whether any other holder had it since a :meth:`mark`.
+        """
         if not _KEY.fullmatch(key):
             raise ValueError(f"bad lock key {key!r}")
         deadline = asyncio.get_running_loop().time() + timeout
@@ -187,7 +204,7 @@ class LockServer:
             process = await self._open()
             if process is None:
                 async with pane_lock(self.transport, key, timeout=timeout, agent=agent):
-                    yield
+                    yield Held(self._took(key, None), None)
                 return
             id_ = str(next(self._ids))
             delay = POLL_MIN
@@ -197,16 +214,30 @@ class LockServer:
                     raise _busy(agent, timeout, self.transport.host)
                 await asyncio.sleep(min(delay, left))
                 delay = min(delay * 2, POLL_MAX)
-            if answer != "OK":
-                said = answer or "no answer"
-                raise BridgeError(f"cannot lock {agent}'s pane on {self.transport.host} ({said})")
+            said, _, count = answer.partition(" ")
+            if said != "OK":
+                host = self.transport.host
+                raise BridgeError(f"cannot lock {agent}'s pane on {host} ({answer or 'no answer'})")
             log.debug("locked %s on %s", key, self.transport.host)
+            now = int(count) if count.isdigit() else None
+            previous = self._count.get(key)
+            held = Held(self._took(key, now), previous, now)
             try:
-                yield
+                yield held
             finally:
                 self._release(process, id_)
         finally:
             local.release()
+
+    def _took(self, key: str, count: int | None) -> int:
+        """Note a take of ``key`` (the lock file's new ``count``, if known); returns the takes before."""
+        before = self._takes.get(key, 0)
+        self._takes[key] = before + 1
+        if count is None:
+            self._count.pop(key, None)
+        else:
+            self._count[key] = count
+        return before
 
     async def close(self) -> None:
         """End the holder (its locks are released by the host's kernel)."""
@@ -218,6 +249,43 @@ class LockServer:
         if self._reader is not None:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(self._reader, 5)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A lock's standing in this process at one moment (:meth:`LockServer.mark`)."""
+
+    takes: int  # how many times this process had taken it
+    held: bool  # whether a caller in this process held it (or was taking it) then
+
+
+@dataclass(frozen=True)
+class Held:
+    """A lock just taken: ``takes_before`` by this process, and the lock file's counts.
+
+    Every take on the host (by any process, from any machine) adds one to the count in the lock
+    file. ``previous`` is the count at this process's last take, ``count`` the one now.
+    """
+
+    takes_before: int
+    previous: int | None
+    count: int | None = None
+
+    def untouched_since(self, mark: Mark) -> bool:
+        """True when nobody else held the lock between ``mark`` and this take.
+
+        That needs: nobody in this process held it at the mark nor took it since, and the lock
+        file's count grew by exactly this take since this process's last one (no other process
+        took it in between). Unknown counts (a fresh process, the one-channel-per-lock holder)
+        say False: the caller then looks again.
+        """
+        return (
+            not mark.held
+            and mark.takes == self.takes_before
+            and self.previous is not None
+            and self.count is not None
+            and self.count == self.previous + 1
+        )
 
 
 def _busy(agent: str, timeout: float, host: str) -> AgentNotReadyError:

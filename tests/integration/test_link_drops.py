@@ -86,6 +86,34 @@ async def test_cut_at_each_step_loses_and_doubles_nothing(
     assert prompts == [f"cut {point} try {r}" for r in range(RUNS)], "0 lost, 0 doubled"
 
 
+async def test_cut_after_paste_and_enter_in_one_go(
+    sshd: Sshd, tmux_server: TmuxServer, make_registry: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A profile with no gap (a shell) gets paste and Enter in one tmux command list; a cut right
+    after it must not run the command twice nor lose its output."""
+    ran = tmp_path / "ran"
+    tmux_server.new_pane("sh")
+    registry = make_registry(
+        sshd.host_toml("vps", tmux_socket=tmux_server.socket, connect_timeout=3),
+        agent_toml("sh", "vps", "sh:0.0", profile="shell"),
+    )
+    async with Bridge(Registry.load(registry)) as bridge:
+        for run in range(5):
+            driver = await bridge.driver("sh")
+            fired: list[str] = []
+
+            async def checkpoint(reached: str, fired: list[str] = fired) -> None:
+                if reached == "pasted" and not fired:
+                    fired.append(reached)
+                    cut_connections(sshd)
+
+            driver.checkpoint = checkpoint
+            reply = await driver.ask(f"echo run-{run} >> {ran}; echo done-$(({run}*7))", timeout=30)
+            assert fired, "the cut happened"
+            assert reply.reply == f"done-{run * 7}"
+    assert ran.read_text().split() == [f"run-{r}" for r in range(5)], "0 lost, 0 doubled"
+
+
 async def test_cut_before_anything_is_typed(bridge: Bridge, demo: Path, sshd: Sshd) -> None:
     await bridge.state("demo")  # a warm connection
     cut_connections(sshd)

@@ -144,3 +144,98 @@ async def test_shared_holder_and_per_lock_holder_exclude_each_other(
     finally:
         await server.close()
         await transport.close()
+
+
+@pytest.mark.parametrize("where", ["local", "ssh"])
+async def test_a_lock_tells_whether_anyone_else_held_it_since_a_mark(
+    tmp_path: Path, where: str, request: pytest.FixtureRequest
+) -> None:
+    """Every take adds one to the count in the lock file; a process that sees exactly its own
+    take since its last one knows nobody else held the pane in between (and may trust a look
+    taken while it was taking the lock)."""
+    from bridge.lock import LockServer, Mark, pane_lock
+    from bridge.transport import Transport
+    from bridge.transport.local import LocalTransport
+
+    transport: Transport = LocalTransport("here")
+    if where == "ssh":
+        from tests.integration.test_control import ssh_transport
+
+        transport = ssh_transport(request.getfixturevalue("sshd"))
+    key = f"test-{tmp_path.name[-20:]}-{time.monotonic_ns()}"
+    mine, theirs = LockServer(transport), LockServer(transport)  # two processes' holders
+
+    async def untouched(before: Mark) -> bool:
+        async with mine.hold(key, timeout=5) as held:
+            return held.untouched_since(before)
+
+    try:
+        assert not await untouched(mine.mark(key)), "a first take knows nothing"
+        assert await untouched(mine.mark(key)), "only this process took it since"
+        mark = mine.mark(key)
+        async with theirs.hold(key, timeout=5):
+            pass
+        assert not await untouched(mark), "another process held it in between"
+        mark = mine.mark(key)
+        async with pane_lock(transport, key, timeout=5):
+            pass
+        assert not await untouched(mark), "the one-sh-per-lock holder counts too"
+        mark = mine.mark(key)
+        async with mine.hold(key, timeout=5):
+            pass
+        assert not await untouched(mark), "another caller of this process took it after the mark"
+        async with mine.hold(key, timeout=5):
+            mark = mine.mark(key)
+        assert not await untouched(mark), "a caller of this process held it at the mark"
+        assert await untouched(mine.mark(key))
+    finally:
+        await mine.close()
+        await theirs.close()
+        await transport.close()
+
+
+async def test_a_look_taken_while_waiting_for_the_lock_is_taken_again(setup: tuple[Path, Path]) -> None:
+    """An ask looks at the pane while its lock is being taken (one round trip for both). When
+    another caller held the lock meanwhile, that look may be stale, and it is taken again."""
+    from bridge.api import Bridge
+    from bridge.driver import Driver, Observation
+
+    registry, _ = setup
+
+    def counted(driver: Driver) -> list[int]:
+        looks = [0]
+        observe = driver.observe
+
+        async def counting(*, history: int = 0) -> Observation:
+            looks[0] += 1
+            return await observe(history=history)
+
+        driver.observe = counting  # type: ignore[method-assign]
+        return looks
+
+    async def first_look(bridge: Bridge, driver: Driver) -> Observation:
+        async with bridge.exclusive(driver, 10, look=True) as first:
+            assert first is not None
+            return first
+
+    async with Bridge.from_config(registry) as mine, Bridge.from_config(registry) as theirs:
+        await mine.ask("demo", "warm up", timeout=30)
+        driver = await mine.driver("demo")
+        looks = counted(driver)
+        assert "warm up" in (await first_look(mine, driver)).text
+        assert looks == [1], "nobody else held it: the look taken meanwhile is trusted"
+
+        other = await theirs.driver("demo")
+        async with theirs.exclusive(other, 10):
+            looks[0] = 0
+            waiting = asyncio.create_task(first_look(mine, driver))
+            deadline = time.monotonic() + 10
+            while looks[0] == 0 and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.2)  # the early look is back; the lock is not ours yet
+            assert not waiting.done()
+            await other.tmux.type_literal(other.pane, "typed meanwhile")
+            await other.wait_for(lambda o: "typed meanwhile" in o.text, 10, what="the text")
+        first = await waiting
+        assert "typed meanwhile" in first.text, first.text
+        assert looks == [2]

@@ -299,6 +299,8 @@ def strip_ansi(text: str) -> str:
 
 def text_width(text: str) -> int:
     """Display width of plain ``text`` in cells (zero-width and control characters count 0)."""
+    if text.isascii() and text.isprintable():
+        return len(text)
     return sum(max(wcwidth(ch), 0) for ch in text)
 
 
@@ -322,18 +324,64 @@ def _cell(ch: Char, cache: dict[Char, Cell]) -> Cell:
 _Row = tuple[tuple[Cell, ...], str, tuple[int, ...]]  # cells, text, where each cell starts in text
 _ROWS: dict[tuple[int, Char, str], tuple[_Row, Char]] = {}  # rendered rows, see parse()
 _ROWS_MAX = 2048
+_FAST = True  # render plain rows without pyte (tests compare both ways)
 
 
 def _freeze_row(row: Mapping[int, Char], width: int, cache: dict[Char, Cell]) -> _Row:
     used = min(max(row.keys(), default=-1) + 1, width)  # cells after these are all blank
     head = [_cell(row[x], cache) for x in range(used)]
-    starts = [0]
-    for cell in head:
-        starts.append(starts[-1] + len(cell.char))
-    text = "".join(cell.char for cell in head).rstrip(" ")
     blank = _cell(row[width], cache)  # a never-written cell: the row's default
-    starts += range(starts[-1] + 1, starts[-1] + 1 + width - used)
-    return (*head, *(blank,) * (width - used)), text, tuple(starts)
+    return _row(head, width, blank)
+
+
+def _row(head: list[Cell], width: int, blank: Cell, text: str | None = None) -> _Row:
+    """The row of ``head`` cells padded with ``blank`` to ``width`` (``text``: their characters)."""
+    if text is None or len(text) != len(head):
+        starts = [0]
+        for cell in head:
+            starts.append(starts[-1] + len(cell.char))
+        text = "".join(cell.char for cell in head)
+        starts += range(starts[-1] + 1, starts[-1] + 1 + width - len(head))
+        offsets = tuple(starts)
+    else:  # one character per cell: offsets are 0..width, the same tuple for every such row
+        offsets = _ONE_PER_CELL.get(width) or _ONE_PER_CELL.setdefault(width, tuple(range(width + 1)))
+    return (*head, *(blank,) * (width - len(head))), text.rstrip(" "), offsets
+
+
+_ONE_PER_CELL: dict[int, tuple[int, ...]] = {}
+_ONE_CELL: dict[str, bool] = {}  # character -> printable and one cell wide
+
+
+def _one_cell_each(text: str) -> bool:
+    """Every character of ``text`` is printable and one cell wide (what pyte draws one per cell)."""
+    if text.isascii():
+        return text.isprintable()
+    for ch in set(text):
+        ok = _ONE_CELL.get(ch)
+        if ok is None:
+            ok = _ONE_CELL[ch] = ch.isprintable() and wcwidth(ch) == 1
+        if not ok:
+            return False
+    return True
+
+
+def _plain_row(line: str, screen: _Screen, width: int, cache: dict[Char, Cell]) -> _Row | None:
+    """The row pyte renders for ``line`` (SGR already rewritten by :func:`_fix_sgr`) when it holds
+    only SGR sequences and one-cell characters, which is most rows, without pyte's work per
+    character; ``None`` for anything else (pyte renders it). Updates the cursor's attributes."""
+    parts = _SGR.split(line)  # text, params, text, params, ..., text
+    texts = parts[0::2]
+    if sum(map(len, texts)) > width or not all(_one_cell_each(t) for t in texts if t):
+        return None
+    head: list[Cell] = []
+    for i, part in enumerate(parts):
+        if i % 2:
+            screen.select_graphic_rendition(*(min(int(p or 0), 9999) for p in part.split(";")))
+        elif part:
+            attrs = screen.cursor.attrs
+            cells = {ch: _cell(attrs._replace(data=ch), cache) for ch in set(part)}
+            head += map(cells.__getitem__, part)
+    return _row(head, width, _cell(screen.default_char, cache), "".join(texts))
 
 
 def parse(
@@ -373,8 +421,11 @@ def parse(
             frozen.append(known[0])
             screen.cursor.attrs = known[1]
             continue
-        stream.feed(f"\x1b[{y + 1};1H" + _SGR.sub(_fix_sgr, line))
-        row = _freeze_row(screen.buffer[y], cols, cache)
+        fixed = _SGR.sub(_fix_sgr, line)
+        row = _plain_row(fixed, screen, cols, cache) if _FAST else None
+        if row is None:
+            stream.feed(f"\x1b[{y + 1};1H" + fixed)
+            row = _freeze_row(screen.buffer[y], cols, cache)
         frozen.append(row)
         if len(_ROWS) >= _ROWS_MAX:
             _ROWS.clear()

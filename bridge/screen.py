@@ -408,7 +408,7 @@ def parse(
     rows = max(len(raw_lines), 1)
 
     screen = _Screen(cols, rows)
-    stream = pyte.Stream(screen)
+    stream: pyte.Stream | None = None  # made only for a row that needs pyte
     cache: dict[Char, Cell] = {}
     frozen: list[_Row] = []
     for y, line in enumerate(raw_lines):
@@ -424,6 +424,7 @@ def parse(
         fixed = _SGR.sub(_fix_sgr, line)
         row = _plain_row(fixed, screen, cols, cache) if _FAST else None
         if row is None:
+            stream = stream or pyte.Stream(screen)
             stream.feed(f"\x1b[{y + 1};1H" + fixed)
             row = _freeze_row(screen.buffer[y], cols, cache)
         frozen.append(row)

@@ -375,8 +375,27 @@ def _describe(error: ValidationError) -> tuple[str, str]:
     return key, why + (f" (and {more} more problem{'s' * (more > 1)})" if more else "")
 
 
+_LOADED: dict[Path, tuple[tuple[int, int], Profile]] = {}  # path -> (its mtime and size, profile)
+
+
 def load_profile_file(path: Path) -> Profile:
-    """Read and validate one profile file; its name is the file name without ``.toml``."""
+    """Read and validate one profile file; its name is the file name without ``.toml``.
+
+    A file read before and unchanged since (same modification time and size) is not read again.
+    """
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise ProfileError(f"profile {path}: cannot read: {exc.strerror or exc}") from None
+    seen = _LOADED.get(path)
+    if seen is not None and seen[0] == (stat.st_mtime_ns, stat.st_size):
+        return seen[1]
+    profile = _read_profile(path)
+    _LOADED[path] = ((stat.st_mtime_ns, stat.st_size), profile)
+    return profile
+
+
+def _read_profile(path: Path) -> Profile:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

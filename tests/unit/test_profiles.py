@@ -152,3 +152,16 @@ def test_invalid_user_profile_is_listed_with_its_error(tmp_path: Path) -> None:
     assert info.error is not None and "invalid TOML" in info.error
     with pytest.raises(ProfileError):
         load_profile("broken", tmp_path)
+
+
+def test_a_profile_is_read_once_until_its_file_changes(tmp_path: Path) -> None:
+    import os
+
+    path = _write(tmp_path, "mine", MINIMAL)
+    first = load_profile_file(path)
+    assert load_profile_file(path) is first, "unchanged: not read again"
+    path.write_text(MINIMAL.replace('"1.0"', '"2.0"'), encoding="utf-8")
+    os.utime(path, ns=(1, 1))  # a different modification time, whatever the clock's resolution
+    assert load_profile_file(path).version == "2.0"
+    path.write_text("not = [toml", encoding="utf-8")
+    assert "invalid TOML" in _error(path), "a broken edit is an error, not the old profile"

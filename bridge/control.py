@@ -47,11 +47,11 @@ Facts verified on tmux 3.3a (see ``tests/integration/test_control.py``):
   80x24), so :meth:`ControlChannel.command` refuses ``refresh-client -C`` outright.
 
 Cost of ``%output``: tmux sends every byte a pane of the attached session writes (control
-characters as ``\\NNN``, so up to 4x), whether or not anyone watches. ``no-output`` would silence
-the watched panes too, and ``pause-after`` only adds ``%pause`` bookkeeping (the reader always
-drains, so tmux never buffers for long). Instead, the first ``%output`` of a pane nobody watches
-switches that pane off for this client (``refresh-client -A %N:off``); :meth:`ControlChannel.watch`
-switches it back on. Only watched panes then cost bandwidth.
+characters as ``\\NNN``, so up to 4x), whether or not anyone watches; the reader drains it and
+wakes only the watchers of that pane. Switching unwatched panes off (``refresh-client -A %N:off``,
+on again when watched) would save that bandwidth, but tmux 3.3a's server crashes (SIGSEGV, every
+agent of the session gone) when a pane is switched off and on while it writes: a paste and Enter
+sent together hit it in 1 of 4 asks. So nothing is ever switched off (a test keeps it so).
 
 Over SSH the channel is one of sshd's ``MaxSessions`` (default 10) for as long as it is open; the
 budget is spelled out at :data:`bridge.transport.ssh.MAX_CHANNELS`.
@@ -344,7 +344,6 @@ class ControlChannel:
         self._parser = ControlParser()
         self._pending: collections.deque[_Pending] = collections.deque()
         self._watchers: dict[str, set[Watcher]] = {}
-        self._muted: set[str] = set()
         self._closed = False
         self._error: BridgeError | None = None
         self._stray: list[str] = []
@@ -526,9 +525,6 @@ class ControlChannel:
             )
         watcher = Watcher(self, pane)
         self._watchers.setdefault(pane, set()).add(watcher)
-        if pane in self._muted:
-            self._muted.discard(pane)
-            await self.check("refresh-client", "-A", f"{pane}:on", target=pane)
         return watcher
 
     def _unwatch(self, watcher: Watcher) -> None:
@@ -539,13 +535,8 @@ class ControlChannel:
                 del self._watchers[watcher.pane]
 
     def _on_output(self, pane: str) -> None:
-        watchers = self._watchers.get(pane)
-        if watchers:
-            for watcher in watchers:
-                watcher._poke()
-        elif pane not in self._muted and not self._closed:
-            self._muted.add(pane)  # nobody watches it: stop tmux sending its bytes to us
-            self._send_and_forget(("refresh-client", "-A", f"{pane}:off"))
+        for watcher in self._watchers.get(pane, ()):
+            watcher._poke()
 
     def _send_and_forget(self, args: tuple[str, ...]) -> None:
         future: asyncio.Future[Completed] = asyncio.get_running_loop().create_future()

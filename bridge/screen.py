@@ -373,6 +373,8 @@ def _plain_row(line: str, screen: _Screen, width: int, cache: dict[Char, Cell]) 
     texts = parts[0::2]
     if sum(map(len, texts)) > width or not all(_one_cell_each(t) for t in texts if t):
         return None
+    if any(p.replace(";", "") and not p.replace(";", "").isdigit() for p in parts[1::2]):
+        return None  # not digits and ";" only: leave it to pyte
     head: list[Cell] = []
     for i, part in enumerate(parts):
         if i % 2:

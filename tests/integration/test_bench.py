@@ -81,12 +81,12 @@ def test_scratch_window_removed_on_ctrl_c(
     registry: Path, tmux_server: TmuxServer, broker_runtime: Path
 ) -> None:
     proc = subprocess.Popen(
-        _argv(registry, "bench", "claude", "-n", "200"),
+        _argv(registry, "bench", "claude", "-n", "1000"),  # seconds of work even at ~4 ms a sample
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_env(broker_runtime), cwd=REPO,
     )  # fmt: skip
     try:
         wait_for(lambda: _scratch_windows(tmux_server), 60, 0.05)
-        time.sleep(0.5)  # somewhere in the middle of the measurements
+        time.sleep(0.2)  # somewhere in the middle of the measurements
         proc.send_signal(signal.SIGINT)
         proc.wait(60)
     finally:

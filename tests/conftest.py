@@ -7,6 +7,7 @@ Nothing here is mocked: ``tmux_server`` runs tmux on a private socket (killed af
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shlex
 import shutil
@@ -139,6 +140,34 @@ def _toml(value: Any) -> str:
     if isinstance(value, int | float):
         return str(value)
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# -- the receiver: tests/helpers/receiver.py in a pane records each bracketed paste it gets ----
+
+RECEIVER = f"{sys.executable} -m tests.helpers.receiver"
+
+
+def recorded(out: Path) -> list[str]:
+    """The texts the receiver recorded in ``out`` so far (a line still being written is not one)."""
+    if not out.exists():
+        return []
+    complete = out.read_text().rpartition("\n")[0]
+    return [json.loads(line)["text"] for line in complete.splitlines()]
+
+
+def received(out: Path, count: int = 1, timeout: float = 30.0) -> list[str]:
+    """:func:`recorded`, once it holds at least ``count`` texts (else the test fails)."""
+    wait_for(lambda: len(recorded(out)) >= count, timeout)
+    return recorded(out)
+
+
+@pytest.fixture
+def receiver_pane(tmux_server: TmuxServer, tmp_path: Path) -> tuple[str, Path]:
+    """A pane running the receiver, and the file it records into."""
+    out = tmp_path / "received.jsonl"
+    pane = tmux_server.new_pane("recv", f"{RECEIVER} {out}")
+    wait_for(lambda: "READY" in tmux_server.capture(pane), 10)
+    return pane, out
 
 
 def free_port() -> int:

@@ -7,12 +7,10 @@ Every test runs twice: with :class:`LocalTransport` (a subprocess) and with :cla
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import random
 import shutil
 import statistics
-import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -25,12 +23,11 @@ from bridge.errors import BridgeError, HostUnreachableError, TargetNotFoundError
 from bridge.tmux import Tmux
 from bridge.transport.local import LocalTransport
 from bridge.transport.ssh import SSHTransport
-from tests.conftest import Sshd, TmuxServer, agent_toml, local_host_toml, run_cli, wait_for
+from tests.conftest import Sshd, TmuxServer, agent_toml, local_host_toml, received, run_cli, wait_for
 from tests.helpers.texts import NASTY_LINES, nasty_text
 
 pytestmark = pytest.mark.integration
 
-RECEIVER = f"{sys.executable} -m tests.helpers.receiver"
 
 HOSTILE = [
     "plain",
@@ -282,23 +279,10 @@ async def test_watch_needs_the_attached_session(
 CONTROL_LINES = [*NASTY_LINES, "%end 1 2 1"]
 
 
-def records(out: Path, count: int) -> list[str]:
-    wait_for(lambda: out.exists() and len(out.read_text().splitlines()) >= count, 30)
-    return [json.loads(line)["text"] for line in out.read_text().splitlines()]
-
-
-@pytest.fixture
-def receiver(tmux_server: TmuxServer, tmp_path: Path) -> tuple[str, Path]:
-    out = tmp_path / "received.jsonl"
-    pane = tmux_server.new_pane("recv", f"{RECEIVER} {out}")
-    wait_for(lambda: "READY" in tmux_server.capture(pane), 10)
-    return pane, out
-
-
 async def test_paste_via_control_byte_exact(
-    transport: LocalTransport | SSHTransport, tmux_server: TmuxServer, receiver: tuple[str, Path]
+    transport: LocalTransport | SSHTransport, tmux_server: TmuxServer, receiver_pane: tuple[str, Path]
 ) -> None:
-    pane, out = receiver
+    pane, out = receiver_pane
     # the pane is in raw mode: every byte, controls included, must arrive as sent
     unit = nasty_text(200, CONTROL_LINES) + "\n" + random_hostile(random.Random(7), 1000) + "\n"
     one_mb = (unit * (1_000_000 // len(unit) + 1))[:1_000_000]
@@ -309,7 +293,7 @@ async def test_paste_via_control_byte_exact(
             await paste_via_control(channel, pane, text)
             pasted = time.monotonic()
             await channel.check("send-keys", "-t", pane, "Enter")
-            got = records(out, i + 1)
+            got = received(out, i + 1)
             print(
                 f"\n[{transport.host}] paste_via_control {len(text.encode()):,} bytes: "
                 f"{(pasted - started) * 1000:.0f} ms to paste, "

@@ -20,27 +20,13 @@ from tests.conftest import (
     free_port,
     keygen,
     local_host_toml,
+    received,
     run_cli,
     wait_for,
 )
 from tests.helpers.texts import nasty_text
 
 pytestmark = pytest.mark.integration
-
-RECEIVER = f"{sys.executable} -m tests.helpers.receiver"
-
-def received(out: Path, count: int = 1) -> list[str]:
-    wait_for(lambda: out.exists() and len(out.read_text().splitlines()) >= count, 15)
-    return [json.loads(line)["text"] for line in out.read_text().splitlines()]
-
-
-@pytest.fixture
-def receiver_pane(tmux_server: TmuxServer, tmp_path: Path) -> tuple[str, Path]:
-    out = tmp_path / "received.jsonl"
-    pane = tmux_server.new_pane("recv", f"{RECEIVER} {out}")
-    wait_for(lambda: "READY" in tmux_server.capture(pane), 10)
-    return pane, out
-
 
 @pytest.fixture
 def ssh_registry(

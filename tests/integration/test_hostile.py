@@ -8,8 +8,6 @@ the prompt was refused with a clear error and nothing at all was typed.
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import pytest
 from bridge.api import Bridge
 from bridge.errors import ConfigError
 from bridge.registry import Registry
-from tests.conftest import Sshd, TmuxServer, agent_toml, wait_for
+from tests.conftest import Sshd, TmuxServer, agent_toml, recorded
 
 pytestmark = pytest.mark.integration
 
@@ -79,11 +77,8 @@ assert len(DELIVERED) + len(REFUSED) >= 40
 
 
 @pytest.fixture
-def receiver(tmux_server: TmuxServer, tmp_path: Path) -> Path:
-    out = tmp_path / "received.jsonl"
-    pane = tmux_server.new_pane("recv", f"{sys.executable} -m tests.helpers.receiver {out}")
-    wait_for(lambda: "READY" in tmux_server.capture(pane), 10)
-    return out
+def receiver(receiver_pane: tuple[str, Path]) -> Path:
+    return receiver_pane[1]
 
 
 @pytest.fixture
@@ -97,21 +92,13 @@ async def bridge(
         yield b
 
 
-def _records(out: Path) -> list[str]:
-    """The texts received so far (a last line still being written is not one yet)."""
-    if not out.exists():
-        return []
-    complete = out.read_text().rpartition("\n")[0]
-    return [json.loads(line)["text"] for line in complete.splitlines()]
-
-
 async def _wait_records(out: Path, count: int) -> list[str]:
     for _ in range(1500):  # at most ~30 s
-        records = _records(out)
+        records = recorded(out)
         if len(records) >= count:
             return records
         await asyncio.sleep(0.02)
-    return _records(out)
+    return recorded(out)
 
 
 async def test_hostile_texts_arrive_byte_exact(bridge: Bridge, receiver: Path) -> None:
@@ -124,7 +111,7 @@ async def test_hostile_texts_arrive_byte_exact(bridge: Bridge, receiver: Path) -
         records = await _wait_records(receiver, len(expected))
         assert records == expected, f"prompt {len(expected)} ({text[:40]!r}) did not arrive exactly"
     await asyncio.sleep(0.3)
-    assert _records(receiver) == expected, "no stray Enter: one record per prompt"
+    assert recorded(receiver) == expected, "no stray Enter: one record per prompt"
 
 
 async def test_key_like_controls_are_refused_and_nothing_is_typed(

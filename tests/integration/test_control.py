@@ -512,6 +512,8 @@ def test_ask_rides_the_control_channel_and_wakes_on_output(shell_agent: Path) ->
     assert "(control): paste" in log and "(control): tmux" in log
     # No tmux command of the ask went out as an exec of its own.
     assert not [line for line in log.splitlines() if "bridge.tmux: tmux on here:" in line], log
+    # The shell profile has no gap: Enter went with the paste, not as a send-keys of its own.
+    assert "send-keys" not in log, log
 
 
 def test_the_tmux_server_survives_many_asks(shell_agent: Path, tmux_server: TmuxServer) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import os
@@ -73,6 +74,9 @@ class Bridge:
         # (host, target) -> the pane it named last time: a warm ask skips resolving (one round
         # trip) and confirms it with its first look instead.
         self._resolved: dict[tuple[str, str], PaneFacts] = {}
+        # Lock key -> the last look of an ask that kept its lock (bridge.lock: keep): while that
+        # lock is kept and tmux's events say the pane is unchanged, the next ask starts from it.
+        self._seen: dict[str, Observation] = {}
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str] | None = None) -> Bridge:
@@ -356,9 +360,12 @@ class Bridge:
         """Hold the agent's pane for this caller only (across processes and machines).
 
         A second caller waits up to ``timeout`` seconds, then fails with exit 4 (state ``locked``).
-        With ``look``, yields an observation of the pane taken while holding it: it is read while
-        the lock is being taken (one round trip for both) and read again after taking only if the
-        lock says someone else may have held it in between (see :meth:`bridge.lock.Held.untouched_since`).
+        With ``look`` (an ask), yields an observation of the pane taken while holding it: it is
+        read while the lock is being taken (one round trip for both) and read again after taking
+        only if the lock says someone else may have held it in between (see
+        :meth:`bridge.lock.Held.untouched_since`). An ask that ends well keeps the lock for
+        ``settings.keep_lock`` seconds; the next ask then needs no round trip before typing when
+        tmux's events say the pane did not change since the last look (:meth:`Observation.current`).
         """
         from bridge.lock import LockServer
 
@@ -369,22 +376,33 @@ class Bridge:
             spec = self.registry.host(driver.tmux.host)
             answer_s = 30.0 if spec.local else spec.connect_timeout  # a silent holder = a lost link
             locks = self._locks[driver.tmux.host] = LockServer(driver.tmux.transport, timeout=answer_s)
+        seen = self._seen.pop(key, None)
         if not look:
             async with locks.hold(key, timeout=timeout, agent=driver.agent):
                 yield None
             return
+        reuse = seen is not None and locks.keeps(key) and _still(seen, driver)
         mark = locks.mark(key)
-        early = asyncio.ensure_future(driver.observe())
+        early = None if reuse else asyncio.ensure_future(driver.observe())
+        keep = self.registry.model.settings.keep_lock
         try:
-            async with locks.hold(key, timeout=timeout, agent=driver.agent) as held:
-                first = await early
-                if not held.untouched_since(mark):
-                    first = await driver.observe()  # it may have changed before the lock was ours
+            async with locks.hold(key, timeout=timeout, agent=driver.agent, keep=keep) as held:
+                if seen is not None and reuse and held.kept and _still(seen, driver):
+                    first = driver.last = dataclasses.replace(seen, reused=True)
+                    driver.expect = None
+                elif early is None:
+                    first = await driver.observe()  # the kept lock was let go meanwhile
+                else:
+                    first = await early
+                    if not held.untouched_since(mark):
+                        first = await driver.observe()  # it may have changed before the lock was ours
                 yield first
+                if driver.last is not None:
+                    self._seen[key] = driver.last
         finally:
-            if not early.done():
+            if early is not None and not early.done():
                 early.cancel()
-            elif not early.cancelled():
+            elif early is not None and not early.cancelled():
                 early.exception()  # if the lock failed first, the look's outcome is not news
 
     async def switch_model(self, agent_name: str, name: str, *, timeout: float = 60.0) -> str:
@@ -435,6 +453,11 @@ def ssh_argv(spec: HostSpec) -> list[str]:
     policy = "accept-new" if spec.host_key_policy == "accept-new" else "yes"
     argv += ["-o", f"StrictHostKeyChecking={policy}", spec.address]
     return argv
+
+
+def _still(seen: Observation, driver: Driver) -> bool:
+    """Can ``driver`` start from ``seen``: the pane unchanged since, and the pane it expects?"""
+    return seen.current() and (driver.expect is None or driver.expect(seen.facts))
 
 
 def _same_pane(target: str, known: PaneFacts, facts: PaneFacts) -> bool:

@@ -89,6 +89,13 @@ class Settings(_Model):
     """Defaults that the environment and the command line may override."""
 
     timeout: float = Field(default=600.0, gt=0, description="seconds an ask may take")
+    keep_lock: float = Field(
+        default=60.0,
+        ge=0,
+        description="seconds a warm process (the broker, the MCP server, a Bridge) keeps an agent's "
+        "pane reserved after an ask, so that its next ask types at once; any other caller that "
+        "wants the pane gets it right away (0: release at once)",
+    )
 
 
 class RegistryModel(_Model):

@@ -46,6 +46,14 @@ Facts verified on tmux 3.3a (see ``tests/integration/test_control.py``):
   control client is the only client (``refresh-client -C 80x24`` then resizes a 200x50 window to
   80x24), so :meth:`ControlChannel.command` refuses ``refresh-client -C`` outright.
 
+Whether a pane changed since a look: every ``%output`` and every notification that can change
+what a pane shows without output (``%layout-change``, ``%pane-mode-changed``, ``%window-close``,
+... all but ``%paste-buffer-*``, which our own pastes cause) advances the channel's position; a
+command's answer is :class:`Answered` with a :class:`Stamp` of the position at its ``%end``, in
+tmux's own order. ``stamp.unchanged(pane)`` is then True while the pane wrote nothing since tmux
+ran that command (as far as the events that arrived tell, which is as fresh as a new look would
+be when it got back).
+
 Cost of ``%output``: tmux sends every byte a pane of the attached session writes (control
 characters as ``\\NNN``, so up to 4x), whether or not anyone watches; the reader drains it and
 wakes only the watchers of that pane. Switching unwatched panes off (``refresh-client -A %N:off``,
@@ -70,12 +78,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from bridge.errors import BridgeError, CommandError, HostUnreachableError, TargetNotFoundError
+from bridge.errors import (
+    BridgeError,
+    CommandError,
+    HostUnreachableError,
+    PaneChangedError,
+    TargetNotFoundError,
+)
 from bridge.transport import Completed
 
 log = logging.getLogger("bridge.control")
 
 PRIVATE_PREFIX = "agent-bridge-ctl-"
+CHANGED = "agent-bridge-pane-changed"  # what a guarded paste prints when it typed nothing
 DEFAULT_TIMEOUT = 30.0
 OPEN_TIMEOUT = 15.0
 _COMMAND_NAME = re.compile(r"[a-z][a-z-]*")
@@ -127,6 +142,25 @@ def command_line(args: Sequence[str]) -> bytes:
 
 
 # -- parsing ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """Where an answer stood in one control channel's stream of events."""
+
+    channel: ControlChannel
+    position: int
+
+    def unchanged(self, pane: str) -> bool:
+        """True while ``pane`` wrote nothing (and nothing else happened) since that answer."""
+        return self.channel.unchanged_since(pane, self.position)
+
+
+@dataclass(frozen=True)
+class Answered(Completed):
+    """A command's result over a control channel, with where it stood among the events."""
+
+    stamp: Stamp | None = None
 
 
 @dataclass(frozen=True)
@@ -316,6 +350,35 @@ class Chain:
         return b" ; ".join(command_line(c)[:-1] for c in self.commands) + b"\n"
 
 
+@dataclass(frozen=True)
+class IfFormat:
+    """``if-shell -F -t TARGET FORMAT THEN ELSE`` as one line: tmux expands FORMAT for TARGET and
+    runs one branch right after, before any later line. Both branches have the same number of
+    commands, so the blocks are known: one for the ``if``, one per command of the branch (fewer
+    after a failure). One result, like a :class:`Chain`."""
+
+    target: str
+    format: str
+    then: tuple[tuple[str, ...], ...]
+    otherwise: tuple[tuple[str, ...], ...]
+
+    def __post_init__(self) -> None:
+        if not self.then or len(self.then) != len(self.otherwise):
+            raise ValueError("both branches need the same number of commands")
+        for args in (*self.then, *self.otherwise):
+            _refuse(args)
+
+    @property
+    def args(self) -> tuple[str, ...]:
+        def branch(commands: tuple[tuple[str, ...], ...]) -> str:
+            return " ; ".join(command_line(c)[:-1].decode() for c in commands)
+
+        return ("if-shell", "-F", "-t", self.target, self.format, branch(self.then), branch(self.otherwise))
+
+    def line(self) -> bytes:
+        return command_line(self.args)
+
+
 class _Pending:
     """A line written, waiting for its blocks: one per command, fewer if one fails."""
 
@@ -344,6 +407,10 @@ class ControlChannel:
         self._parser = ControlParser()
         self._pending: collections.deque[_Pending] = collections.deque()
         self._watchers: dict[str, set[Watcher]] = {}
+        # The event stream's position: +1 per %output and per notification that may change a pane.
+        self._position = 0
+        self._wrote: dict[str, int] = {}  # pane -> position of its last %output
+        self._upset = 0  # position of the last such notification
         self._closed = False
         self._error: BridgeError | None = None
         self._stray: list[str] = []
@@ -454,15 +521,21 @@ class ControlChannel:
         return result
 
     async def commands(
-        self, commands: Sequence[Sequence[str] | Chain], *, timeout: float | None = DEFAULT_TIMEOUT
+        self,
+        commands: Sequence[Sequence[str] | Chain | IfFormat],
+        *,
+        timeout: float | None = DEFAULT_TIMEOUT,
     ) -> list[Completed]:
         """Run several commands in ONE round trip (one line each, written together), in order.
 
         Each is independent: one failing does not skip the next, unless they are one
-        :class:`Chain` (``a ; b`` on one line), which gives one result.
+        :class:`Chain` (``a ; b`` on one line) or :class:`IfFormat`, which give one result.
         """
         lines = []
         for item in commands:
+            if isinstance(item, IfFormat):  # its branches were checked when it was made
+                lines.append(item.line())
+                continue
             for args in item.commands if isinstance(item, Chain) else (item,):
                 _refuse(args)
             lines.append(item.line() if isinstance(item, Chain) else command_line(item))
@@ -477,6 +550,8 @@ class ControlChannel:
             if isinstance(item, Chain):
                 joined = [a for c in item.commands for a in (*c, ";")][:-1]
                 self._pending.append(_Pending(tuple(joined), future, len(item.commands)))
+            elif isinstance(item, IfFormat):
+                self._pending.append(_Pending(item.args, future, 1 + len(item.then)))
             else:
                 self._pending.append(_Pending(tuple(item), future))
             futures.append(future)
@@ -488,6 +563,8 @@ class ControlChannel:
             return list(await asyncio.wait_for(asyncio.gather(*futures), timeout))
         except TimeoutError:
             head = commands[0]
+            if isinstance(head, IfFormat):
+                head = head.args
             first = shlex.join(head.commands[0] if isinstance(head, Chain) else head)[:80]
             said = f"tmux {first} over the control channel to {self.host} took longer than {timeout}s"
             if self._remote:
@@ -534,7 +611,14 @@ class ControlChannel:
             if not watchers:
                 del self._watchers[watcher.pane]
 
+    def unchanged_since(self, pane: str, position: int) -> bool:
+        """True while the channel is open and neither ``pane`` wrote nor anything else happened
+        that may change it after ``position`` (see :class:`Stamp`)."""
+        return not self._closed and self._upset <= position and self._wrote.get(pane, 0) <= position
+
     def _on_output(self, pane: str) -> None:
+        self._position += 1
+        self._wrote[pane] = self._position
         for watcher in self._watchers.get(pane, ()):
             watcher._poke()
 
@@ -587,6 +671,9 @@ class ControlChannel:
             self._exit_reason = event.reason
             return True
         elif isinstance(event, Notification):
+            if not event.name.startswith("paste-buffer-"):  # our own pastes cause those
+                self._position += 1
+                self._upset = self._position
             if event.name == "session-changed" and self._started.done():
                 for watchers in self._watchers.values():  # a re-read will tell what happened
                     for watcher in watchers:
@@ -611,10 +698,11 @@ class ControlChannel:
         if future.done():  # its caller timed out or was cancelled
             return
         out = "".join(pending.out)
+        stamp = Stamp(self, self._position)
         if block.ok:
-            future.set_result(Completed(argv, 0, out + text, ""))
+            future.set_result(Answered(argv, 0, out + text, "", stamp))
         else:  # tmux skips the rest of a chain after a failure: no more blocks for this line
-            future.set_result(Completed(argv, 1, out, text))
+            future.set_result(Answered(argv, 1, out, text, stamp))
 
     def _ended(self) -> BridgeError:
         said = self._exit_reason or " ".join(self._stray[-2:])
@@ -776,7 +864,13 @@ class ControlLink:
 
 
 async def paste_via_control(
-    channel: ControlChannel, pane: str, text: str, *, chunk: int = 16384, then: Sequence[str] = ()
+    channel: ControlChannel,
+    pane: str,
+    text: str,
+    *,
+    chunk: int = 16384,
+    then: Sequence[str] = (),
+    only_if: str | None = None,
 ) -> None:
     """Type ``text`` exactly into ``pane`` as one bracketed paste, in ONE round trip.
 
@@ -784,6 +878,9 @@ async def paste_via_control(
     named buffer and ``paste-buffer -p -r -d`` pastes it (bracketed when the program asked for
     it, LF kept, buffer deleted), all written at once; ``then`` keys (e.g. ``Enter``) are pressed
     right after, in the same write, if the paste worked. Empty text pastes nothing.
+
+    ``only_if``: a tmux format, expanded for the pane when the paste is due; unless it is true,
+    nothing is typed, the buffer is deleted and :class:`~bridge.errors.PaneChangedError` raised.
     """
     if not text:
         return
@@ -791,16 +888,24 @@ async def paste_via_control(
         raise ValueError("chunk must be positive")
     name = f"agent-bridge-{uuid.uuid4().hex[:12]}"
     pieces = [text[i : i + chunk] for i in range(0, len(text), chunk)]
-    commands: list[tuple[str, ...] | Chain] = [("set-buffer", "-b", name, "--", pieces[0])]
+    commands: list[tuple[str, ...] | Chain | IfFormat] = [("set-buffer", "-b", name, "--", pieces[0])]
     commands += [("set-buffer", "-a", "-b", name, "--", piece) for piece in pieces[1:]]
     paste = ("paste-buffer", "-p", "-r", "-d", "-b", name, "-t", pane)
-    # The keys only if the paste worked: one line, which tmux stops at a failure.
-    commands.append(Chain((paste, ("send-keys", "-t", pane, *then))) if then else paste)
+    keys = ("send-keys", "-t", pane, *then)  # no keys: a no-op
+    if only_if is not None:
+        # One line: tmux checks the pane and pastes (or says it changed) with nothing in between.
+        otherwise = (("delete-buffer", "-b", name), ("display-message", "-p", CHANGED))
+        commands.append(IfFormat(pane, only_if, (paste, keys), otherwise))
+    else:  # the keys only if the paste worked: one line, which tmux stops at a failure
+        commands.append(Chain((paste, keys)) if then else paste)
     results = await channel.commands(commands, timeout=max(DEFAULT_TIMEOUT, len(text) / 100_000))
     failed = next((r for r in results if not r.ok), None)
     if failed is not None:
         await channel.command("delete-buffer", "-b", name)  # whatever was set; an error is fine
         raise _command_error(channel.host, failed, pane)
+    if only_if is not None and CHANGED in results[-1].stdout.split():
+        raise PaneChangedError(f"pane {pane} changed since it was last seen; nothing was typed",
+                               host=channel.host, target=pane)  # fmt: skip
 
 
 # -- helpers ----------------------------------------------------------------------------------

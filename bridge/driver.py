@@ -19,13 +19,14 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge import transcript
 from bridge.errors import (
     AgentNotReadyError,
     AgentTimeoutError,
     HostUnreachableError,
+    PaneChangedError,
     PermissionPendingError,
     TargetNotFoundError,
     UnrecognisedScreenError,
@@ -47,6 +48,9 @@ from bridge.screen import Snapshot, parse
 from bridge.text import check
 from bridge.tmux import PaneFacts, Tmux
 
+if TYPE_CHECKING:
+    from bridge.control import Stamp
+
 log = logging.getLogger("bridge.driver")
 
 POLL_MIN, POLL_MAX = 0.02, 0.25
@@ -67,10 +71,19 @@ class Observation:
     snapshot: Snapshot
     state: State
     at: float = field(default_factory=time.monotonic)
+    stamp: Stamp | None = None  # over a control channel: tells whether the pane changed since
+    reused: bool = False  # an earlier ask's last look, handed on (see Bridge.exclusive)
 
     @property
     def text(self) -> str:
         return self.snapshot.text
+
+    def current(self) -> bool:
+        """True while, as far as tmux's events tell, the pane still shows exactly this.
+
+        Only over a control channel (its ``%output`` and notifications); otherwise False.
+        """
+        return self.stamp is not None and self.stamp.unchanged(self.facts.pane_id)
 
 
 @dataclass(frozen=True)
@@ -119,6 +132,7 @@ class Driver:
         # Set when the pane id came from an earlier call: the first look must confirm it (else
         # StalePane, before anything is typed) and then clears it.
         self.expect: Callable[[PaneFacts], bool] | None = None
+        self.last: Observation | None = None  # the latest look at the screen (no scrollback)
 
     async def _reached(self, point: str) -> None:
         if self.checkpoint is not None:
@@ -133,7 +147,7 @@ class Driver:
     async def _observe_once(self, *, history: int = 0) -> Observation:
         expect = self.expect
         try:
-            facts, raw = await self.tmux.observe(self.pane, history=history)
+            facts, raw, stamp = await self.tmux.observe(self.pane, history=history)
         except TargetNotFoundError:
             if expect is not None:
                 raise StalePane(f"{self.pane} is gone") from None
@@ -146,7 +160,10 @@ class Driver:
             raw, facts.width, (facts.cursor_x, facts.cursor_y), pane_height=facts.height
         )
         state = classify(snap, self.profile, current_command=facts.current_command, pane_dead=facts.dead)
-        return Observation(facts, snap, state)
+        obs = Observation(facts, snap, state, stamp=stamp)
+        if history == 0:
+            self.last = obs
+        return obs
 
     async def wait_for(
         self,
@@ -257,6 +274,10 @@ class Driver:
         still sits unsent in the input box. If the link drops while typing, the bridge reconnects
         and reads the screen before doing anything: text already in the box is not pasted again,
         a prompt already taken is not submitted again.
+
+        A ``before`` that is a :attr:`~Observation.reused` look is checked by tmux itself when the
+        paste is due (same place, cursor, size, mode, command): if the pane changed or is gone,
+        nothing is typed and :class:`StalePane` sends the caller back to resolve and look again.
         """
         before = before or await self.require_idle("type a prompt")
         typed_before = input_text(before.snapshot, self.profile) or ""
@@ -276,7 +297,12 @@ class Driver:
         then = [self.profile.submit.enter_key] if at_once else []
         entered = at_once
         try:
-            await self.tmux.paste(self.pane, prompt, then=then)
+            await self.tmux.paste(self.pane, prompt, then=then,
+                                  unless_changed=before.facts if before.reused else None)  # fmt: skip
+        except (PaneChangedError, TargetNotFoundError) as error:
+            if not before.reused:
+                raise
+            raise StalePane(f"{self.pane} changed since the last look ({error})") from error
         except HostUnreachableError:
             seen = await self.observe_through_drops(deadline)
             if at_once and taken(seen):

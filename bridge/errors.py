@@ -131,6 +131,13 @@ class AgentTimeoutError(AgentError):
     """The agent did not reach the wanted state in time."""
 
 
+class PaneChangedError(AgentError):
+    """A guarded paste found the pane changed since it was last seen, and typed nothing.
+
+    The driver catches it and looks again; it reaches a caller only through the low-level API.
+    """
+
+
 class UnrecognisedScreenError(AgentError):
     """The screen matches nothing the profile knows; nothing was pressed."""
 

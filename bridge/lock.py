@@ -12,6 +12,15 @@ The lock file is ``/tmp/agent-bridge-locks-<uid>/<server pid>-<pane>.lock`` (a 0
 must be owned by the user; it does not depend on the caller's environment, so every caller finds
 the same one), keyed by the tmux server's PID and the pane id: two laptops asking the same agent
 wait for each other.
+
+**Kept locks.** After a successful ask the caller may keep its lock for a while (``keep``; the
+registry's ``settings.keep_lock``): its next ask then types without taking it again (one round
+trip less). Nobody waits for a kept lock: a bash holder that finds a lock taken reads the taker's
+PID from ``<key>.owner`` and, only if that process really has the lock file open, sends it
+``SIGUSR1``; its holder prints ``WANT`` and this process drops every lock it keeps on that host at
+once (and keeps none for two seconds). The one-sh-per-lock holder asks the same way once before
+it waits. A lock kept by a caller that cannot be asked (an older version) is released when its
+keep time ends.
 """
 
 from __future__ import annotations
@@ -38,9 +47,15 @@ dir="/tmp/agent-bridge-locks-$(id -u)"
 mkdir -p -m 700 "$dir" 2>/dev/null
 [ -d "$dir" ] && [ -O "$dir" ] || { echo "NOLOCKDIR $dir"; exit 3; }
 command -v flock >/dev/null 2>&1 || { echo "NOFLOCK"; exit 4; }
-exec flock -w "$1" "$dir/$2.lock" sh -c '
+lock="$dir/$2.lock"
+if ! flock -n "$lock" true 2>/dev/null; then  # taken: ask a caller that keeps it to let go
+  read -r p <"$dir/$2.owner" 2>/dev/null
+  case $p in ""|*[!0-9]*) ;; *) for f in /proc/$p/fd/*; do
+    if [ "$f" -ef "$lock" ]; then kill -USR1 "$p" 2>/dev/null; break; fi; done ;; esac
+fi
+exec flock -w "$1" "$lock" sh -c '
 n=$(cat "$0" 2>/dev/null); case $n in ""|*[!0-9]*) n=0 ;; esac
-echo $((n + 1)) >"$0"; echo LOCKED; exec cat >/dev/null' "$dir/$2.lock"
+echo $((n + 1)) >"$0"; echo LOCKED; exec cat >/dev/null' "$lock"
 """
 
 
@@ -51,14 +66,26 @@ mkdir -p -m 700 "$dir"
 [ -d "$dir" ] && [ -O "$dir" ] || { echo "NOLOCKDIR $dir"; exit 3; }
 command -v flock >/dev/null 2>&1 || { echo "NOFLOCK"; exit 4; }
 declare -A held
+trap 'echo WANT' USR1
 echo READY
-while IFS=' ' read -r op id key; do
+while :; do
+  IFS=' ' read -r op id key; rc=$?
+  [ $rc -gt 128 ] && continue  # a read cut short by the trap (bash 5 restarts it itself)
+  [ $rc -ne 0 ] && break
   case "$op" in
     L) if exec {fd}>>"$dir/$key.lock"; then
          if flock -n "$fd"; then
            held[$id]=$fd; n=; read -r n <"$dir/$key.lock"; [[ $n =~ ^[0-9]{1,15}$ ]] || n=0
-           n=$((n + 1)); echo "$n" >"$dir/$key.lock"; echo "$id OK $n"
-         else exec {fd}>&-; echo "$id BUSY"; fi
+           n=$((n + 1)); echo "$n" >"$dir/$key.lock"; echo $$ >"$dir/$key.owner"; echo "$id OK $n"
+         else
+           exec {fd}>&-; p=; read -r p <"$dir/$key.owner"
+           if [[ $p =~ ^[0-9]{1,10}$ && $p != $$ ]]; then  # ask it to let go, if it really holds it
+             for f in /proc/$p/fd/*; do
+               if [ "$f" -ef "$dir/$key.lock" ]; then kill -USR1 "$p"; break; fi
+             done
+           fi
+           echo "$id BUSY"
+         fi
        else echo "$id ERR"; fi ;;
     U) fd="${held[$id]}"
        if [ -n "$fd" ]; then exec {fd}>&-; unset "held[$id]"; fi
@@ -68,6 +95,16 @@ done
 """
 _KEY = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 POLL_MIN, POLL_MAX = 0.02, 0.5  # waiting for another process's lock: flock -n again, backing off
+CONTESTED_S = 2.0  # after another caller asked for a lock here, keep none (it asks again meanwhile)
+
+
+@dataclass
+class _Kept:
+    """A lock kept after its holder finished: its id in the bash holder, and its expiry."""
+
+    id_: str
+    process: Process
+    expiry: asyncio.TimerHandle
 
 
 class LockServer:
@@ -89,6 +126,8 @@ class LockServer:
         # Per lock: how many times this process took it, and the lock file's count at the last take.
         self._takes: dict[str, int] = {}
         self._count: dict[str, int] = {}
+        self._kept: dict[str, _Kept] = {}
+        self._contested_until = 0.0
         self.unavailable: str | None = None  # why this host uses one channel per lock instead
 
     async def _open(self) -> Process | None:
@@ -129,6 +168,9 @@ class LockServer:
     async def _read(self, process: Process) -> None:
         try:
             while line := await process.readline():
+                if line == b"WANT\n":  # another caller waits for a lock here
+                    self._let_go()
+                    continue
                 id_, _, answer = line.decode(errors="replace").strip().partition(" ")
                 future = self._waiting.pop(id_, None)
                 if future is not None and not future.done():
@@ -181,16 +223,41 @@ class LockServer:
         except Exception:
             self._waiting.pop(id_, None)
 
+    def _let_go(self) -> None:
+        """Drop every kept lock now, and keep none for a moment: someone is waiting."""
+        self._contested_until = asyncio.get_running_loop().time() + CONTESTED_S
+        kept, self._kept = self._kept, {}
+        for key, item in kept.items():
+            item.expiry.cancel()
+            log.debug("letting go of %s on %s: another caller asked for it", key, self.transport.host)
+            self._release(item.process, item.id_)
+
+    def _expire(self, key: str, id_: str) -> None:
+        item = self._kept.get(key)
+        if item is not None and item.id_ == id_:
+            del self._kept[key]
+            self._release(item.process, id_)
+
+    def keeps(self, key: str) -> bool:
+        """True while this process keeps lock ``key`` from an earlier hold (see ``keep``)."""
+        item = self._kept.get(key)
+        return item is not None and not item.process.is_closing()
+
     def mark(self, key: str) -> Mark:
         """Where lock ``key`` stands now, for :meth:`Held.untouched_since` after taking it."""
         local = self._local.get(key)
         return Mark(self._takes.get(key, 0), local is not None and local.locked())
 
     @contextlib.asynccontextmanager
-    async def hold(self, key: str, *, timeout: float, agent: str = "agent") -> AsyncIterator[Held]:
+    async def hold(
+        self, key: str, *, timeout: float, agent: str = "agent", keep: float = 0.0
+    ) -> AsyncIterator[Held]:
         """Hold the lock named ``key``; wait at most ``timeout`` seconds, else AgentNotReadyError.
 
         Yields a :class:`Held` that tells whether any other holder had it since a :meth:`mark`.
+        With ``keep`` > 0, a hold that ends without an exception keeps the lock up to ``keep``
+        seconds more: the next hold of ``key`` in this process takes it without a round trip
+        (``Held.kept``), and any other caller that wants it gets it at once (see the module).
         """
         if not _KEY.fullmatch(key):
             raise ValueError(f"bad lock key {key!r}")
@@ -206,28 +273,47 @@ class LockServer:
                 async with pane_lock(self.transport, key, timeout=timeout, agent=agent):
                     yield Held(self._took(key, None), None)
                 return
-            id_ = str(next(self._ids))
-            delay = POLL_MIN
-            while (answer := await self._request(process, "L", id_, key)) == "BUSY":
-                left = deadline - asyncio.get_running_loop().time()
-                if left <= 0:
-                    raise _busy(agent, timeout, self.transport.host)
-                await asyncio.sleep(min(delay, left))
-                delay = min(delay * 2, POLL_MAX)
-            said, _, count = answer.partition(" ")
-            if said != "OK":
-                host = self.transport.host
-                raise BridgeError(f"cannot lock {agent}'s pane on {host} ({answer or 'no answer'})")
-            log.debug("locked %s on %s", key, self.transport.host)
-            now = int(count) if count.isdigit() else None
-            previous = self._count.get(key)
-            held = Held(self._took(key, now), previous, now)
+            kept = self._kept.pop(key, None)
+            if kept is not None:
+                kept.expiry.cancel()
+            if kept is not None and kept.process is process:
+                id_, count = kept.id_, self._count.get(key)
+                held = Held(self._took(key, count), count, count, kept=True)
+            else:  # none kept, or kept by a holder that is gone (and released it)
+                id_ = str(next(self._ids))
+                held = await self._take(process, id_, key, deadline, timeout, agent)
+            finished = False
             try:
                 yield held
+                finished = True
             finally:
-                self._release(process, id_)
+                loop = asyncio.get_running_loop()
+                if finished and keep > 0 and loop.time() >= self._contested_until:
+                    expiry = loop.call_later(keep, self._expire, key, id_)
+                    self._kept[key] = _Kept(id_, process, expiry)
+                else:
+                    self._release(process, id_)
         finally:
             local.release()
+
+    async def _take(
+        self, process: Process, id_: str, key: str, deadline: float, timeout: float, agent: str
+    ) -> Held:
+        delay = POLL_MIN
+        while (answer := await self._request(process, "L", id_, key)) == "BUSY":
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise _busy(agent, timeout, self.transport.host)
+            await asyncio.sleep(min(delay, left))
+            delay = min(delay * 2, POLL_MAX)
+        said, _, count = answer.partition(" ")
+        if said != "OK":
+            host = self.transport.host
+            raise BridgeError(f"cannot lock {agent}'s pane on {host} ({answer or 'no answer'})")
+        log.debug("locked %s on %s", key, self.transport.host)
+        now = int(count) if count.isdigit() else None
+        previous = self._count.get(key)
+        return Held(self._took(key, now), previous, now)
 
     def _took(self, key: str, count: int | None) -> int:
         """Note a take of ``key`` (the lock file's new ``count``, if known); returns the takes before."""
@@ -241,6 +327,9 @@ class LockServer:
 
     async def close(self) -> None:
         """End the holder (its locks are released by the host's kernel)."""
+        for item in self._kept.values():
+            item.expiry.cancel()
+        self._kept.clear()
         process, self._process = self._process, None
         if process is not None:
             process.close()
@@ -270,6 +359,7 @@ class Held:
     takes_before: int
     previous: int | None
     count: int | None = None
+    kept: bool = False  # still held from this process's previous hold: nobody had it since
 
     def untouched_since(self, mark: Mark) -> bool:
         """True when nobody else held the lock between ``mark`` and this take.
@@ -277,8 +367,10 @@ class Held:
         That needs: nobody in this process held it at the mark nor took it since, and the lock
         file's count grew by exactly this take since this process's last one (no other process
         took it in between). Unknown counts (a fresh process, the one-channel-per-lock holder)
-        say False: the caller then looks again.
+        say False: the caller then looks again. A kept lock was never free since its last hold.
         """
+        if self.kept:
+            return not mark.held and mark.takes == self.takes_before
         return (
             not mark.held
             and mark.takes == self.takes_before

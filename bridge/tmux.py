@@ -11,6 +11,7 @@ written at once.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import shlex
 import uuid
@@ -19,11 +20,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bridge.config import Target
-from bridge.errors import BridgeError, CommandError, HostUnreachableError, TargetNotFoundError
+from bridge.errors import (
+    BridgeError,
+    CommandError,
+    HostUnreachableError,
+    PaneChangedError,
+    TargetNotFoundError,
+)
 from bridge.transport import Completed, Transport
 
 if TYPE_CHECKING:
-    from bridge.control import ControlChannel, ControlLink
+    from bridge.control import ControlChannel, ControlLink, Stamp
 
 log = logging.getLogger("bridge.tmux")
 
@@ -75,6 +82,28 @@ class PaneFacts:
     @property
     def target(self) -> str:
         return f"{self.session}:{self.window_index}.{self.pane_index}"
+
+
+def same_as(facts: PaneFacts) -> str:
+    """A tmux format that is true (``1``) while the pane still shows what ``facts`` describe:
+    alive, not in a mode, in the same place, same size, cursor, scrollback, screen and command."""
+
+    def literal(value: str) -> str:  # a literal inside a format: #, comma and } escaped
+        return value.replace("#", "##").replace(",", "#,").replace("}", "#}")
+
+    checks = [
+        ("pane_dead", "0"), ("pane_in_mode", "0"), ("pane_width", str(facts.width)),
+        ("pane_height", str(facts.height)), ("cursor_x", str(facts.cursor_x)),
+        ("cursor_y", str(facts.cursor_y)), ("history_size", str(facts.history_size)),
+        ("alternate_on", "1" if facts.alternate_on else "0"),
+        ("pane_current_command", literal(facts.current_command)),
+        ("session_name", literal(facts.session)), ("window_index", str(facts.window_index)),
+        ("pane_index", str(facts.pane_index)),
+    ]  # fmt: skip
+    condition = f"#{{==:#{{{checks[0][0]}}},{checks[0][1]}}}"
+    for name, value in checks[1:]:
+        condition = f"#{{&&:{condition},#{{==:#{{{name}}},{value}}}}}"
+    return condition
 
 
 def escape_literal(text: str) -> str:
@@ -177,7 +206,7 @@ class Tmux:
             timeout *= 3  # scrollback can be megabytes
         line = commands[0] if len(commands) == 1 else Chain(tuple(tuple(c) for c in commands))
         (result,) = await channel.commands([line], timeout=timeout)
-        return Completed(tuple(argv), result.exit_status, result.stdout, result.stderr)
+        return dataclasses.replace(result, argv=tuple(argv))
 
     def _raise(self, result: Completed, target: str | None) -> None:
         err = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
@@ -244,15 +273,20 @@ class Tmux:
             window_name=v["window_name"],
         )
 
-    async def observe(self, pane: str, *, history: int = 0) -> tuple[PaneFacts, str]:
-        """Pane facts and the captured screen (with SGR) in ONE tmux invocation."""
+    async def observe(self, pane: str, *, history: int = 0) -> tuple[PaneFacts, str, Stamp | None]:
+        """Pane facts and the captured screen (with SGR) in ONE tmux invocation.
+
+        The :class:`~bridge.control.Stamp` (over a control channel, else ``None``) tells later
+        whether the pane changed since this look.
+        """
         fmt = _SEP.join(f"#{{{name}}}" for name in _FACTS)
         args = ["display-message", "-p", "-t", pane, fmt, ";", "capture-pane", "-p", "-e", "-J", "-t", pane]
         if history > 0:
             args += ["-S", str(-history)]
-        out = (await self.run(*args, target=pane)).stdout
-        first, _, screen = out.partition("\n")
-        return self._facts(first, pane), screen
+        result = await self.run(*args, target=pane)
+        first, _, screen = result.stdout.partition("\n")
+        stamp: Stamp | None = getattr(result, "stamp", None)  # an Answered, over control mode
+        return self._facts(first, pane), screen, stamp
 
     async def resolve(self, target: str) -> str:
         """The stable ``%id`` of the pane ``target`` names (exactly that pane, never a guess)."""
@@ -275,33 +309,53 @@ class Tmux:
 
     # -- typing -----------------------------------------------------------------------------
 
-    async def paste(self, pane: str, text: bytes | str, *, then: Sequence[str] = ()) -> None:
+    async def paste(
+        self,
+        pane: str,
+        text: bytes | str,
+        *,
+        then: Sequence[str] = (),
+        unless_changed: PaneFacts | None = None,
+    ) -> None:
         """Type ``text`` exactly into ``pane`` as one bracketed paste (one round trip).
 
         The text travels on stdin to ``load-buffer`` under a unique buffer name, then
         ``paste-buffer -p -r -d`` pastes it with bracketed-paste markers (when the program asked
         for them), keeps LF as LF, and deletes the buffer. ``then``: keys pressed right after in
         the same tmux command list (only if the paste worked), e.g. ``["Enter"]``.
+
+        ``unless_changed``: the facts of the last look; tmux itself checks, when the paste is due,
+        that the pane still has them (:func:`same_as`), and otherwise types nothing and
+        :class:`~bridge.errors.PaneChangedError` is raised.
         """
         text_str = text if isinstance(text, str) else text.decode("utf-8", errors="surrogateescape")
+        only_if = None if unless_changed is None else same_as(unless_changed)
         channel = await self._channel() if "\x00" not in text_str else None
         if channel is not None:
             from bridge.control import paste_via_control
 
             log.debug("tmux on %s (control): paste %d characters into %s", self.host, len(text_str), pane)
-            await paste_via_control(channel, pane, text_str, then=then)
+            await paste_via_control(channel, pane, text_str, then=then, only_if=only_if)
             return
+        from bridge.control import CHANGED
+
         name = f"agent-bridge-{uuid.uuid4().hex[:12]}"
-        keys = [";", "send-keys", "-t", pane, *then] if then else []
+        paste = ["paste-buffer", "-p", "-r", "-d", "-b", name, "-t", pane]
+        keys = ["send-keys", "-t", pane, *then]
+        if only_if is not None:
+            branches = [shlex.join(paste) + " ; " + shlex.join(keys),
+                        f"delete-buffer -b {name} ; display-message -p {CHANGED}"]  # fmt: skip
+            typing = ["if-shell", "-F", "-t", pane, only_if, *branches]
+        else:
+            typing = [*paste, ";", *keys] if then else paste
         try:
-            await self.run(
-                "load-buffer", "-b", name, "-",
-                ";", "paste-buffer", "-p", "-r", "-d", "-b", name, "-t", pane, *keys,
-                stdin=text, target=pane,
-            )  # fmt: skip
+            result = await self.run("load-buffer", "-b", name, "-", ";", *typing, stdin=text, target=pane)
         except (TargetNotFoundError, CommandError):
             await self.run("delete-buffer", "-b", name, check=False)  # loaded, never pasted
             raise
+        if only_if is not None and CHANGED in result.stdout.split():
+            raise PaneChangedError(f"pane {pane} changed since it was last seen; nothing was typed",
+                                   host=self.host, target=pane)  # fmt: skip
 
     async def type_literal(self, pane: str, text: str) -> None:
         """Type short ``text`` as literal keys (``send-keys -l``), safe with a trailing ``;``."""

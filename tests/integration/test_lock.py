@@ -223,10 +223,18 @@ async def test_a_look_taken_while_waiting_for_the_lock_is_taken_again(setup: tup
         driver = await mine.driver("demo")
         looks = counted(driver)
         assert "warm up" in (await first_look(mine, driver)).text
+        assert looks == [0], "the lock was kept and the pane did not change: the last look holds"
+
+        await driver.tmux.type_literal(driver.pane, "x")  # the pane changes (the lock is still kept)
+        await driver.wait_for(lambda o: "❯\u00a0x" in o.text, 10, what="the x")
+        looks[0] = 0
+        assert "❯\u00a0x" in (await first_look(mine, driver)).text
         assert looks == [1], "nobody else held it: the look taken meanwhile is trusted"
 
         other = await theirs.driver("demo")
+        began = time.monotonic()
         async with theirs.exclusive(other, 10):
+            assert time.monotonic() - began < 5, "mine kept the lock (keep_lock 60 s) but let go when asked"
             looks[0] = 0
             waiting = asyncio.create_task(first_look(mine, driver))
             deadline = time.monotonic() + 10
@@ -239,3 +247,76 @@ async def test_a_look_taken_while_waiting_for_the_lock_is_taken_again(setup: tup
         first = await waiting
         assert "typed meanwhile" in first.text, first.text
         assert looks == [2]
+
+
+@pytest.mark.parametrize("where", ["local", "ssh"])
+async def test_a_kept_lock_is_taken_again_at_once_and_let_go_when_another_caller_wants_it(
+    tmp_path: Path, where: str, request: pytest.FixtureRequest
+) -> None:
+    """A hold with ``keep`` keeps the lock: this process takes it again without asking the host;
+    another process's holder (either kind) that finds it taken asks for it and gets it at once;
+    a caller that is still holding it is not interrupted; a keep also ends by itself."""
+    from bridge.lock import LockServer, pane_lock
+    from bridge.transport import Transport
+    from bridge.transport.local import LocalTransport
+
+    transport: Transport = LocalTransport("here")
+    if where == "ssh":
+        from tests.integration.test_control import ssh_transport
+
+        transport = ssh_transport(request.getfixturevalue("sshd"))
+    key = f"test-{tmp_path.name[-20:]}-{time.monotonic_ns()}"
+    uid = (await transport.run(["id", "-u"])).stdout.strip()
+    lock_file = f"/tmp/agent-bridge-locks-{uid}/{key}.lock"
+    mine, theirs = LockServer(transport), LockServer(transport)
+
+    async def free() -> bool:  # flock itself: a taker that never asks anyone to let go
+        return (await transport.run(["flock", "-n", lock_file, "true"])).ok
+
+    async def taken_by_theirs_within() -> float:
+        began = time.monotonic()
+        async with theirs.hold(key, timeout=10):
+            return time.monotonic() - began
+
+    try:
+        async with mine.hold(key, timeout=5, keep=60) as held:
+            assert not held.kept
+        assert mine.keeps(key) and not await free(), "kept after the hold ended"
+        count = (await transport.run(["cat", lock_file])).stdout
+        mark = mine.mark(key)
+        async with mine.hold(key, timeout=5, keep=60) as held:
+            assert held.kept and held.untouched_since(mark)
+        assert (await transport.run(["cat", lock_file])).stdout == count, "taken again without a take"
+
+        assert await taken_by_theirs_within() < 5, "another process asked and got it (keep was 60 s)"
+        assert not mine.keeps(key)
+        mark = mine.mark(key)
+        async with mine.hold(key, timeout=5, keep=60) as held:
+            assert not held.kept and not held.untouched_since(mark), "theirs held it in between"
+
+        began = time.monotonic()
+        async with pane_lock(transport, key, timeout=10):  # the one-sh-per-lock holder asks too
+            assert time.monotonic() - began < 5 and not mine.keeps(key)
+
+        async with mine.hold(key, timeout=5, keep=60):
+            waiting = asyncio.create_task(taken_by_theirs_within())
+            await asyncio.sleep(0.5)
+            assert not waiting.done(), "a holder is never interrupted"
+        assert await asyncio.wait_for(waiting, 10) < 5
+        assert not mine.keeps(key), "wanted while held: let go at the end, not kept"
+
+        with pytest.raises(RuntimeError):
+            async with mine.hold(key, timeout=5, keep=60):
+                raise RuntimeError("the ask failed")
+        assert not mine.keeps(key) and await free(), "a hold that failed is not kept"
+
+        await asyncio.sleep(2.1)  # CONTESTED_S after theirs asked
+        async with mine.hold(key, timeout=5, keep=0.3):
+            pass
+        assert mine.keeps(key)
+        await asyncio.sleep(0.8)
+        assert not mine.keeps(key) and await free(), "the keep ended by itself"
+    finally:
+        await mine.close()
+        await theirs.close()
+        await transport.close()

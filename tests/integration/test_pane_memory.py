@@ -7,6 +7,7 @@ anything is typed, and the prompt lands exactly once in the right pane.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bridge.api import Bridge
+from bridge.errors import AgentNotReadyError
 from tests.conftest import TmuxServer, agent_toml, local_host_toml, wait_for
 
 pytestmark = pytest.mark.integration
@@ -80,3 +82,67 @@ async def test_a_target_that_names_another_pane_now_is_resolved_again(
         assert _resolved_again(caplog)
         assert "moved-4" in tmux_server.capture(other)
         assert "moved-4" not in tmux_server.capture(old), "typed into the pane the target names now"
+
+
+def _looks(caplog: pytest.LogCaptureFixture) -> int:
+    """Screen captures sent to tmux since the last clear."""
+    return sum("capture-pane" in r.getMessage() for r in caplog.records if r.name == "bridge.tmux")
+
+
+async def test_an_ask_right_after_an_ask_types_at_once_unless_the_pane_changed(
+    registry: Path, tmux_server: TmuxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The first ask keeps its lock and its last look; the next one types without taking the
+    lock or looking again, while tmux's events say the pane did not change. When someone else
+    typed into the pane meanwhile, it looks again and sees it (here: a busy shell)."""
+    caplog.set_level(logging.DEBUG, logger="bridge.tmux")
+    async with Bridge.from_config(registry) as bridge:
+        assert (await bridge.ask("sh", "echo one-$((1))", timeout=20)).reply == "one-1"
+        (locks,) = bridge._locks.values()
+        (key,) = bridge._seen
+        assert locks.keeps(key)
+        count = locks._count[key]
+        caplog.clear()
+        assert (await bridge.ask("sh", "echo two-$((2))", timeout=20)).reply == "two-2"
+        assert _looks(caplog) == 1, "no look before typing: only the one that read the reply"
+        assert locks._count[key] == count, "the kept lock was not taken again"
+
+        pane = (await bridge.pane("sh")).pane_id
+        tmux_server.tmux("send-keys", "-t", pane, "sleep 3", "Enter")  # a person, while the lock is kept
+        wait_for(lambda: "sleep 3" in tmux_server.capture(pane), 10)
+        await asyncio.sleep(0.2)
+        with pytest.raises(AgentNotReadyError, match="busy, not idle"):
+            await bridge.ask("sh", "echo typed-into-sleep", timeout=20)
+        wait_for(lambda: tmux_server.capture(pane).rstrip().endswith("$"), 10)
+        assert "typed-into-sleep" not in tmux_server.capture(pane)
+        assert (await bridge.ask("sh", "echo three-$((3))", timeout=20)).reply == "three-3"
+
+
+@pytest.mark.parametrize("control", [True, False], ids=["control", "exec"])
+async def test_a_reused_look_is_checked_by_tmux_itself_when_the_paste_is_due(
+    registry: Path, tmux_server: TmuxServer, control: bool
+) -> None:
+    """tmux's events may still be on their way when an ask starts from a reused look, so the
+    paste carries the look's facts and tmux pastes only if the pane still has them: a pane that
+    changed gets nothing typed, and the ask goes back to resolve and look again."""
+    import dataclasses
+
+    from bridge.driver import StalePane
+
+    async with Bridge.from_config(registry) as bridge:
+        bridge.control = control
+        driver = await bridge.driver("sh")
+        seen = dataclasses.replace(await driver.observe(), reused=True)
+        tmux_server.tmux("send-keys", "-t", driver.pane, "sleep 3", "Enter")
+        wait_for(lambda: tmux_server.current_command(driver.pane) == "sleep", 10)
+        with pytest.raises(StalePane, match="changed since the last look"):
+            await driver.submit("echo typed-into-sleep", before=seen)
+        await asyncio.sleep(0.3)
+        assert "typed-into-sleep" not in tmux_server.capture(driver.pane)
+        buffers = tmux_server.tmux("list-buffers", "-F", "#{buffer_name}").stdout
+        assert "agent-bridge" not in buffers, "the unpasted buffer was deleted"
+
+        wait_for(lambda: tmux_server.current_command(driver.pane) == "bash", 10)
+        seen = dataclasses.replace(await driver.observe(), reused=True)
+        await driver.submit("echo guarded-$((5))", before=seen)  # unchanged: typed at once
+        await driver.wait_for(lambda o: "guarded-5" in o.text, 10, what="the command's output")

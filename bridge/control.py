@@ -91,6 +91,10 @@ log = logging.getLogger("bridge.control")
 
 PRIVATE_PREFIX = "agent-bridge-ctl-"
 CHANGED = "agent-bridge-pane-changed"  # what a guarded paste prints when it typed nothing
+# Over SSH the events prove the pane unchanged only while the link is known to be alive: the host
+# must have sent something this recently. (A link that died silently says nothing; an ask that
+# typed into it first would wait out the reconnect window instead of failing fast.)
+HEARD_S = 2.0
 DEFAULT_TIMEOUT = 30.0
 OPEN_TIMEOUT = 15.0
 _COMMAND_NAME = re.compile(r"[a-z][a-z-]*")
@@ -411,6 +415,7 @@ class ControlChannel:
         self._position = 0
         self._wrote: dict[str, int] = {}  # pane -> position of its last %output
         self._upset = 0  # position of the last such notification
+        self._heard = 0.0  # when the last line arrived (monotonic)
         self._closed = False
         self._error: BridgeError | None = None
         self._stray: list[str] = []
@@ -612,9 +617,12 @@ class ControlChannel:
                 del self._watchers[watcher.pane]
 
     def unchanged_since(self, pane: str, position: int) -> bool:
-        """True while the channel is open and neither ``pane`` wrote nor anything else happened
-        that may change it after ``position`` (see :class:`Stamp`)."""
-        return not self._closed and self._upset <= position and self._wrote.get(pane, 0) <= position
+        """True while the channel is open (and, over SSH, heard from within :data:`HEARD_S`) and
+        neither ``pane`` wrote nor anything else happened that may change it after ``position``
+        (see :class:`Stamp`)."""
+        if self._closed or self._upset > position or self._wrote.get(pane, 0) > position:
+            return False
+        return not self._remote or asyncio.get_running_loop().time() - self._heard <= HEARD_S
 
     def _on_output(self, pane: str) -> None:
         self._position += 1
@@ -634,6 +642,7 @@ class ControlChannel:
     # -- reading ----------------------------------------------------------------------------
 
     async def _read(self) -> None:
+        loop = asyncio.get_running_loop()
         partial = b""
         error: BridgeError | None = None
         try:
@@ -641,6 +650,7 @@ class ControlChannel:
                 chunk = await self.process.readline()
                 if not chunk:
                     break
+                self._heard = loop.time()
                 if not chunk.endswith(b"\n"):  # a reader gave up on a very long line: keep going
                     partial += chunk
                     continue

@@ -303,11 +303,14 @@ class Driver:
             if not before.reused:
                 raise
             raise StalePane(f"{self.pane} changed since the last look ({error})") from error
-        except HostUnreachableError:
+        except HostUnreachableError as error:
             seen = await self.observe_through_drops(deadline)
             if at_once and taken(seen):
                 return seen
             if not landed(seen) and not taken(seen):
+                if before.reused:  # nothing typed; start over from a look of its own (tmux may
+                    # have refused the paste because the pane had changed: the answer was lost)
+                    raise StalePane(f"the link dropped while typing; nothing was typed ({error})") from error
                 log.info("%s: the paste was lost with the link; pasting it (once) again", self.agent)
                 await self.tmux.paste(self.pane, prompt, then=then)
             else:

@@ -59,6 +59,7 @@ SHELL = shlex.join(["env", "PS1=$ ", "HISTFILE=/dev/null", "bash", "--norc", "--
 PANE_SIZE = ("200", "50")
 BIG_SIZE = ("200", "80")  # the 14 KB command line must fit on the screen to be read back
 MANY = 16
+CPU_ROUNDS = 100  # single asks whose CPU cost is measured (jiffies: 10 ms each; 100 asks >> that)
 NAIVE_POLL = 0.5
 CM_POLL = 0.05
 STEP_TIMEOUT = 30.0
@@ -647,13 +648,21 @@ class Worker:
             await all_at_once()  # warm-up: every pane resolved, every bash past its first command
             one = [await timed_ms(ask(names[0])) for _ in range(5)]
             together = [await timed_ms(all_at_once()) for _ in range(3)]
+            # What one exchange costs the whole machine (this process, sshd, tmux, bash, and for
+            # WireGuard the tunnel and relay): 16 at once cannot finish before 16 x that / cores.
+            began = busy_core_s()
+            for _ in range(CPU_ROUNDS):
+                await ask(names[0])
+            cpu_ms = (busy_core_s() - began) * 1000 / CPU_ROUNDS
         finally:
             conn.create_process = original
         same = transport._conn is conn  # a refused channel would have made it reconnect
         o, t = statistics.median(one), statistics.median(together)
+        floor = max(o, MANY * cpu_ms / (os.cpu_count() or 1))
         return {"one": stats(one), "all": stats(together), "ratio": round(t / o, 2), "failures": failures,
                 "peak_channels": peak, "channels_opened": opened, "channels_refused": refused,
-                "one_connection": same}  # fmt: skip
+                "one_connection": same, "cpu_ms_per_exchange": round(cpu_ms, 2),
+                "cpu_floor_ratio": round(floor / o, 1)}  # fmt: skip
 
     # -- run -------------------------------------------------------------------------------
 
@@ -692,6 +701,13 @@ class Worker:
                 times.append((time.perf_counter() - began) * 1000)
             time.sleep(0.02)
         return statistics.median(times)
+
+
+def busy_core_s() -> float:
+    """Core-seconds this machine has spent busy so far, all processes (``/proc/stat``)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 async def timed_ms(step: Awaitable[Any]) -> float:
@@ -785,6 +801,9 @@ def render(results: dict[str, dict[str, Any]], skipped: str | None, facts: dict[
     row(f"{MANY} agents: all at once (API, one conn), ms", lambda r: r["many"]["all"]["median"])
     row("  ratio all / one", lambda r: r["many"]["ratio"])
     row("  failures", lambda r: len(r["many"]["failures"]))
+    row("  CPU per exchange, whole machine, core-ms", lambda r: r["many"]["cpu_ms_per_exchange"])
+    row(f"  CPU floor for {MANY} at once on {os.cpu_count()} cores, x one",
+        lambda r: r["many"]["cpu_floor_ratio"])  # fmt: skip
     row("  peak SSH channels open (sshd MaxSessions 10)", lambda r: r["many"]["peak_channels"])
     row("  still one SSH connection", lambda r: "yes" if r["many"]["one_connection"] else "NO")
     row(f"{MANY} CLI asks at once (16 processes), ms", lambda r: r["cli_many"]["all_ms"])

@@ -16,7 +16,7 @@ import pytest
 
 from bridge.api import Bridge
 from bridge.errors import AgentNotReadyError
-from tests.conftest import TmuxServer, agent_toml, local_host_toml, wait_for
+from tests.conftest import Sshd, TmuxServer, agent_toml, local_host_toml, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -84,9 +84,11 @@ async def test_a_target_that_names_another_pane_now_is_resolved_again(
         assert "moved-4" not in tmux_server.capture(old), "typed into the pane the target names now"
 
 
-def _looks(caplog: pytest.LogCaptureFixture) -> int:
-    """Screen captures sent to tmux since the last clear."""
-    return sum("capture-pane" in r.getMessage() for r in caplog.records if r.name == "bridge.tmux")
+def _looked_before_typing(caplog: pytest.LogCaptureFixture) -> bool:
+    """Since the last clear: was the screen captured before the first paste?"""
+    said = [r.getMessage() for r in caplog.records if r.name == "bridge.tmux"]
+    typed = next(i for i, message in enumerate(said) if ": paste " in message)
+    return any("capture-pane" in message for message in said[:typed])
 
 
 async def test_an_ask_right_after_an_ask_types_at_once_unless_the_pane_changed(
@@ -104,7 +106,7 @@ async def test_an_ask_right_after_an_ask_types_at_once_unless_the_pane_changed(
         count = locks._count[key]
         caplog.clear()
         assert (await bridge.ask("sh", "echo two-$((2))", timeout=20)).reply == "two-2"
-        assert _looks(caplog) == 1, "no look before typing: only the one that read the reply"
+        assert not _looked_before_typing(caplog)
         assert locks._count[key] == count, "the kept lock was not taken again"
 
         pane = (await bridge.pane("sh")).pane_id
@@ -146,3 +148,27 @@ async def test_a_reused_look_is_checked_by_tmux_itself_when_the_paste_is_due(
         seen = dataclasses.replace(await driver.observe(), reused=True)
         await driver.submit("echo guarded-$((5))", before=seen)  # unchanged: typed at once
         await driver.wait_for(lambda o: "guarded-5" in o.text, 10, what="the command's output")
+
+
+async def test_over_ssh_a_look_is_reused_only_while_the_host_was_heard_from_lately(
+    sshd: Sshd, tmux_server: TmuxServer, make_registry: Callable[..., Path],
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """A link that died silently tells no changes: over SSH the last look counts only while the
+    host sent something within HEARD_S; otherwise the ask takes the lock and looks first (and
+    fails fast if the host is gone, rather than typing into a dead link)."""
+    monkeypatch.setattr("bridge.control.HEARD_S", 0.5)
+    tmux_server.new_pane("work")
+    registry = make_registry(
+        sshd.host_toml("vps", tmux_socket=tmux_server.socket), agent_toml("sh", "vps", "work:0.0")
+    )
+    caplog.set_level(logging.DEBUG, logger="bridge.tmux")
+    async with Bridge.from_config(registry) as bridge:
+        assert (await bridge.ask("sh", "echo one-$((1))", timeout=20)).reply == "one-1"
+        caplog.clear()
+        assert (await bridge.ask("sh", "echo two-$((2))", timeout=20)).reply == "two-2"
+        assert not _looked_before_typing(caplog), "heard from just now: typed at once"
+        await asyncio.sleep(1.0)
+        caplog.clear()
+        assert (await bridge.ask("sh", "echo three-$((3))", timeout=20)).reply == "three-3"
+        assert _looked_before_typing(caplog), "silent for longer than HEARD_S: looked first"

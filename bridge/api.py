@@ -383,15 +383,17 @@ class Bridge:
             return
         reuse = seen is not None and locks.keeps(key) and _still(seen, driver)
         mark = locks.mark(key)
-        early = None if reuse else asyncio.ensure_future(driver.observe())
+        # The first look is this ask's first word with the host (a kept lock needs none): a link
+        # that is down fails it at once, as a lock request would, instead of riding it out.
+        early = None if reuse else asyncio.ensure_future(driver.observe_through_drops(time.monotonic()))
         keep = self.registry.model.settings.keep_lock
         try:
             async with locks.hold(key, timeout=timeout, agent=driver.agent, keep=keep) as held:
                 if seen is not None and reuse and held.kept and _still(seen, driver):
                     first = driver.last = dataclasses.replace(seen, reused=True)
                     driver.expect = None
-                elif early is None:
-                    first = await driver.observe()  # the kept lock was let go meanwhile
+                elif early is None:  # the kept lock was let go meanwhile
+                    first = await driver.observe_through_drops(time.monotonic())
                 else:
                     first = await early
                     if not held.untouched_since(mark):

@@ -29,10 +29,12 @@ Facts verified on tmux 3.3a (see ``tests/integration/test_control.py``):
   :meth:`ControlChannel.open` writes nothing until the attach's block arrived.
 * Some commands break "one line, one block" or harm the pane, so :meth:`ControlChannel.command`
   refuses them (use the exec path): ``if-shell``/``source-file`` (their commands come later in
-  blocks of their own), ``run-shell`` (its block ends at once, it holds the queue, and its output
-  opens view mode in the attached session's pane), ``wait-for`` (returns at once for a control
-  client), ``attach``/``switch-client``/``detach``/``new-session`` without ``-d`` (they move the
-  control client), interactive ones (``command-prompt``, ``display-menu``, ...).
+  blocks of their own; the one exception is :class:`IfFormat`, ``if-shell -F`` with branches of
+  equal length, whose branch's blocks follow its own at once), ``run-shell`` (its block ends at
+  once, it holds the queue, and its output opens view mode in the attached session's pane),
+  ``wait-for`` (returns at once for a control client),
+  ``attach``/``switch-client``/``detach``/``new-session`` without ``-d`` (they move the control
+  client), interactive ones (``command-prompt``, ``display-menu``, ...).
 * As from the command line, ``display-message -t %MISSING`` succeeds with an empty line, and
   ``-t session:MISSING-WINDOW`` falls back to the current window: check what came back.
 * A bare word like ``%2:off`` is a syntax error (``%2`` alone parses); quoted it is literal.

@@ -420,3 +420,19 @@ async def test_paste_is_one_write() -> None:
     await paste_via_control(channel, "%1", "")
     assert len(writes) == 1  # nothing to paste, nothing sent
     await channel.close()
+
+
+def test_if_format_is_one_line_with_branches_of_equal_length() -> None:
+    """``if-shell -F`` pairs its blocks only when both branches run as many commands."""
+    from bridge.control import IfFormat
+
+    guarded = IfFormat("%3", "#{==:#{pane_in_mode},0}", (("paste-buffer", "-b", "x", "-t", "%3"),
+                       ("send-keys", "-t", "%3", "Enter")), (("delete-buffer", "-b", "x"),
+                       ("display-message", "-p", "changed")))  # fmt: skip
+    line = guarded.line()
+    assert line.count(b"\n") == 1 and line.startswith(b'if-shell "-F" "-t" "%3" "#{==:#{pane_in_mode},0}" ')
+    assert b'"paste-buffer \\"-b\\" \\"x\\" \\"-t\\" \\"%3\\" ; send-keys' in line  # quoted twice
+    with pytest.raises(ValueError, match="same number"):
+        IfFormat("%3", "1", (("send-keys", "-t", "%3", "Enter"),), ())
+    with pytest.raises(ValueError, match="run-shell"):  # nor what the channel refuses
+        IfFormat("%3", "1", (("run-shell", "true"),), (("display-message", "-p", "x"),))

@@ -777,12 +777,7 @@ class ControlChannel:
             with contextlib.suppress(Exception):
                 self.process.close()
         if self._reader is not None:
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(self._reader), 5)
-            if not self._reader.done():
-                self._reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._reader
+            await finish(self._reader, 5)
         self._fail(None)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.process.wait_closed(), 5)
@@ -921,6 +916,19 @@ async def paste_via_control(
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+async def finish(task: asyncio.Task[None], timeout: float) -> None:
+    """Let ``task`` end within ``timeout`` seconds, else cancel it; its outcome is not raised.
+
+    Unlike ``suppress(CancelledError)`` around an await, a cancellation of the *caller* (Ctrl-C
+    while closing) still goes through.
+    """
+    if not (await asyncio.wait({task}, timeout=timeout))[0]:
+        task.cancel()
+        await asyncio.wait({task}, timeout=timeout)
+    if task.done() and not task.cancelled():
+        task.exception()
 
 
 def _consume(future: asyncio.Future[Completed]) -> None:

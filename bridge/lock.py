@@ -336,8 +336,9 @@ class LockServer:
             with contextlib.suppress(Exception):
                 await process.wait_closed()
         if self._reader is not None:
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(self._reader, 5)
+            from bridge.control import finish
+
+            await finish(self._reader, 5)
 
 
 @dataclass(frozen=True)

@@ -567,7 +567,10 @@ class ControlChannel:
         except Exception as exc:  # the pipe is gone: everything pending fails
             self._fail(self._lost(exc))
         try:
-            return list(await asyncio.wait_for(asyncio.gather(*futures), timeout))
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation (Ctrl-C)
+            # that lands just as the answer does, and the caller runs on as if not interrupted.
+            async with asyncio.timeout(timeout):
+                return list(await asyncio.gather(*futures))
         except TimeoutError:
             head = commands[0]
             if isinstance(head, IfFormat):

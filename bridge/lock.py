@@ -199,7 +199,8 @@ class LockServer:
                 f"lost the lock holder on {self.transport.host}: {exc}", host=self.transport.host
             ) from exc
         try:
-            return await asyncio.wait_for(future, self.timeout)
+            async with asyncio.timeout(self.timeout):  # not wait_for: see ControlChannel.commands
+                return await future
         except TimeoutError:
             self._waiting.pop(id_, None)
             process.close()  # a holder that stopped answering is not trusted again

@@ -34,7 +34,8 @@ class LocalTransport:
             stderr=asyncio.subprocess.PIPE,
         )
         try:
-            out, err = await asyncio.wait_for(proc.communicate(encode(stdin)), timeout)
+            async with asyncio.timeout(timeout):  # not wait_for: it can lose a Ctrl-C on 3.11
+                out, err = await proc.communicate(encode(stdin))
         except TimeoutError:
             proc.kill()
             await proc.wait()

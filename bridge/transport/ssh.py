@@ -185,7 +185,8 @@ class SSHTransport:
         try:
             async with self._channels:
                 process = await self._open(command)
-                out, err = await asyncio.wait_for(process.communicate(encode(stdin)), timeout)
+                async with asyncio.timeout(timeout):  # not wait_for: it can lose a Ctrl-C on 3.11
+                    out, err = await process.communicate(encode(stdin))
                 status_code = process.exit_status
         except TimeoutError as exc:
             raise HostError(
@@ -210,9 +211,8 @@ class SSHTransport:
             conn = await self.connection()
             try:
                 stderr = asyncssh.STDOUT if merge_stderr else asyncssh.PIPE
-                return await asyncio.wait_for(
-                    conn.create_process(command, encoding=None, stderr=stderr), self.spec.connect_timeout
-                )
+                async with asyncio.timeout(self.spec.connect_timeout):  # not wait_for (see run)
+                    return await conn.create_process(command, encoding=None, stderr=stderr)
             except TimeoutError as exc:
                 conn.abort()
                 self._conn = None

@@ -34,8 +34,7 @@ class LocalTransport:
             stderr=asyncio.subprocess.PIPE,
         )
         try:
-            async with asyncio.timeout(timeout):  # not wait_for: it can lose a Ctrl-C on 3.11
-                out, err = await proc.communicate(encode(stdin))
+            out, err = await asyncio.wait_for(proc.communicate(encode(stdin)), timeout)
         except TimeoutError:
             proc.kill()
             await proc.wait()

@@ -185,8 +185,7 @@ class SSHTransport:
         try:
             async with self._channels:
                 process = await self._open(command)
-                async with asyncio.timeout(timeout):  # not wait_for: it can lose a Ctrl-C on 3.11
-                    out, err = await process.communicate(encode(stdin))
+                out, err = await asyncio.wait_for(process.communicate(encode(stdin)), timeout)
                 status_code = process.exit_status
         except TimeoutError as exc:
             raise HostError(
@@ -211,8 +210,9 @@ class SSHTransport:
             conn = await self.connection()
             try:
                 stderr = asyncssh.STDOUT if merge_stderr else asyncssh.PIPE
-                async with asyncio.timeout(self.spec.connect_timeout):  # not wait_for (see run)
-                    return await conn.create_process(command, encoding=None, stderr=stderr)
+                return await asyncio.wait_for(
+                    conn.create_process(command, encoding=None, stderr=stderr), self.spec.connect_timeout
+                )
             except TimeoutError as exc:
                 conn.abort()
                 self._conn = None

@@ -9,8 +9,9 @@ also on an error or Ctrl-C. Then, on the agent's host:
                     session's tmux control channel, or one exec where control mode is off), median
     tcp_rtt_ms      TCP connect time to the SSH port (about one network round trip), median
     connect_ms      a fresh connection: a new Bridge and its first tmux command, median of up to 3
-    exchange_ms     ``echo TOKEN`` typed and ``TOKEN`` back in hand through ``Driver.ask`` (min,
-                    median, max of N; one warm-up first)
+    exchange_ms     ``echo TOKEN`` typed and ``TOKEN`` back in hand through ``Bridge.ask`` on a
+                    warm Bridge, pane lock included, as a warm broker asks (min, median, max of N;
+                    one warm-up first)
     cli_cold_ms     a new ``python -m bridge --config REG ask`` process against the scratch agent,
                     with the broker warm (the registry is a temporary copy of the agent's host plus
                     the scratch agent); median of up to 5
@@ -45,7 +46,6 @@ import typer
 if TYPE_CHECKING:
     from bridge.api import Bridge
     from bridge.config import HostSpec
-    from bridge.driver import Driver
     from bridge.tmux import Tmux
 
 T = TypeVar("T")
@@ -168,21 +168,21 @@ async def tcp_rtt(spec: HostSpec, samples: int) -> float | None:
         return None
 
 
-async def ask_echo(driver: Driver, token: str) -> None:
-    """``echo TOKEN`` through ``Driver.ask``; the reply must be TOKEN."""
+async def ask_echo(bridge: Bridge, agent: str, token: str) -> None:
+    """``echo TOKEN`` through ``Bridge.ask``; the reply must be TOKEN."""
     from bridge.errors import BridgeError
 
-    reply = await driver.ask(f"echo {token}", timeout=ASK_TIMEOUT)
+    reply = await bridge.ask(agent, f"echo {token}", timeout=ASK_TIMEOUT)
     if reply.reply.strip() != token:
         raise BridgeError(f"bench: the scratch agent answered {reply.reply[:80]!r}, expected {token!r}")
 
 
-async def ask_14k(driver: Driver, token: str) -> int:
-    """The 14 KB command through ``Driver.ask``; its reply must be the md5 of the 200 lines."""
+async def ask_14k(bridge: Bridge, agent: str, token: str) -> int:
+    """The 14 KB command through ``Bridge.ask``; its reply must be the md5 of the 200 lines."""
     from bridge.errors import BridgeError
 
     command, digest = prompt_14k(token)
-    reply = await driver.ask(command, timeout=ASK_TIMEOUT)
+    reply = await bridge.ask(agent, command, timeout=ASK_TIMEOUT)
     if digest not in reply.reply:
         raise BridgeError(
             f"bench: the 14 KB prompt did not arrive whole (md5 {digest} expected, reply "
@@ -258,20 +258,19 @@ async def measure(bridge: Bridge, agent_name: str, samples: int) -> dict[str, An
                 elapsed, _ = await timed(fresh.tmux(agent.host_name).run("display-message", "-p", "x"))
                 connects.append(_ms(elapsed))
 
-        await ask_echo(driver, f"ab{tag}w")  # warm-up: bash's first command is slower
-        exchanges = []
-        for i in range(samples):
-            elapsed, _ = await timed(ask_echo(driver, f"ab{tag}e{i}"))
-            exchanges.append(_ms(elapsed))
+        exchanges, bigs, size = [], [], 0
+        async with Bridge(loaded) as warm:  # the scratch agent's own Bridge, as a broker has
+            await ask_echo(warm, scratch.name, f"ab{tag}w")  # warm-up: bash's first command is slower
+            for i in range(samples):
+                elapsed, _ = await timed(ask_echo(warm, scratch.name, f"ab{tag}e{i}"))
+                exchanges.append(_ms(elapsed))
+            for i in range(min(samples, PROMPT_SAMPLES)):
+                elapsed, size = await timed(ask_14k(warm, scratch.name, f"ab{tag}p{i}"))
+                bigs.append(_ms(elapsed))
 
         await cli_ask(registry, scratch.name, f"ab{tag}cw")  # starts the broker / warms its connection
         clis = [_ms(await cli_ask(registry, scratch.name, f"ab{tag}c{i}"))
                 for i in range(min(samples, CLI_SAMPLES))]  # fmt: skip
-
-        bigs, size = [], 0
-        for i in range(min(samples, PROMPT_SAMPLES)):
-            elapsed, size = await timed(ask_14k(driver, f"ab{tag}p{i}"))
-            bigs.append(_ms(elapsed))
     finally:
         await stop_scratch(tmux, scratch)
         shutil.rmtree(workdir, ignore_errors=True)
@@ -306,7 +305,7 @@ def render(result: dict[str, Any]) -> str:
         ("tmux round trip (RTT)", rtt, "tmux display-message on the warm connection, median"),
         ("TCP connect", result["tcp_rtt_ms"], "to the SSH port: about one network round trip"),
         ("connect (fresh)", result["connect_ms"], "new Bridge + first tmux command"),
-        ("exchange min", ex["min"], "echo TOKEN -> TOKEN in hand (Driver.ask)"),
+        ("exchange min", ex["min"], "echo TOKEN -> TOKEN in hand (Bridge.ask)"),
         ("exchange median", ex["median"], ""),
         ("exchange max", ex["max"], ""),
         ("cold CLI ask", result["cli_cold_ms"], "new `python -m bridge ask` process, broker warm"),

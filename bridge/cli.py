@@ -128,19 +128,42 @@ def _fail(error: BridgeError, as_json: bool) -> NoReturn:
 
 def run(job: Callable[[Bridge], Awaitable[T]], *, as_json: bool = False) -> T:
     """Load the registry, run ``job`` with a :class:`Bridge`, close it, map errors to exits."""
+    import asyncio
+    import signal
+
     from bridge.api import Bridge
     from bridge.errors import BridgeError
 
+    interrupted: list[bool] = []
+
     async def main() -> T:
+        # Ctrl-C cancels the job, and is remembered: on Python 3.11 a cancellation can be lost in
+        # asyncio.wait_for (one landing as an answer does); the job then ends by itself, and this
+        # still exits as interrupted, after the job's own cleanup.
+        task, loop = asyncio.current_task(), asyncio.get_running_loop()
+
+        def interrupt() -> None:
+            interrupted.append(True)
+            if task is not None:
+                task.cancel()
+
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # not when started ignoring it
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signal.SIGINT, interrupt)
         async with Bridge.from_config(OPTS.config) as bridge:
             return await job(bridge)
 
-    import asyncio
-
     try:
-        return asyncio.run(main())
+        result = asyncio.run(main())
+    except asyncio.CancelledError:
+        if interrupted:
+            raise KeyboardInterrupt from None
+        raise
     except BridgeError as error:
         _fail(error, as_json or OPTS.json)
+    if interrupted:
+        raise KeyboardInterrupt
+    return result
 
 
 def invoke(op: str, args: dict[str, Any], *, as_json: bool = False) -> Any:

@@ -812,7 +812,7 @@ def render(results: dict[str, dict[str, Any]], skipped: str | None, facts: dict[
         f"({r['cli_many']['broker_hwm_mb']})")  # fmt: skip
     row("bench: tmux round trip on the warm connection, ms", lambda r: r["bench_cmd"]["rtt_ms"])
     row("bench: connect (fresh Bridge + first command), ms", lambda r: r["bench_cmd"]["connect_ms"])
-    row("bench: exchange (Driver.ask) median, ms", lambda r: r["bench_cmd"]["exchange_ms"]["median"])
+    row("bench: exchange (Bridge.ask) median, ms", lambda r: r["bench_cmd"]["exchange_ms"]["median"])
     row("bench: exchange / tmux round trip", lambda r: r["bench_cmd"]["in_rtt"]["exchange_ms"])
     row("bench: cold CLI ask, ms", lambda r: r["bench_cmd"]["cli_cold_ms"])
     row("bench: 14 KB prompt, ms", lambda r: r["bench_cmd"]["prompt_14k_ms"])

@@ -83,6 +83,8 @@ def test_scratch_window_removed_on_ctrl_c(
     proc = subprocess.Popen(
         _argv(registry, "bench", "claude", "-n", "1000"),  # seconds of work even at ~4 ms a sample
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_env(broker_runtime), cwd=REPO,
+        # Ctrl-C as from a terminal: a test run started in the background inherits SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     try:
         wait_for(lambda: _scratch_windows(tmux_server), 60, 0.05)

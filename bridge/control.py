@@ -352,6 +352,11 @@ class Chain:
 
     commands: tuple[tuple[str, ...], ...]
 
+    @property
+    def args(self) -> tuple[str, ...]:
+        """The whole list as one argv, ``;`` between commands (as ``tmux a ; b`` takes it)."""
+        return tuple(a for c in self.commands for a in (*c, ";"))[:-1]
+
     def line(self) -> bytes:
         return b" ; ".join(command_line(c)[:-1] for c in self.commands) + b"\n"
 
@@ -555,8 +560,7 @@ class ControlChannel:
         for item in commands:
             future: asyncio.Future[Completed] = loop.create_future()
             if isinstance(item, Chain):
-                joined = [a for c in item.commands for a in (*c, ";")][:-1]
-                self._pending.append(_Pending(tuple(joined), future, len(item.commands)))
+                self._pending.append(_Pending(item.args, future, len(item.commands)))
             elif isinstance(item, IfFormat):
                 self._pending.append(_Pending(item.args, future, 1 + len(item.then)))
             else:
@@ -900,22 +904,39 @@ async def paste_via_control(
     pieces = [text[i : i + chunk] for i in range(0, len(text), chunk)]
     commands: list[tuple[str, ...] | Chain | IfFormat] = [("set-buffer", "-b", name, "--", pieces[0])]
     commands += [("set-buffer", "-a", "-b", name, "--", piece) for piece in pieces[1:]]
-    paste = ("paste-buffer", "-p", "-r", "-d", "-b", name, "-t", pane)
-    keys = ("send-keys", "-t", pane, *then)  # no keys: a no-op
-    if only_if is not None:
-        # One line: tmux checks the pane and pastes (or says it changed) with nothing in between.
-        otherwise = (("delete-buffer", "-b", name), ("display-message", "-p", CHANGED))
-        commands.append(IfFormat(pane, only_if, (paste, keys), otherwise))
-    else:  # the keys only if the paste worked: one line, which tmux stops at a failure
-        commands.append(Chain((paste, keys)) if then else paste)
+    commands.append(paste_buffer(name, pane, then=then, only_if=only_if))
     results = await channel.commands(commands, timeout=max(DEFAULT_TIMEOUT, len(text) / 100_000))
     failed = next((r for r in results if not r.ok), None)
     if failed is not None:
         await channel.command("delete-buffer", "-b", name)  # whatever was set; an error is fine
         raise _command_error(channel.host, failed, pane)
-    if only_if is not None and CHANGED in results[-1].stdout.split():
+    if only_if is not None:
+        refused_if_changed(results[-1], host=channel.host, pane=pane)
+
+
+def paste_buffer(
+    name: str, pane: str, *, then: Sequence[str] = (), only_if: str | None = None
+) -> tuple[str, ...] | Chain | IfFormat:
+    """The one tmux line that pastes buffer ``name`` into ``pane`` (deleting it) and presses the
+    ``then`` keys, for the control and the exec path alike.
+
+    The keys only if the paste worked (a :class:`Chain`, which tmux stops at a failure). With
+    ``only_if``, an :class:`IfFormat`: tmux checks the pane and pastes, or deletes the buffer and
+    prints :data:`CHANGED`, with nothing in between (see :func:`refused_if_changed`).
+    """
+    paste = ("paste-buffer", "-p", "-r", "-d", "-b", name, "-t", pane)
+    keys = ("send-keys", "-t", pane, *then)  # no keys: a no-op
+    if only_if is not None:
+        otherwise = (("delete-buffer", "-b", name), ("display-message", "-p", CHANGED))
+        return IfFormat(pane, only_if, (paste, keys), otherwise)
+    return Chain((paste, keys)) if then else paste
+
+
+def refused_if_changed(result: Completed, *, host: str, pane: str) -> None:
+    """Raise :class:`PaneChangedError` if a guarded :func:`paste_buffer` typed nothing."""
+    if CHANGED in result.stdout.split():
         raise PaneChangedError(f"pane {pane} changed since it was last seen; nothing was typed",
-                               host=channel.host, target=pane)  # fmt: skip
+                               host=host, target=pane)  # fmt: skip
 
 
 # -- helpers ----------------------------------------------------------------------------------

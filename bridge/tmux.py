@@ -20,13 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bridge.config import Target
-from bridge.errors import (
-    BridgeError,
-    CommandError,
-    HostUnreachableError,
-    PaneChangedError,
-    TargetNotFoundError,
-)
+from bridge.errors import BridgeError, CommandError, HostUnreachableError, TargetNotFoundError
 from bridge.transport import Completed, Transport
 
 if TYPE_CHECKING:
@@ -337,25 +331,18 @@ class Tmux:
             log.debug("tmux on %s (control): paste %d characters into %s", self.host, len(text_str), pane)
             await paste_via_control(channel, pane, text_str, then=then, only_if=only_if)
             return
-        from bridge.control import CHANGED
+        from bridge.control import paste_buffer, refused_if_changed
 
         name = f"agent-bridge-{uuid.uuid4().hex[:12]}"
-        paste = ["paste-buffer", "-p", "-r", "-d", "-b", name, "-t", pane]
-        keys = ["send-keys", "-t", pane, *then]
-        if only_if is not None:
-            branches = [shlex.join(paste) + " ; " + shlex.join(keys),
-                        f"delete-buffer -b {name} ; display-message -p {CHANGED}"]  # fmt: skip
-            typing = ["if-shell", "-F", "-t", pane, only_if, *branches]
-        else:
-            typing = [*paste, ";", *keys] if then else paste
+        line = paste_buffer(name, pane, then=then, only_if=only_if)
+        typing = line if isinstance(line, tuple) else line.args
         try:
             result = await self.run("load-buffer", "-b", name, "-", ";", *typing, stdin=text, target=pane)
         except (TargetNotFoundError, CommandError):
             await self.run("delete-buffer", "-b", name, check=False)  # loaded, never pasted
             raise
-        if only_if is not None and CHANGED in result.stdout.split():
-            raise PaneChangedError(f"pane {pane} changed since it was last seen; nothing was typed",
-                                   host=self.host, target=pane)  # fmt: skip
+        if only_if is not None:
+            refused_if_changed(result, host=self.host, pane=pane)
 
     async def type_literal(self, pane: str, text: str) -> None:
         """Type short ``text`` as literal keys (``send-keys -l``), safe with a trailing ``;``."""

@@ -42,29 +42,32 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bridge.lock")
 
-_SCRIPT = r"""
+# Both holders: the lock folder, and how to ask the process that holds a lock to let go of it
+# (SIGUSR1, only if the PID in the owner file really has the lock file open: never a recycled PID).
+_COMMON = r"""
 dir="/tmp/agent-bridge-locks-$(id -u)"
 mkdir -p -m 700 "$dir" 2>/dev/null
 [ -d "$dir" ] && [ -O "$dir" ] || { echo "NOLOCKDIR $dir"; exit 3; }
 command -v flock >/dev/null 2>&1 || { echo "NOFLOCK"; exit 4; }
+ask_owner() {  # $1: the lock's key
+  p=; read -r p <"$dir/$1.owner" 2>/dev/null
+  case $p in ""|*[!0-9]*|$$) return ;; esac
+  for f in /proc/$p/fd/*; do
+    if [ "$f" -ef "$dir/$1.lock" ]; then kill -USR1 "$p" 2>/dev/null; return; fi
+  done
+}
+"""
+
+_SCRIPT = _COMMON + r"""
 lock="$dir/$2.lock"
-if ! flock -n "$lock" true 2>/dev/null; then  # taken: ask a caller that keeps it to let go
-  read -r p <"$dir/$2.owner" 2>/dev/null
-  case $p in ""|*[!0-9]*) ;; *) for f in /proc/$p/fd/*; do
-    if [ "$f" -ef "$lock" ]; then kill -USR1 "$p" 2>/dev/null; break; fi; done ;; esac
-fi
+flock -n "$lock" true 2>/dev/null || ask_owner "$2"  # taken: a caller that keeps it lets go
 exec flock -w "$1" "$lock" sh -c '
 n=$(cat "$0" 2>/dev/null); case $n in ""|*[!0-9]*) n=0 ;; esac
 echo $((n + 1)) >"$0"; echo LOCKED; exec cat >/dev/null' "$lock"
 """
 
 
-_SERVER = r"""
-exec 2>/dev/null
-dir="/tmp/agent-bridge-locks-$(id -u)"
-mkdir -p -m 700 "$dir"
-[ -d "$dir" ] && [ -O "$dir" ] || { echo "NOLOCKDIR $dir"; exit 3; }
-command -v flock >/dev/null 2>&1 || { echo "NOFLOCK"; exit 4; }
+_SERVER = "exec 2>/dev/null\n" + _COMMON + r"""
 declare -A held
 trap 'echo WANT' USR1
 echo READY
@@ -78,13 +81,7 @@ while :; do
            held[$id]=$fd; n=; read -r n <"$dir/$key.lock"; [[ $n =~ ^[0-9]{1,15}$ ]] || n=0
            n=$((n + 1)); echo "$n" >"$dir/$key.lock"; echo $$ >"$dir/$key.owner"; echo "$id OK $n"
          else
-           exec {fd}>&-; p=; read -r p <"$dir/$key.owner"
-           if [[ $p =~ ^[0-9]{1,10}$ && $p != $$ ]]; then  # ask it to let go, if it really holds it
-             for f in /proc/$p/fd/*; do
-               if [ "$f" -ef "$dir/$key.lock" ]; then kill -USR1 "$p"; break; fi
-             done
-           fi
-           echo "$id BUSY"
+           exec {fd}>&-; ask_owner "$key"; echo "$id BUSY"
          fi
        else echo "$id ERR"; fi ;;
     U) fd="${held[$id]}"

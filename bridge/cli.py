@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
@@ -126,20 +126,19 @@ def _fail(error: BridgeError, as_json: bool) -> NoReturn:
     raise typer.Exit(error.exit_code)
 
 
-def run(job: Callable[[Bridge], Awaitable[T]], *, as_json: bool = False) -> T:
-    """Load the registry, run ``job`` with a :class:`Bridge`, close it, map errors to exits."""
+def run_interruptible(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``asyncio.run(main())``, where Ctrl-C cancels the job and is remembered.
+
+    On Python 3.11 a cancellation can be lost in ``asyncio.wait_for`` (one landing just as an
+    answer does); the job then ends by itself, and this still raises KeyboardInterrupt (exit 130)
+    after the job's own cleanup. A process started with SIGINT ignored keeps ignoring it.
+    """
     import asyncio
     import signal
 
-    from bridge.api import Bridge
-    from bridge.errors import BridgeError
-
     interrupted: list[bool] = []
 
-    async def main() -> T:
-        # Ctrl-C cancels the job, and is remembered: on Python 3.11 a cancellation can be lost in
-        # asyncio.wait_for (one landing as an answer does); the job then ends by itself, and this
-        # still exits as interrupted, after the job's own cleanup.
+    async def guarded() -> T:
         task, loop = asyncio.current_task(), asyncio.get_running_loop()
 
         def interrupt() -> None:
@@ -147,23 +146,35 @@ def run(job: Callable[[Bridge], Awaitable[T]], *, as_json: bool = False) -> T:
             if task is not None:
                 task.cancel()
 
-        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # not when started ignoring it
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(signal.SIGINT, interrupt)
-        async with Bridge.from_config(OPTS.config) as bridge:
-            return await job(bridge)
+        return await main()
 
     try:
-        result = asyncio.run(main())
+        result = asyncio.run(guarded())
     except asyncio.CancelledError:
         if interrupted:
             raise KeyboardInterrupt from None
         raise
-    except BridgeError as error:
-        _fail(error, as_json or OPTS.json)
     if interrupted:
         raise KeyboardInterrupt
     return result
+
+
+def run(job: Callable[[Bridge], Awaitable[T]], *, as_json: bool = False) -> T:
+    """Load the registry, run ``job`` with a :class:`Bridge`, close it, map errors to exits."""
+    from bridge.api import Bridge
+    from bridge.errors import BridgeError
+
+    async def main() -> T:
+        async with Bridge.from_config(OPTS.config) as bridge:
+            return await job(bridge)
+
+    try:
+        return run_interruptible(main)
+    except BridgeError as error:
+        _fail(error, as_json or OPTS.json)
 
 
 def invoke(op: str, args: dict[str, Any], *, as_json: bool = False) -> Any:
@@ -193,9 +204,7 @@ def invoke(op: str, args: dict[str, Any], *, as_json: bool = False) -> Any:
             async with Bridge.from_config(config) as bridge:
                 return await dispatch(bridge, op, args)
 
-        import asyncio
-
-        return asyncio.run(main())
+        return run_interruptible(main)
     except BridgeError as error:
         _fail(error, as_json or OPTS.json)
 

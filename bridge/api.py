@@ -381,15 +381,18 @@ class Bridge:
             async with locks.hold(key, timeout=timeout, agent=driver.agent):
                 yield None
             return
-        reuse = seen is not None and locks.keeps(key) and _still(seen, driver)
+        if seen is not None and not (locks.keeps(key) and _still(seen, driver)):
+            seen = None  # the lock was let go, or the pane may have changed: look afresh
         mark = locks.mark(key)
         # The first look is this ask's first word with the host (a kept lock needs none): a link
         # that is down fails it at once, as a lock request would, instead of riding it out.
-        early = None if reuse else asyncio.ensure_future(driver.observe_through_drops(time.monotonic()))
+        early = None
+        if seen is None:
+            early = asyncio.ensure_future(driver.observe_through_drops(time.monotonic()))
         keep = self.registry.model.settings.keep_lock
         try:
             async with locks.hold(key, timeout=timeout, agent=driver.agent, keep=keep) as held:
-                if seen is not None and reuse and held.kept and _still(seen, driver):
+                if seen is not None and held.kept and _still(seen, driver):
                     first = driver.last = dataclasses.replace(seen, reused=True)
                     driver.expect = None
                 elif early is None:  # the kept lock was let go meanwhile

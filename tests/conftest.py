@@ -170,6 +170,15 @@ def receiver_pane(tmux_server: TmuxServer, tmp_path: Path) -> tuple[str, Path]:
     return pane, out
 
 
+@pytest.fixture
+def demo(tmux_server: TmuxServer, tmp_path: Path) -> tuple[str, Path]:
+    """A pane running the demo agent (0.3 s per reply), and the log of the prompts it got."""
+    log = tmp_path / "prompts.jsonl"
+    pane = tmux_server.new_pane("demo", f"{sys.executable} -m bridge.demo --delay 0.3 --log {log}")
+    wait_for(lambda: "? for shortcuts" in tmux_server.capture(pane), 10)
+    return pane, log
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

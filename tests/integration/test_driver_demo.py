@@ -23,13 +23,6 @@ pytestmark = pytest.mark.integration
 CLI = Callable[..., tuple[int, str, str]]
 
 
-@pytest.fixture
-def demo(tmux_server: TmuxServer, tmp_path: Path) -> tuple[str, Path]:
-    log = tmp_path / "prompts.jsonl"
-    pane = tmux_server.new_pane("demo", f"{sys.executable} -m bridge.demo --delay 0.3 --log {log}")
-    wait_for(lambda: "? for shortcuts" in tmux_server.capture(pane), 10)
-    return pane, log
-
 
 @pytest.fixture
 def cli(demo: tuple[str, Path], sshd: Sshd, tmux_server: TmuxServer,

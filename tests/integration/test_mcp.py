@@ -27,13 +27,6 @@ TOOLS = {
 }
 
 
-@pytest.fixture
-def demo(tmux_server: TmuxServer, tmp_path: Path) -> tuple[str, Path]:
-    log = tmp_path / "prompts.jsonl"
-    pane = tmux_server.new_pane("demo", f"{sys.executable} -m bridge.demo --delay 0.3 --log {log}")
-    wait_for(lambda: "? for shortcuts" in tmux_server.capture(pane), 10)
-    return pane, log
-
 
 @pytest.fixture
 def registry(demo: tuple[str, Path], tmux_server: TmuxServer, make_registry: Callable[..., Path]) -> Path:

@@ -72,6 +72,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import logging
 import re
 import shlex
@@ -282,6 +283,10 @@ class Process(Protocol):
         """The next output line with its ``\\n``; a partial line at EOF; ``b""`` at EOF."""
         ...
 
+    async def read(self) -> bytes:
+        """Whatever output has arrived (waiting for at least one byte); ``b""`` at EOF."""
+        ...
+
     def close(self) -> None:
         """Close its stdin and let it exit (tmux leaves on EOF)."""
         ...
@@ -379,7 +384,7 @@ class IfFormat:
         for args in (*self.then, *self.otherwise):
             _refuse(args)
 
-    @property
+    @functools.cached_property
     def args(self) -> tuple[str, ...]:
         def branch(commands: tuple[tuple[str, ...], ...]) -> str:
             return " ; ".join(command_line(c)[:-1].decode() for c in commands)
@@ -417,6 +422,7 @@ class ControlChannel:
         self._remote = remote
         self._parser = ControlParser()
         self._pending: collections.deque[_Pending] = collections.deque()
+        self._outbox: list[bytes] = []  # written at the end of this turn of the event loop
         self._watchers: dict[str, set[Watcher]] = {}
         # The event stream's position: +1 per %output and per notification that may change a pane.
         self._position = 0
@@ -566,10 +572,7 @@ class ControlChannel:
             else:
                 self._pending.append(_Pending(tuple(item), future))
             futures.append(future)
-        try:
-            self.process.write(b"".join(lines))  # same step as queueing: order is guaranteed
-        except Exception as exc:  # the pipe is gone: everything pending fails
-            self._fail(self._lost(exc))
+        self._write(b"".join(lines))  # same step as queueing: order is guaranteed
         try:
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation (Ctrl-C)
             # that lands just as the answer does, and the caller runs on as if not interrupted.
@@ -643,28 +646,46 @@ class ControlChannel:
         future: asyncio.Future[Completed] = asyncio.get_running_loop().create_future()
         future.add_done_callback(_consume)
         self._pending.append(_Pending(args, future))
+        self._write(command_line(args))
+
+    def _write(self, data: bytes) -> None:
+        """Queue ``data`` for tmux. Everything queued in one turn of the event loop goes out in
+        one write (one SSH packet for many callers' lines, not one each)."""
+        self._outbox.append(data)
+        if len(self._outbox) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        if not self._outbox:
+            return
+        data = b"".join(self._outbox)
+        self._outbox.clear()
         try:
-            self.process.write(command_line(args))
-        except Exception as exc:
+            self.process.write(data)
+        except Exception as exc:  # the pipe is gone: everything pending fails
             self._fail(self._lost(exc))
 
     # -- reading ----------------------------------------------------------------------------
 
     async def _read(self) -> None:
+        # Output is read in chunks and split here: one await per chunk, not one per line (a
+        # capture is a line per screen row; 16 agents at once are hundreds of lines a round).
         loop = asyncio.get_running_loop()
-        partial = b""
+        partial: list[bytes] = []  # a line not yet ended
         error: BridgeError | None = None
         try:
-            while True:
-                chunk = await self.process.readline()
-                if not chunk:
-                    break
+            while chunk := await self.process.read():
                 self._heard = loop.time()
-                if not chunk.endswith(b"\n"):  # a reader gave up on a very long line: keep going
-                    partial += chunk
+                if b"\n" not in chunk:
+                    partial.append(chunk)
                     continue
-                line, partial = partial + chunk, b""
-                if self._dispatch(self._parser.feed(line)):
+                if partial:
+                    chunk = b"".join([*partial, chunk])
+                    partial = []
+                *lines, rest = chunk.split(b"\n")
+                if rest:
+                    partial.append(rest)
+                if any(self._dispatch(self._parser.feed(line)) for line in lines):
                     break
         except asyncio.CancelledError:
             raise
@@ -756,6 +777,7 @@ class ControlChannel:
         if not self._closed:
             self._closed = True
             self._error = error
+        self._outbox.clear()
         error = self._error or BridgeError(f"control channel to {self.host} is closed", host=self.host)
         if not self._started.done():
             self._started.set_exception(error)
@@ -778,6 +800,7 @@ class ControlChannel:
         if not self._closed:
             if self.own_session:  # runs before tmux sees the EOF; its %exit follows
                 self._send_and_forget(("kill-session", "-t", f"={self.session}"))
+            self._flush()
             self._closed = True
             self._error = None
         if not self.process.is_closing():

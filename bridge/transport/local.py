@@ -88,6 +88,10 @@ class _LocalProcess:
         assert self._proc.stdout is not None
         return await self._proc.stdout.readline()
 
+    async def read(self) -> bytes:
+        assert self._proc.stdout is not None
+        return await self._proc.stdout.read(_LINE_LIMIT)
+
     def close(self) -> None:
         if self._proc.stdin is not None and not self._proc.stdin.is_closing():
             self._proc.stdin.close()

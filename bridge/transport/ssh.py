@@ -272,6 +272,9 @@ class SSHTransport:
             await conn.wait_closed()
 
 
+_CHUNK = 256 * 1024  # at most this much output per read (less when less has arrived)
+
+
 class _SSHProcess:
     """An asyncssh process as a :class:`bridge.control.Process`."""
 
@@ -284,6 +287,9 @@ class _SSHProcess:
 
     async def readline(self) -> bytes:
         return await self._process.stdout.readline()
+
+    async def read(self) -> bytes:
+        return await self._process.stdout.read(_CHUNK)
 
     def close(self) -> None:
         # EOF only: the program leaves by itself and its last output still arrives (closing the

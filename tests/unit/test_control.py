@@ -206,6 +206,9 @@ class FakeTmux:
     async def readline(self) -> bytes:
         return await self.out.get()
 
+    async def read(self) -> bytes:
+        return await self.out.get()
+
     def close(self) -> None:
         if not self.closing:
             self.closing = True
@@ -309,6 +312,64 @@ async def test_concurrent_callers_get_their_own_answers() -> None:
         [("display-message", "-p", "a"), ("nosuch",), ("display-message", "-p", "b")]
     )
     assert [r.exit_status for r in batch] == [0, 1, 0]
+    await channel.close()
+
+
+async def test_callers_in_one_turn_of_the_loop_share_one_write() -> None:
+    """16 callers at once: one write (one SSH packet) carries all their lines, in their order."""
+    channel, fake, _ = await open_fake()
+    writes: list[bytes] = []
+    original = fake.write
+
+    def spy(data: bytes) -> None:
+        writes.append(data)
+        original(data)
+
+    fake.write = spy  # type: ignore[method-assign]
+    results = await asyncio.gather(*(channel.command("display-message", "-p", f"n{i}") for i in range(16)))
+    assert [r.stdout for r in results] == [f"n{i}\n" for i in range(16)]
+    assert len(writes) == 1 and writes[0].count(b"\n") == 16
+    assert (await channel.command("display-message", "-p", "later")).stdout == "later\n"
+    assert len(writes) == 2
+    await channel.close()
+
+
+class ChunkyTmux(FakeTmux):
+    """FakeTmux whose output arrives cut every ``size`` bytes, wherever that falls in a line."""
+
+    def __init__(self, reply: Callable[[bytes], tuple[bool, list[str]] | None], size: int) -> None:
+        super().__init__(reply)
+        self.size, self.rest = size, b""
+
+    async def read(self) -> bytes:
+        if not self.rest:
+            self.rest = await self.out.get()
+            while not self.out.empty() and self.rest:
+                self.rest += self.out.get_nowait()
+            if not self.rest:
+                return b""
+        chunk, self.rest = self.rest[: self.size], self.rest[self.size :]
+        return chunk
+
+
+@pytest.mark.parametrize("size", [1, 5, 64, 4096])
+async def test_output_cut_anywhere_reads_the_same(size: int) -> None:
+    def reply(line: bytes) -> tuple[bool, list[str]] | None:
+        text = line.decode()
+        if text.startswith("capture-pane"):
+            return True, ["row one", "x" * 300, "", "\u00e9t\u00e9 \u65e5\u672c"]
+        return echo(line)
+
+    fake = ChunkyTmux(reply, size)
+    channel = await ControlChannel.open(FakeTransport(fake), "/tmp/sock", session="agents")
+    watcher = await channel.watch("%1")
+    fake.push(b"%output %1 some\\015\\012bytes\n")
+    results = await asyncio.gather(
+        channel.command("capture-pane", "-p", "-t", "%1"), channel.command("display-message", "-p", "two")
+    )
+    assert results[0].stdout == "row one\n" + "x" * 300 + "\n\n\u00e9t\u00e9 \u65e5\u672c\n"
+    assert results[1].stdout == "two\n"
+    assert await watcher.changed(1.0)  # the %output woke it
     await channel.close()
 
 

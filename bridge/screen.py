@@ -405,8 +405,10 @@ def parse(
     if len(raw_lines) > 1 and raw_lines[-1] == "":
         raw_lines.pop()  # capture-pane ends every line, the last one too, with LF
     raw_lines = [line.rstrip("\r") for line in raw_lines]
-    widest = max((text_width(strip_ansi(line)) for line in raw_lines), default=0)
-    cols = max(width or 80, widest, 1)
+    cols = max(width or 80, 1)
+    # A line is at most two cells per character: only longer ones can widen the grid.
+    widest = max((text_width(strip_ansi(line)) for line in raw_lines if 2 * len(line) > cols), default=0)
+    cols = max(cols, widest)
     rows = max(len(raw_lines), 1)
 
     screen = _Screen(cols, rows)

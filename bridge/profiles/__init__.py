@@ -421,11 +421,12 @@ def _sources(user_dir: Path | None) -> dict[str, tuple[Path, bool]]:
 
 def load_profile(name: str, user_dir: Path | None = None) -> Profile:
     """The profile ``name``: from ``user_dir`` if it has ``<name>.toml``, else the built-in one."""
-    sources = _sources(user_dir)
-    if name not in sources:
-        known = ", ".join(sorted(sources)) or "none"
-        raise ProfileError(f"no profile named {name!r}", hint=f"known profiles: {known}")
-    return load_profile_file(sources[name][0])
+    if name and not name.startswith(".") and "/" not in name and "\0" not in name:
+        for folder in (user_dir, BUILTIN_DIR):  # what _sources() finds, without listing folders
+            if folder is not None and (path := folder / f"{name}.toml").is_file():
+                return load_profile_file(path)
+    known = ", ".join(sorted(_sources(user_dir))) or "none"
+    raise ProfileError(f"no profile named {name!r}", hint=f"known profiles: {known}")
 
 
 def list_profiles(user_dir: Path | None = None) -> list[ProfileInfo]:

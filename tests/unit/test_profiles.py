@@ -93,6 +93,15 @@ def test_unknown_profile(tmp_path: Path) -> None:
     assert "nope" in str(info.value) and "claude-code" in str(info.value)
 
 
+@pytest.mark.parametrize("name", ["", ".hidden", "../profiles/claude-code", "sub/claude-code", "shell\0"])
+def test_a_profile_name_is_a_file_name_in_the_profile_folders(tmp_path: Path, name: str) -> None:
+    (tmp_path / ".hidden.toml").write_text((BUILTIN_DIR / "shell.toml").read_text())
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "claude-code.toml").write_text((BUILTIN_DIR / "shell.toml").read_text())
+    with pytest.raises(ProfileError, match="no profile named"):
+        load_profile(name, tmp_path)
+
+
 def test_toml_syntax_error(tmp_path: Path) -> None:
     message = _error(_write(tmp_path, "bad", 'agent = "x"\nversion = \n'))
     assert "invalid TOML" in message and "line 2" in message

@@ -532,6 +532,7 @@ class Worker:
             out["prompt"] = await self.prompts(bridge, ask, prompt_14k)
             out["mb1"] = await self.one_mb(bridge)
             out["many"] = await self.many(bridge, ask)
+            out["many"]["bare"] = await self.bare(bridge)
             from bridge.bench import measure
 
             log(f"{self.site.label}: `agent-bridge bench api` (bridge.bench.measure)")
@@ -672,6 +673,42 @@ class Worker:
                 "cpu_ms_per_exchange_16": round(cpu_many_ms, 2),
                 "own_cpu_ms_per_exchange_16": round(own_many_ms, 2),
                 "cpu_floor_ratio": round(floor / o, 1)}  # fmt: skip
+
+    async def bare(self, bridge: Any) -> dict[str, Any]:
+        """The same 16-at-once exchange with nothing of agent-bridge but its control channel: type
+        ``echo TOKEN`` + Enter, wake on ``%output``, capture until TOKEN and the prompt are back.
+        No lock, no screen model, no reply reading: what tmux, sshd and the shells cost alone."""
+        names = [f"m{i:02d}" for i in range(MANY)]
+        panes = [(await bridge.pane(name)).pane_id for name in names]
+        tmux = (await bridge.pane(names[0])).tmux
+        channel = await tmux.control.channel()
+        watchers = {pane: await channel.watch(pane) for pane in panes}
+
+        async def exchange(pane: str) -> None:
+            token = self.token("b")
+            keys = [("send-keys", "-t", pane, "-l", f"echo {token}"), ("send-keys", "-t", pane, "Enter")]
+            await channel.commands(keys)
+            deadline = time.monotonic() + STEP_TIMEOUT
+            while time.monotonic() < deadline:
+                await watchers[pane].changed(1.0)
+                shown = (await channel.command("capture-pane", "-p", "-J", "-t", pane)).stdout
+                rows = shown.rstrip("\n").split("\n")
+                if token in rows[-3:] and rows[-1].startswith("$"):
+                    return
+            raise RuntimeError(f"bare exchange: {token} did not come back in {pane}")
+
+        async def at_once() -> None:
+            await asyncio.gather(*(exchange(pane) for pane in panes))
+
+        try:
+            await at_once()
+            one = [await timed_ms(exchange(panes[0])) for _ in range(self.n)]
+            together = [await timed_ms(at_once()) for _ in range(max(3, self.n // 2))]
+        finally:
+            for watcher in watchers.values():
+                watcher.close()
+        o, t = statistics.median(one), statistics.median(together)
+        return {"one": stats(one), "all": stats(together), "ratio": round(t / o, 2)}
 
     # -- run -------------------------------------------------------------------------------
 
@@ -816,6 +853,7 @@ def render(results: dict[str, dict[str, Any]], skipped: str | None, facts: dict[
         lambda r: r["many"]["own_cpu_ms_per_exchange_16"])  # fmt: skip
     row(f"  CPU floor for {MANY} at once on {os.cpu_count()} cores, x one",
         lambda r: r["many"]["cpu_floor_ratio"])  # fmt: skip
+    row(f"  bare tmux protocol, {MANY} at once, x one", lambda r: r["many"]["bare"]["ratio"])
     row("  peak SSH channels open (sshd MaxSessions 10)", lambda r: r["many"]["peak_channels"])
     row("  still one SSH connection", lambda r: "yes" if r["many"]["one_connection"] else "NO")
     row(f"{MANY} CLI asks at once (16 processes), ms", lambda r: r["cli_many"]["all_ms"])

@@ -254,7 +254,7 @@ class Bridge:
 
     # -- the driver -------------------------------------------------------------------------
 
-    @property
+    @functools.cached_property
     def profiles_dir(self) -> Path:
         """Where user profiles live: ``<config dir>/profiles`` (they override built-ins by name)."""
         return config_dir() / "profiles"

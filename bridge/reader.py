@@ -231,10 +231,13 @@ class Turn:
 
     def answers(self, prompt: str) -> bool:
         """Whether this echo shows ``prompt`` (its first line; the visible part if truncated)."""
-        if self.truncated:
-            return bool(_squash(self.text)) and _squash(self.text) in _squash(prompt)
         lines = [line for line in prompt.strip().splitlines() if line.strip()]
-        return _squash(self.text).startswith(_squash(lines[0]) if lines else "")
+        return self.shows(_squash(lines[0]) if lines else "", _squash(prompt))
+
+    def shows(self, head: str, whole: str) -> bool:
+        """:meth:`answers` for a prompt already squashed: ``head`` its first line, ``whole`` all."""
+        text = _squash(self.text)
+        return bool(text) and text in whole if self.truncated else text.startswith(head)
 
 
 def user_turns(snap: Snapshot, profile: Profile) -> list[Turn]:
@@ -363,7 +366,12 @@ def find_reply(snap: Snapshot, profile: Profile, prompt: str | None = None) -> R
     the capture counts if its visible text is part of ``prompt``. ``None`` if no such turn is on
     the screen: capture more history."""
     every = user_turns(snap, profile)
-    turns = every if prompt is None else [t for t in every if t.answers(prompt)]
+    if prompt is None:
+        turns = every
+    else:
+        lines = [line for line in prompt.strip().splitlines() if line.strip()]
+        head, whole = _squash(lines[0]) if lines else "", _squash(prompt)
+        turns = [t for t in every if t.shows(head, whole)]
     if not turns:
         return None
     turn = turns[-1]

@@ -291,6 +291,10 @@ class Process(Protocol):
         """Close its stdin and let it exit (tmux leaves on EOF)."""
         ...
 
+    def abandon(self) -> None:
+        """Its link is dead: drop the connection under it now, with anything not yet sent."""
+        ...
+
     async def wait_closed(self) -> None:
         """Wait (bounded) until it is gone."""
         ...
@@ -588,6 +592,8 @@ class ControlChannel:
                 # Nothing we send can hold tmux's queue (see _refuse), so silence over SSH is a dead
                 # link: close for good, like a failed exec channel, and let the caller reconnect.
                 self._fail(self._lost(TimeoutError(said)))
+                with contextlib.suppress(Exception):
+                    self.process.abandon()
                 raise self._error or HostUnreachableError(said, host=self.host) from None
             raise BridgeError(said, host=self.host) from None
 

@@ -96,6 +96,9 @@ class _LocalProcess:
         if self._proc.stdin is not None and not self._proc.stdin.is_closing():
             self._proc.stdin.close()
 
+    def abandon(self) -> None:
+        self.close()  # no link to drop: a pipe to a local process
+
     def is_closing(self) -> bool:
         return self._proc.stdin is None or self._proc.stdin.is_closing()
 

@@ -13,6 +13,8 @@ import asyncio
 import logging
 import os
 import shlex
+import socket
+import struct
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -93,7 +95,9 @@ class SSHTransport:
             await self._accept_new_host_key()
         log.debug("ssh %s: connecting to %s", self.host, self._where)
         try:
-            return await asyncssh.connect(self.spec.address, **self._options())
+            conn = await asyncssh.connect(self.spec.address, **self._options())
+            _linger(conn, False)
+            return conn
         except asyncssh.HostKeyNotVerifiable as exc:
             raise await self._host_key_error() from exc
         except asyncssh.PermissionDenied as exc:
@@ -254,7 +258,7 @@ class SSHTransport:
             process = await self._open(command, merge_stderr=True)
         except (OSError, asyncssh.Error) as exc:
             raise self._lost(exc) from exc
-        return _SSHProcess(process)
+        return _SSHProcess(process, self)
 
     def _lost(self, exc: BaseException) -> HostUnreachableError:
         """Forget the connection (the next call reconnects) and say what was lost."""
@@ -265,11 +269,33 @@ class SSHTransport:
             host=self.host,
         )
 
+    def abandon(self, conn: asyncssh.connection.SSHConnection) -> None:
+        """``conn``'s link is dead: drop it now (the next call reconnects), and with it whatever
+        is still queued for it, so that a paste stuck on the dead link cannot arrive late."""
+        if self._conn is conn:
+            self._conn = None
+        conn.abort()
+
     async def close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
+            _linger(conn, True)  # a clean goodbye: what is queued goes out first
             conn.close()
             await conn.wait_closed()
+
+
+def _linger(conn: asyncssh.SSHClientConnection, flush: bool) -> None:
+    """How closing ``conn``'s socket treats bytes not yet sent. Every connection starts with
+    ``flush`` off (SO_LINGER 0): any close but :meth:`SSHTransport.close` (a dropped link given up,
+    keepalives that failed, the process ending) discards them and resets the connection, instead of
+    the kernel retransmitting them to the host for minutes after the bridge gave up on them."""
+    sock = conn.get_extra_info("socket")
+    if sock is not None:
+        value = struct.pack("ii", 0, 0) if flush else struct.pack("ii", 1, 0)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, value)
+        except OSError as exc:  # pragma: no cover - a socket already closed
+            log.debug("ssh: SO_LINGER not set: %s", exc)
 
 
 _CHUNK = 256 * 1024  # at most this much output per read (less when less has arrived)
@@ -278,9 +304,14 @@ _CHUNK = 256 * 1024  # at most this much output per read (less when less has arr
 class _SSHProcess:
     """An asyncssh process as a :class:`bridge.control.Process`."""
 
-    def __init__(self, process: asyncssh.SSHClientProcess[bytes]) -> None:
+    def __init__(self, process: asyncssh.SSHClientProcess[bytes], transport: SSHTransport) -> None:
         self._process = process
+        self._transport = transport
         self._eof = False
+
+    def abandon(self) -> None:
+        self._eof = True
+        self._transport.abandon(self._process.channel.get_connection())
 
     def write(self, data: bytes) -> None:
         self._process.stdin.write(data)

@@ -340,3 +340,45 @@ def test_tunnel_down_5s_at_each_step_loses_and_doubles_nothing(tmp_path: Path, p
             asyncio.run(run_all())
     prompts = [json.loads(line)["prompt"] for line in log.read_text().splitlines()]
     assert prompts == ["warm up"] + [f"tunnel {point} try {r}" for r in range(runs)], "0 lost, 0 doubled"
+
+
+def test_a_paste_stuck_on_a_dead_link_never_arrives_late(tmp_path: Path) -> None:
+    """The tunnel dies with a paste still in our TCP send queue; the bridge gives the link up after
+    connect_timeout. When the tunnel comes back, TCP must not deliver that paste after all (the
+    ask it belonged to has failed or typed it again on a new connection: it would be doubled)."""
+    import asyncio
+
+    from bridge.api import Bridge
+    from bridge.errors import HostUnreachableError
+    from bridge.registry import Registry
+
+    log = tmp_path / "prompts.jsonl"
+    with wg_netns(tmp_path / "net") as net:
+        remote = _start_remote(net, tmp_path / "vps", demo_args=f"--delay 0.3 --log {log}")
+
+        def pane_text() -> str:
+            argv = ["tmux", "-S", remote.tmux_socket, "capture-pane", "-p", "-J", "-t", "agents:demo"]
+            return net.vps.run(argv).stdout
+
+        async def run() -> None:
+            async with Bridge(Registry.load(remote.registry)) as bridge:
+                await bridge.ask("demo", "warm up", timeout=60)
+                driver = await bridge.driver("demo")
+                net.tunnel_down()
+                try:
+                    with pytest.raises(HostUnreachableError):
+                        await driver.tmux.paste(driver.pane, "LATE PASTE", then=["Enter"])
+                finally:
+                    net.tunnel_up()
+                # TCP retransmits with backoff: a queued paste would land within a few seconds.
+                deadline = time.monotonic() + 15
+                while time.monotonic() < deadline:
+                    assert "LATE PASTE" not in pane_text(), "the dead link's paste arrived late"
+                    await asyncio.sleep(0.5)
+                reply = await bridge.ask("demo", "after the outage", timeout=60)
+                assert reply.reply == "MOCK-REPLY: after the outage"
+
+        with net.local.entered():
+            asyncio.run(run())
+    prompts = [json.loads(line)["prompt"] for line in log.read_text().splitlines()]
+    assert prompts == ["warm up", "after the outage"]

@@ -180,6 +180,7 @@ class FakeTmux:
         self.number = 100
         self.closing = False
         self.held: list[bytes] = []
+        self.abandoned = False
         self.block(True, [], flags=0)  # the attach
 
     def block(self, ok: bool, lines: Sequence[str], *, flags: int = 1) -> None:
@@ -214,6 +215,10 @@ class FakeTmux:
             self.closing = True
             self.out.put_nowait(b"%exit\n")
             self.out.put_nowait(b"")
+
+    def abandon(self) -> None:
+        self.abandoned = True
+        self.close()
 
     def is_closing(self) -> bool:
         return self.closing

@@ -180,7 +180,7 @@ class FakeTmux:
         self.number = 100
         self.closing = False
         self.held: list[bytes] = []
-        self.abandoned = False
+        self.writes: list[bytes] = []  # each write as it came (lines: the same, split)
         self.block(True, [], flags=0)  # the attach
 
     def block(self, ok: bool, lines: Sequence[str], *, flags: int = 1) -> None:
@@ -192,6 +192,7 @@ class FakeTmux:
     def write(self, data: bytes) -> None:
         if self.closing:
             raise BrokenPipeError("closed")
+        self.writes.append(data)
         for line in data.splitlines():
             self.lines.append(line)
             answer = self.reply(line)
@@ -217,7 +218,6 @@ class FakeTmux:
             self.out.put_nowait(b"")
 
     def abandon(self) -> None:
-        self.abandoned = True
         self.close()
 
     def is_closing(self) -> bool:
@@ -323,14 +323,7 @@ async def test_concurrent_callers_get_their_own_answers() -> None:
 async def test_callers_in_one_turn_of_the_loop_share_one_write() -> None:
     """16 callers at once: one write (one SSH packet) carries all their lines, in their order."""
     channel, fake, _ = await open_fake()
-    writes: list[bytes] = []
-    original = fake.write
-
-    def spy(data: bytes) -> None:
-        writes.append(data)
-        original(data)
-
-    fake.write = spy  # type: ignore[method-assign]
+    writes = fake.writes
     results = await asyncio.gather(*(channel.command("display-message", "-p", f"n{i}") for i in range(16)))
     assert [r.stdout for r in results] == [f"n{i}\n" for i in range(16)]
     assert len(writes) == 1 and writes[0].count(b"\n") == 16
@@ -470,14 +463,7 @@ async def test_refuses_what_would_break_the_channel_or_the_pane() -> None:
 
 async def test_paste_is_one_write() -> None:
     channel, fake, _ = await open_fake()
-    writes: list[bytes] = []
-    original = fake.write
-
-    def spy(data: bytes) -> None:
-        writes.append(data)
-        original(data)
-
-    fake.write = spy  # type: ignore[method-assign]
+    writes = fake.writes
     await paste_via_control(channel, "%1", "x" * 40 + "\n;$", chunk=16)
     assert len(writes) == 1
     lines = writes[0].splitlines()

@@ -399,6 +399,18 @@ class IfFormat:
         return command_line(self.args)
 
 
+def _framed(item: Sequence[str] | Chain | IfFormat) -> tuple[bytes, tuple[str, ...], int]:
+    """``item``'s control line, the argv it stands for, and how many blocks answer it."""
+    if isinstance(item, IfFormat):  # its branches were checked when it was made
+        return item.line(), item.args, 1 + len(item.then)
+    if isinstance(item, Chain):
+        for args in item.commands:
+            _refuse(args)
+        return item.line(), item.args, len(item.commands)
+    _refuse(item)
+    return command_line(item), tuple(item), 1
+
+
 class _Pending:
     """A line written, waiting for its blocks: one per command, fewer if one fails."""
 
@@ -553,40 +565,25 @@ class ControlChannel:
         Each is independent: one failing does not skip the next, unless they are one
         :class:`Chain` (``a ; b`` on one line) or :class:`IfFormat`, which give one result.
         """
-        lines = []
-        for item in commands:
-            if isinstance(item, IfFormat):  # its branches were checked when it was made
-                lines.append(item.line())
-                continue
-            for args in item.commands if isinstance(item, Chain) else (item,):
-                _refuse(args)
-            lines.append(item.line() if isinstance(item, Chain) else command_line(item))
-        if not lines:
+        framed = [_framed(item) for item in commands]
+        if not framed:
             return []
         if self._closed:
             raise self._error or BridgeError(f"control channel to {self.host} is closed", host=self.host)
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[Completed]] = []
-        for item in commands:
+        for _, args, blocks in framed:
             future: asyncio.Future[Completed] = loop.create_future()
-            if isinstance(item, Chain):
-                self._pending.append(_Pending(item.args, future, len(item.commands)))
-            elif isinstance(item, IfFormat):
-                self._pending.append(_Pending(item.args, future, 1 + len(item.then)))
-            else:
-                self._pending.append(_Pending(tuple(item), future))
+            self._pending.append(_Pending(args, future, blocks))
             futures.append(future)
-        self._write(b"".join(lines))  # same step as queueing: order is guaranteed
+        self._write(b"".join(line for line, _, _ in framed))  # same step as queueing: order is kept
         try:
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation (Ctrl-C)
             # that lands just as the answer does, and the caller runs on as if not interrupted.
             async with asyncio.timeout(timeout):
                 return list(await asyncio.gather(*futures))
         except TimeoutError:
-            head = commands[0]
-            if isinstance(head, IfFormat):
-                head = head.args
-            first = shlex.join(head.commands[0] if isinstance(head, Chain) else head)[:80]
+            first = shlex.join(framed[0][1])[:80]
             said = f"tmux {first} over the control channel to {self.host} took longer than {timeout}s"
             if self._remote:
                 # Nothing we send can hold tmux's queue (see _refuse), so silence over SSH is a dead

@@ -405,10 +405,11 @@ class Bridge:
                 if driver.last is not None:
                     self._seen[key] = driver.last
         finally:
-            if early is not None and not early.done():
-                early.cancel()
-            elif early is not None and not early.cancelled():
-                early.exception()  # if the lock failed first, the look's outcome is not news
+            if early is not None:
+                if not early.done():
+                    early.cancel()
+                elif not early.cancelled():
+                    early.exception()  # if the lock failed first, the look's outcome is not news
 
     async def switch_model(self, agent_name: str, name: str, *, timeout: float = 60.0) -> str:
         """Switch the agent's model via its own menu; returns the name the agent confirmed."""

@@ -277,9 +277,11 @@ class Tmux:
         args = ["display-message", "-p", "-t", pane, fmt, ";", "capture-pane", "-p", "-e", "-J", "-t", pane]
         if history > 0:
             args += ["-S", str(-history)]
+        from bridge.control import Answered
+
         result = await self.run(*args, target=pane)
         first, _, screen = result.stdout.partition("\n")
-        stamp: Stamp | None = getattr(result, "stamp", None)  # an Answered, over control mode
+        stamp = result.stamp if isinstance(result, Answered) else None  # over control mode only
         return self._facts(first, pane), screen, stamp
 
     async def resolve(self, target: str) -> str:

@@ -229,13 +229,10 @@ class Turn:
     text: str
     truncated: bool = False
 
-    def answers(self, prompt: str) -> bool:
-        """Whether this echo shows ``prompt`` (its first line; the visible part if truncated)."""
-        lines = [line for line in prompt.strip().splitlines() if line.strip()]
-        return self.shows(_squash(lines[0]) if lines else "", _squash(prompt))
-
     def shows(self, head: str, whole: str) -> bool:
-        """:meth:`answers` for a prompt already squashed: ``head`` its first line, ``whole`` all."""
+        """Whether this echo shows a prompt, given squashed (see :func:`_squash`): it starts with
+        ``head``, the prompt's first non-blank line; or, if truncated, its visible part is in
+        ``whole``, the prompt."""
         text = _squash(self.text)
         return bool(text) and text in whole if self.truncated else text.startswith(head)
 

@@ -109,3 +109,9 @@ class _LocalProcess:
             with contextlib.suppress(ProcessLookupError):
                 self._proc.kill()
             await self._proc.wait()
+        # Python 3.11's wait() returns when the process exits, its stdout pipe maybe still open (a
+        # reader that stopped at tmux's %exit): read that to its end, or the pipe is only closed
+        # when garbage-collected, after the event loop may be gone ("Event loop is closed").
+        if self._proc.stdout is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._proc.stdout.read(), 5)

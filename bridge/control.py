@@ -11,7 +11,7 @@ tmux also pushes ``%output %PANE ...`` for every pane of the attached session. T
 never parsed as the truth: a :class:`Watcher` only turns them into a coalesced "something changed"
 flag, and the caller re-reads the screen (``capture-pane``) when it fires.
 
-Facts verified on tmux 3.3a (see ``tests/integration/test_control.py``):
+Facts verified on tmux 3.3a and 3.5a (see ``tests/integration/test_control.py``):
 
 * Control mode reads one command line at a time with the config-file grammar. :func:`quote` makes
   any text one double-quoted word. Inside double quotes ``$VAR`` and a *leading* ``~`` are still
@@ -38,7 +38,14 @@ Facts verified on tmux 3.3a (see ``tests/integration/test_control.py``):
 * As from the command line, ``display-message -t %MISSING`` succeeds with an empty line, and
   ``-t session:MISSING-WINDOW`` falls back to the current window: check what came back.
 * A bare word like ``%2:off`` is a syntax error (``%2`` alone parses); quoted it is literal.
-* ``show-buffer`` to a control client is vis(3)-encoded (``\\033``, ``\\t``, ``\\\\``), not raw;
+* Since tmux 3.4 every line a command prints to a control client (and on the exec path) goes
+  through vis(3) (``VIS_OCTAL | VIS_CSTYLE | VIS_NOSLASH``): control characters arrive as
+  ``\\NNN`` but a backslash is not doubled, so formats that read names use ``#{q:…}`` and
+  :func:`unescape`. Two outputs stay raw on every version: ``capture-pane`` (the pane's own text)
+  and, since 3.4, ``show-buffer`` (3.3a encoded it). Raw text could hold a line like ``%end …``:
+  :class:`ControlParser` ends a block only on the exact guard of its ``%begin`` (tmux's time and
+  command number), which a pane's text cannot know in advance, and ``show-buffer`` is refused
+  here (a pane can fill a buffer; buffers are read with ``save-buffer`` on the exec path).
   ``set-buffer`` with an empty string is a no-op (the buffer is not created).
 * ``%output`` arrives only for panes of the *attached* session (linking a window into the
   channel's own session would make ``-t %PANE`` resolve ``#{session_name}`` to that session, so
@@ -82,6 +89,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from bridge.errors import (
+    AgentNotReadyError,
     BridgeError,
     CommandError,
     HostUnreachableError,
@@ -94,12 +102,15 @@ log = logging.getLogger("bridge.control")
 
 PRIVATE_PREFIX = "agent-bridge-ctl-"
 CHANGED = "agent-bridge-pane-changed"  # what a guarded paste prints when it typed nothing
+DEAD = "agent-bridge-pane-dead"  # ... when the pane was dead
+ALIVE = "#{==:#{pane_dead},0}"  # the least a paste checks (see paste_buffer)
 # Over SSH the events prove the pane unchanged only while the link is known to be alive: the host
 # must have sent something this recently. (A link that died silently says nothing; an ask that
 # typed into it first would wait out the reconnect window instead of failing fast.)
 HEARD_S = 2.0
 DEFAULT_TIMEOUT = 30.0
 OPEN_TIMEOUT = 15.0
+WRITE_GRACE_S = 1.0  # after a failed write, how long the reader has to say why the channel ended
 _COMMAND_NAME = re.compile(r"[a-z][a-z-]*")
 _MISSING = ("can't find", "no server running", "error connecting to", "no such", "no sessions")
 
@@ -146,6 +157,54 @@ def command_line(args: Sequence[str]) -> bytes:
     name, rest = args[0], args[1:]
     words = [name if _COMMAND_NAME.fullmatch(name) else quote(name), *(quote(a) for a in rest)]
     return (" ".join(words) + "\n").encode("utf-8")
+
+
+# tmux 3.4 and later pass every line a command prints (exec path and control mode alike) through
+# utf8_stravisx(VIS_OCTAL | VIS_CSTYLE | VIS_NOSLASH): control characters arrive as \\NNN (or
+# \\r, ...) while a backslash is NOT doubled, so a value is only unambiguous when the format
+# doubled backslashes first: ``#{q:NAME}`` does (and escapes space, ``$`` and the shell's other
+# specials). 3.3a prints the same ``#{q:NAME}`` raw. :func:`unescape` reads both.
+_ESCAPE = re.compile(r"\\([0-7]{3}|.)", re.DOTALL)
+_CSTYLE = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "s": " "}
+
+
+def unescape(word: str) -> str:
+    """One ``#{q:…}`` value as tmux printed it (3.3a raw, 3.4+ vis-encoded) -> the value itself.
+
+    ``\\NNN`` is a byte (runs of them are decoded as UTF-8, else kept as surrogate escapes),
+    ``\\n``-style letters are vis's C escapes, and ``\\`` + anything else is that character.
+    """
+    if "\\" not in word:
+        return word
+
+    def one(match: re.Match[str]) -> str:
+        code = match.group(1)
+        if len(code) == 3:
+            byte = int(code, 8)
+            return chr(byte) if byte < 0x80 else chr(0xDC00 + byte)
+        return _CSTYLE.get(code, code)
+
+    text = _ESCAPE.sub(one, word)
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "surrogateescape")
+
+
+def words(text: str) -> list[str]:
+    """Split ``q``-quoted words on their unescaped spaces (empty values are empty words)."""
+    words, current, escaped = [], [], False
+    for char in text:
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif char == "\\":
+            current.append(char)
+            escaped = True
+        elif char == " ":
+            words.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    words.append("".join(current))
+    return words
 
 
 # -- parsing ----------------------------------------------------------------------------------
@@ -450,6 +509,7 @@ class ControlChannel:
         self._stray: list[str] = []
         self._exit_reason: str | None = None
         self._link_lost = False
+        self._write_failed: Exception | None = None
         self._started: asyncio.Future[Block] = asyncio.get_running_loop().create_future()
         self._reader: asyncio.Task[None] | None = None
 
@@ -519,10 +579,11 @@ class ControlChannel:
     async def _reap(self) -> None:
         """Kill private sessions of channels that died without closing (nobody attached)."""
         try:
-            listed = await self.command("list-sessions", "-F", "#{session_attached} #{session_name}")
+            listed = await self.command("list-sessions", "-F", "#{session_attached} #{q:session_name}")
             stale = []
             for line in listed.stdout.splitlines():
-                attached, _, name = line.partition(" ")
+                attached, _, quoted = line.partition(" ")
+                name = unescape(quoted)
                 if attached == "0" and name.startswith(PRIVATE_PREFIX) and name != self.session:
                     stale.append(name)
             if stale:
@@ -598,7 +659,7 @@ class ControlChannel:
         """:meth:`command`, raising :class:`CommandError` (or TargetNotFoundError) on ``%error``."""
         result = await self.command(*args)
         if not result.ok:
-            raise _command_error(self.host, result, target)
+            raise failure(self.host, result, target)
         return result
 
     # -- watching ---------------------------------------------------------------------------
@@ -663,10 +724,25 @@ class ControlChannel:
             return
         data = b"".join(self._outbox)
         self._outbox.clear()
+        if self._write_failed is not None:
+            return  # the pipe is gone; the reader (or the grace timer) fails what is pending
         try:
             self.process.write(data)
         except Exception as exc:  # the pipe is gone: everything pending fails
-            self._fail(self._lost(exc))
+            if self._reader is None or self._reader.done():
+                self._fail(self._lost(exc))
+                return
+            # When tmux exits (killed server), its answer, %exit, the exit status, EOF and the
+            # channel's close can arrive within 0.2 ms (tmux 3.5a), so this write can fail before
+            # the reader has seen %exit: that must say "tmux exited", not "host unreachable". The
+            # reader ends on that EOF and says why; the write's own error is the answer only if it
+            # has not within WRITE_GRACE_S.
+            self._write_failed = exc
+            asyncio.get_running_loop().call_later(WRITE_GRACE_S, self._after_write_failed)
+
+    def _after_write_failed(self) -> None:
+        if not self._closed and self._write_failed is not None:
+            self._fail(self._lost(self._write_failed))
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -935,32 +1011,42 @@ async def paste_via_control(
     failed = next((r for r in results if not r.ok), None)
     if failed is not None:
         await channel.command("delete-buffer", "-b", name)  # whatever was set; an error is fine
-        raise _command_error(channel.host, failed, pane)
-    if only_if is not None:
-        refused_if_changed(results[-1], host=channel.host, pane=pane)
+        raise failure(channel.host, failed, pane)
+    refused_if_changed(results[-1], host=channel.host, pane=pane)
 
 
 def paste_buffer(
     name: str, pane: str, *, then: Sequence[str] = (), only_if: str | None = None
-) -> tuple[str, ...] | Chain | IfFormat:
+) -> IfFormat:
     """The one tmux line that pastes buffer ``name`` into ``pane`` (deleting it) and presses the
     ``then`` keys, for the control and the exec path alike.
 
-    The keys only if the paste worked (a :class:`Chain`, which tmux stops at a failure). With
-    ``only_if``, an :class:`IfFormat`: tmux checks the pane and pastes, or deletes the buffer and
-    prints :data:`CHANGED`, with nothing in between (see :func:`refused_if_changed`).
+    Always an :class:`IfFormat`: tmux checks the pane and pastes (then the keys, only if the paste
+    worked), or deletes the buffer and prints :data:`DEAD` or :data:`CHANGED`, with nothing in
+    between (see :func:`refused_if_changed`). The check is ``only_if`` (the facts of the last
+    look, :func:`bridge.tmux.same_as`, which include "alive") or at least :data:`ALIVE`: tmux 3.3a's
+    server crashes on a paste into a dead pane, taking every agent of that server with it.
     """
     paste = ("paste-buffer", "-p", "-r", "-d", "-b", name, "-t", pane)
     keys = ("send-keys", "-t", pane, *then)  # no keys: a no-op
-    if only_if is not None:
-        otherwise = (("delete-buffer", "-b", name), ("display-message", "-p", CHANGED))
-        return IfFormat(pane, only_if, (paste, keys), otherwise)
-    return Chain((paste, keys)) if then else paste
+    said = f"#{{?pane_dead,{DEAD},{CHANGED}}}"
+    otherwise = (("delete-buffer", "-b", name), ("display-message", "-p", "-t", pane, said))
+    return IfFormat(pane, only_if or ALIVE, (paste, keys), otherwise)
 
 
 def refused_if_changed(result: Completed, *, host: str, pane: str) -> None:
-    """Raise :class:`PaneChangedError` if a guarded :func:`paste_buffer` typed nothing."""
-    if CHANGED in result.stdout.split():
+    """Raise if a :func:`paste_buffer` typed nothing: :class:`AgentNotReadyError` (state ``dead``)
+    for a dead pane, :class:`PaneChangedError` for one that changed since the last look."""
+    said = result.stdout.split()
+    if DEAD in said:
+        raise AgentNotReadyError(
+            f"the pane {pane} on {host} is dead (its program exited); nothing was typed",
+            hint="run: agent-bridge restart AGENT",
+            host=host,
+            target=pane,
+            state="dead",
+        )
+    if CHANGED in said:
         raise PaneChangedError(f"pane {pane} changed since it was last seen; nothing was typed",
                                host=host, target=pane)  # fmt: skip
 
@@ -998,6 +1084,10 @@ _REFUSED = {
     **dict.fromkeys(("confirm-before", "confirm", "command-prompt", "display-menu", "menu",
                      "display-popup", "popup", "choose-tree", "choose-client", "choose-buffer"),
                     "it is interactive: it needs a terminal client"),
+    # A pane can fill a buffer (copy mode, OSC 52) and, since tmux 3.4, show-buffer prints it raw
+    # to a control client (3.3a vis-encoded it): it is read with save-buffer on the exec path.
+    **dict.fromkeys(("show-buffer", "showb"),
+                    "it prints the buffer's raw text (tmux 3.4+), which a pane can fill"),
 }  # fmt: skip
 
 
@@ -1025,14 +1115,33 @@ def _is_remote(transport: ProcessTransport) -> bool:
     return isinstance(transport, SSHTransport)
 
 
-def _command_error(host: str, result: Completed, target: str | None) -> BridgeError:
-    err = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "no message"
+def failure(host: str, result: Completed, target: str | None) -> BridgeError:
+    """THE mapping of a failed tmux command (exec or control) to an error of the tree.
+
+    A missing target or server is :class:`TargetNotFoundError`; a dead pane (tmux 3.4+ refuses
+    ``paste-buffer`` into one: "target pane has exited") is :class:`AgentNotReadyError` in state
+    ``dead``; tmux not installed gets that hint; anything else is :class:`CommandError`.
+    """
+    err = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
     if any(marker in err for marker in _MISSING):
         return TargetNotFoundError(
-            f"tmux target {target or '?'} not found on {host}: {err}", host=host, target=target
+            f"tmux target {target or '?'} not found on {host}: {err}",
+            hint="check the agent's target in the registry, or run: agent-bridge start AGENT",
+            host=host,
+            target=target,
         )
+    if "pane has exited" in err:
+        return AgentNotReadyError(
+            f"the pane {target or '?'} on {host} is dead (its program exited): {err}",
+            hint="run: agent-bridge restart AGENT",
+            host=host,
+            target=target,
+            state="dead",
+        )
+    hint = f"install tmux on {host}" if result.exit_status == 127 or "command not found" in err else None
     return CommandError(
-        f"tmux failed on {host}: {err}",
+        f"tmux failed on {host} (exit {result.exit_status}): {err or 'no message'}",
+        hint=hint,
         argv=list(result.argv),
         exit_status=result.exit_status,
         stderr=result.stderr,

@@ -603,7 +603,7 @@ async def _host_key_check(
 
 
 async def check_tmux(bridge: Bridge, name: str) -> Check:
-    """``tmux -V`` on the host; warn below 3.2."""
+    """``tmux -V`` on the host (warn below 3.2), and the bridge's own pane query answered right."""
     try:
         text = await bridge.tmux(name).version()
     except HostError as exc:
@@ -634,7 +634,11 @@ async def check_tmux(bridge: Bridge, name: str) -> Check:
             f"{text} is older than {TMUX_MIN[0]}.{TMUX_MIN[1]}{socket_note}",
             f"upgrade tmux on {name} (agent-bridge is tested with {TMUX_MIN[0]}.{TMUX_MIN[1]}+)",
         )
-    return ok("tmux", name, f"{text}{socket_note}")
+    try:  # a version that prints is not enough: tmux 3.4 changed how its answers print
+        await bridge.tmux(name).probe()
+    except BridgeError as exc:
+        return fail("tmux", name, " ".join(exc.message.split()), exc.hint or "", HOST_EXIT)
+    return ok("tmux", name, f"{text}{socket_note}, answers the bridge's queries")
 
 
 # -- agent checks -------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bridge.config import Target
+from bridge.control import unescape, words
 from bridge.errors import BridgeError, CommandError, HostUnreachableError, TargetNotFoundError
 from bridge.transport import Completed, Transport
 
@@ -28,9 +29,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bridge.tmux")
 
-_FACTS = (
+# What a look reads, in two parts. Numbers and flags first, one space between (they never hold
+# one). Then the names a person or a pane's program controls, each through tmux's ``q`` modifier,
+# which backslash-escapes the shell's specials, space, ``$`` and the backslash itself; so no value
+# holds an unescaped space, and `` $`` ends the record unambiguously (a pane's path may even hold a
+# newline). :func:`bridge.control.unescape` reads the values as tmux 3.3a and 3.4+ print them.
+_FIXED = (
     "pane_id",
-    "pane_current_command",
     "pane_pid",
     "pane_dead",
     "pane_width",
@@ -40,15 +45,15 @@ _FACTS = (
     "alternate_on",
     "history_size",
     "pane_in_mode",
-    "session_name",
     "window_index",
     "pane_index",
-    "pane_current_path",
     "pid",
-    "window_name",
 )
-_SEP = "\x1f"  # unit separator: never in a command name or path we care about
-_MISSING = ("can't find", "no server running", "error connecting to", "no such")
+_FREE = ("pane_current_command", "session_name", "window_name", "pane_current_path")
+_END = " $"
+FACTS_FORMAT = " ".join(
+    [*(f"#{{{name}}}" for name in _FIXED), *(f"#{{q:{name}}}" for name in _FREE)]
+) + _END
 
 
 @dataclass(frozen=True)
@@ -203,27 +208,9 @@ class Tmux:
         return dataclasses.replace(result, argv=tuple(argv))
 
     def _raise(self, result: Completed, target: str | None) -> None:
-        err = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
-        if any(marker in err for marker in _MISSING):
-            raise TargetNotFoundError(
-                f"tmux target {target or '?'} not found on {self.host}: {err}",
-                hint="check the agent's target in the registry, or run: agent-bridge start AGENT",
-                host=self.host,
-                target=target,
-            )
-        if result.exit_status == 127 or "command not found" in err:
-            hint = f"install tmux on {self.host}"
-        else:
-            hint = None
-        raise CommandError(
-            f"tmux failed on {self.host} (exit {result.exit_status}): {err or 'no message'}",
-            hint=hint,
-            argv=list(result.argv),
-            exit_status=result.exit_status,
-            stderr=result.stderr,
-            host=self.host,
-            target=target,
-        )
+        from bridge.control import failure
+
+        raise failure(self.host, result, target)
 
     # -- facts ------------------------------------------------------------------------------
 
@@ -231,25 +218,60 @@ class Tmux:
         """``tmux -V`` on the host, e.g. ``tmux 3.3a``."""
         return (await self.run("-V")).stdout.strip()
 
+    async def probe(self) -> PaneFacts:
+        """Ask this host's tmux the bridge's own pane query on a throwaway server and check the
+        answer reads back exactly (tmux 3.4 changed how names print): what ``doctor`` checks.
+
+        Raises :class:`CommandError` when the answer does not read back.
+        """
+        server = f"agent-bridge-probe-{uuid.uuid4().hex[:8]}"
+        window = "probe $ name\\"
+        argv = [
+            "tmux", "-u", "-L", server, "-f", "/dev/null", "new-session", "-d", "-s", server,
+            "-n", window, "-x", "81", "-y", "11", "sleep 30",
+            ";", "display-message", "-p", "-t", f"={server}:", FACTS_FORMAT, ";", "kill-server",
+        ]  # fmt: skip
+        result = await self.transport.run(argv, None)
+        if not result.ok:
+            self._raise(result, None)
+        try:
+            facts = self._facts(result.stdout, server)
+        except TargetNotFoundError:
+            facts = None
+        if facts is None or (facts.session, facts.window_name, facts.width) != (server, window, 81):
+            raise CommandError(
+                f"{await self.version()} on {self.host} answered agent-bridge's pane query with "
+                f"{result.stdout.strip()[:120]!r}, which does not read back",
+                hint="report this tmux version at the agent-bridge issue tracker",
+                argv=list(result.argv),
+                exit_status=result.exit_status,
+                stderr=result.stderr,
+                host=self.host,
+            )
+        return facts
+
     async def facts(self, target: str) -> PaneFacts:
         """All :class:`PaneFacts` of ``target`` (a ``%id`` or ``session:window.pane``) at once."""
-        fmt = _SEP.join(f"#{{{name}}}" for name in _FACTS)
-        out = (await self.run("display-message", "-p", "-t", target, fmt, target=target)).stdout
-        return self._facts(out.rstrip("\n"), target)
+        out = (await self.run("display-message", "-p", "-t", target, FACTS_FORMAT, target=target)).stdout
+        return self._facts(out, target)
 
-    def _facts(self, line: str, target: str) -> PaneFacts:
-        values = line.split(_SEP)
-        if len(values) != len(_FACTS) or not values[0].startswith("%"):
+    def _facts(self, record: str, target: str) -> PaneFacts:
+        """Parse one :data:`FACTS_FORMAT` record (with or without its end mark)."""
+        head = record.split(_END + "\n", 1)[0].rstrip("\n").removesuffix(_END)
+        fixed = head.split(" ", len(_FIXED))
+        free = words(fixed.pop()) if len(fixed) == len(_FIXED) + 1 else []
+        if len(free) != len(_FREE) or not fixed[0].startswith("%"):
             raise TargetNotFoundError(
                 f"tmux target {target} not found on {self.host}",
                 hint="check the agent's target in the registry, or run: agent-bridge start AGENT",
                 host=self.host,
                 target=target,
             )
-        v = dict(zip(_FACTS, values, strict=True))
+        v = dict(zip(_FIXED, fixed, strict=True))
+        n = dict(zip(_FREE, (unescape(word) for word in free), strict=True))
         return PaneFacts(
             pane_id=v["pane_id"],
-            current_command=v["pane_current_command"],
+            current_command=n["pane_current_command"],
             pid=_int(v["pane_pid"]),
             dead=v["pane_dead"] == "1",
             width=_int(v["pane_width"]),
@@ -259,12 +281,12 @@ class Tmux:
             alternate_on=v["alternate_on"] == "1",
             history_size=_int(v["history_size"]),
             in_mode=v["pane_in_mode"] == "1",
-            session=v["session_name"],
+            session=n["session_name"],
             window_index=_int(v["window_index"]),
             pane_index=_int(v["pane_index"]),
-            current_path=v["pane_current_path"],
+            current_path=n["pane_current_path"],
             server_pid=_int(v["pid"]),
-            window_name=v["window_name"],
+            window_name=n["window_name"],
         )
 
     async def observe(self, pane: str, *, history: int = 0) -> tuple[PaneFacts, str, Stamp | None]:
@@ -273,14 +295,17 @@ class Tmux:
         The :class:`~bridge.control.Stamp` (over a control channel, else ``None``) tells later
         whether the pane changed since this look.
         """
-        fmt = _SEP.join(f"#{{{name}}}" for name in _FACTS)
-        args = ["display-message", "-p", "-t", pane, fmt, ";", "capture-pane", "-p", "-e", "-J", "-t", pane]
+        args = ["display-message", "-p", "-t", pane, FACTS_FORMAT]
+        args += [";", "capture-pane", "-p", "-e", "-J", "-t", pane]
         if history > 0:
             args += ["-S", str(-history)]
         from bridge.control import Answered
 
         result = await self.run(*args, target=pane)
-        first, _, screen = result.stdout.partition("\n")
+        # The record ends at its end mark, not at the first newline: a value may hold one.
+        first, found, screen = result.stdout.partition(_END + "\n")
+        if not found:
+            first, _, screen = result.stdout.partition("\n")
         stamp = result.stamp if isinstance(result, Answered) else None  # over control mode only
         return self._facts(first, pane), screen, stamp
 
@@ -336,15 +361,13 @@ class Tmux:
         from bridge.control import paste_buffer, refused_if_changed
 
         name = f"agent-bridge-{uuid.uuid4().hex[:12]}"
-        line = paste_buffer(name, pane, then=then, only_if=only_if)
-        typing = line if isinstance(line, tuple) else line.args
+        typing = paste_buffer(name, pane, then=then, only_if=only_if).args
         try:
             result = await self.run("load-buffer", "-b", name, "-", ";", *typing, stdin=text, target=pane)
-        except (TargetNotFoundError, CommandError):
+        except BridgeError:
             await self.run("delete-buffer", "-b", name, check=False)  # loaded, never pasted
             raise
-        if only_if is not None:
-            refused_if_changed(result, host=self.host, pane=pane)
+        refused_if_changed(result, host=self.host, pane=pane)
 
     async def type_literal(self, pane: str, text: str) -> None:
         """Type short ``text`` as literal keys (``send-keys -l``), safe with a trailing ``;``."""

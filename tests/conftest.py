@@ -18,15 +18,29 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bridge.config import HostSpec
+from bridge.transport.local import LocalTransport
+from bridge.transport.ssh import SSHTransport
+from tests.helpers.tmux_under_test import sshd_setenv
+
 REPO = Path(__file__).resolve().parent.parent
 SHELL_ENV = {"PS1": "$ ", "HISTFILE": "/dev/null", "TERM": "xterm-256color"}
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Which tmux the run uses, locally and (through :func:`sshd_setenv`) on the sshd side."""
+    found = shutil.which("tmux")
+    if found is None:
+        return ["tmux: not installed (tests that need it skip)"]
+    version = subprocess.run([found, "-V"], capture_output=True, text=True, timeout=10).stdout.strip()
+    return [f"tmux: {version} at {found} (locally and over the test sshd)"]
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
@@ -238,6 +252,7 @@ def start_sshd(
                 "UsePAM no",
                 "StrictModes no",
                 "LogLevel ERROR",
+                sshd_setenv(),
                 *extra,
                 "",
             ]
@@ -349,3 +364,30 @@ def run_cli(*args: str, input: bytes | None = None, env: dict[str, str] | None =
         timeout=timeout,
         cwd=REPO,
     )
+
+
+# -- transports to the test hosts -------------------------------------------------------------
+
+
+def ssh_transport(sshd: Sshd) -> SSHTransport:
+    spec = HostSpec(
+        address=sshd.host,
+        port=sshd.port,
+        user=sshd.user,
+        identity_file=str(sshd.client_key),
+        known_hosts=str(sshd.known_hosts),
+    )
+    return SSHTransport("box", spec)
+
+
+@pytest.fixture(params=["local", "ssh"])
+async def transport(request: pytest.FixtureRequest) -> AsyncIterator[LocalTransport | SSHTransport]:
+    if request.param == "local":
+        yield LocalTransport()
+        return
+    sshd: Sshd = request.getfixturevalue("sshd")
+    remote = ssh_transport(sshd)
+    try:
+        yield remote
+    finally:
+        await remote.close()

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.mock_anthropic import MockAnthropic
+from tests.helpers.tmux_under_test import tested_path
 
 CLAUDE_CODE_VERSION = "2.1.197"
 PACKAGE = f"@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION}"
@@ -43,7 +44,7 @@ WIDTH, HEIGHT = 200, 50
 # Screen markers (Claude Code 2.1.197; see shared/screens/README.md).
 PROMPT = "❯\u00a0"  # the live input prompt: ❯ + NO-BREAK SPACE
 BUSY = "esc to interrupt"
-STD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+STD_PATH = tested_path()  # the standard PATH, with the tmux under test first
 
 
 class ClaudeCodeUnavailable(RuntimeError):

@@ -26,6 +26,7 @@ import pytest
 
 from tests.conftest import REPO, keygen, sshd_command
 from tests.e2e.netns import WgNetns, wg_netns
+from tests.helpers.tmux_under_test import sshd_setenv
 
 pytestmark = [pytest.mark.e2e, pytest.mark.netns, pytest.mark.timeout(240)]
 
@@ -90,6 +91,7 @@ def _sshd_config(workdir: Path, host_key: Path, authorized: Path, listen: str, p
                 "UsePAM no",
                 "StrictModes no",
                 "LogLevel ERROR",
+                sshd_setenv(),
                 "",
             ]
         )

@@ -159,7 +159,7 @@ async def test_a_lock_tells_whether_anyone_else_held_it_since_a_mark(
 
     transport: Transport = LocalTransport("here")
     if where == "ssh":
-        from tests.integration.test_control import ssh_transport
+        from tests.conftest import ssh_transport
 
         transport = ssh_transport(request.getfixturevalue("sshd"))
     key = f"test-{tmp_path.name[-20:]}-{time.monotonic_ns()}"
@@ -262,7 +262,7 @@ async def test_a_kept_lock_is_taken_again_at_once_and_let_go_when_another_caller
 
     transport: Transport = LocalTransport("here")
     if where == "ssh":
-        from tests.integration.test_control import ssh_transport
+        from tests.conftest import ssh_transport
 
         transport = ssh_transport(request.getfixturevalue("sshd"))
     key = f"test-{tmp_path.name[-20:]}-{time.monotonic_ns()}"

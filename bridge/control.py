@@ -103,6 +103,7 @@ log = logging.getLogger("bridge.control")
 PRIVATE_PREFIX = "agent-bridge-ctl-"
 CHANGED = "agent-bridge-pane-changed"  # what a guarded paste prints when it typed nothing
 DEAD = "agent-bridge-pane-dead"  # ... when the pane was dead
+MISSING = "agent-bridge-pane-missing"  # ... when there is no such pane
 ALIVE = "#{==:#{pane_dead},0}"  # the least a paste checks (see paste_buffer)
 # Over SSH the events prove the pane unchanged only while the link is known to be alive: the host
 # must have sent something this recently. (A link that died silently says nothing; an ask that
@@ -1022,22 +1023,30 @@ def paste_buffer(
     ``then`` keys, for the control and the exec path alike.
 
     Always an :class:`IfFormat`: tmux checks the pane and pastes (then the keys, only if the paste
-    worked), or deletes the buffer and prints :data:`DEAD` or :data:`CHANGED`, with nothing in
-    between (see :func:`refused_if_changed`). The check is ``only_if`` (the facts of the last
+    worked), or deletes the buffer and prints :data:`MISSING`, :data:`DEAD` or :data:`CHANGED`,
+    with nothing in between (see :func:`refused_if_changed`). The check is ``only_if`` (the facts of the last
     look, :func:`bridge.tmux.same_as`, which include "alive") or at least :data:`ALIVE`: tmux 3.3a's
     server crashes on a paste into a dead pane, taking every agent of that server with it.
     """
     paste = ("paste-buffer", "-p", "-r", "-d", "-b", name, "-t", pane)
     keys = ("send-keys", "-t", pane, *then)  # no keys: a no-op
-    said = f"#{{?pane_dead,{DEAD},{CHANGED}}}"
+    said = f"#{{?pane_id,#{{?pane_dead,{DEAD},{CHANGED}}},{MISSING}}}"
     otherwise = (("delete-buffer", "-b", name), ("display-message", "-p", "-t", pane, said))
     return IfFormat(pane, only_if or ALIVE, (paste, keys), otherwise)
 
 
 def refused_if_changed(result: Completed, *, host: str, pane: str) -> None:
-    """Raise if a :func:`paste_buffer` typed nothing: :class:`AgentNotReadyError` (state ``dead``)
-    for a dead pane, :class:`PaneChangedError` for one that changed since the last look."""
+    """Raise if a :func:`paste_buffer` typed nothing: :class:`TargetNotFoundError` for no pane,
+    :class:`AgentNotReadyError` (state ``dead``) for a dead one, :class:`PaneChangedError` for one
+    that changed since the last look."""
     said = result.stdout.split()
+    if MISSING in said:
+        raise TargetNotFoundError(
+            f"tmux target {pane} not found on {host}; nothing was typed",
+            hint="check the agent's target in the registry, or run: agent-bridge start AGENT",
+            host=host,
+            target=pane,
+        )
     if DEAD in said:
         raise AgentNotReadyError(
             f"the pane {pane} on {host} is dead (its program exited); nothing was typed",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.control import DEAD, failure, refused_if_changed, unescape, words
+from bridge.control import DEAD, MISSING, failure, refused_if_changed, unescape, words
 from bridge.errors import AgentNotReadyError, CommandError, PaneChangedError, TargetNotFoundError
 from bridge.screen import parse
 from bridge.tmux import FACTS_FORMAT, Tmux
@@ -104,6 +104,8 @@ def test_a_refused_paste_says_why() -> None:
         refused_if_changed(Completed(("tmux",), 0, f"{DEAD}\n", ""), host="h", pane="%1")
     with pytest.raises(PaneChangedError):
         refused_if_changed(Completed(("tmux",), 0, "agent-bridge-pane-changed\n", ""), host="h", pane="%1")
+    with pytest.raises(TargetNotFoundError):
+        refused_if_changed(Completed(("tmux",), 0, f"{MISSING}\n", ""), host="h", pane="%1")
     refused_if_changed(Completed(("tmux",), 0, "", ""), host="h", pane="%1")  # typed: no error
 
 

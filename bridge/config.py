@@ -73,6 +73,11 @@ class AgentSpec(_Model):
     cwd: str | None = None
     permissions: Literal["ask", "deny"] = "ask"
     restart: Literal["manual", "auto"] = "manual"
+    wake_budget: int = Field(default=12, ge=0, le=1000, description="hub wakes per hour at most")
+    wake_text: str | None = Field(
+        default=None,
+        description="the hub's one-line nudge; {agent} {count} {senders} {subject} are filled in",
+    )
 
     @field_validator("target")
     @classmethod
@@ -83,6 +88,15 @@ class AgentSpec(_Model):
                 "or session:window.pane (e.g. agents:claude.0)"
             )
         return value
+
+
+class HubSpec(_Model):
+    """Where the hub is (``url``, for every client) and, on the hub's machine, how it runs."""
+
+    url: str | None = Field(default=None, description="e.g. http://10.77.0.1:7878 (the WireGuard address)")
+    listen: str | None = Field(default=None, description="ADDR:PORT for `hub serve`; default 127.0.0.1:7878")
+    store: str | None = Field(default=None, description="a SQLite path or a postgresql:// URL")
+    token_file: str | None = Field(default=None, description="this machine's token file (0600)")
 
 
 class Settings(_Model):
@@ -104,6 +118,7 @@ class RegistryModel(_Model):
     hosts: dict[str, HostSpec] = Field(default_factory=dict)
     agents: dict[str, AgentSpec] = Field(default_factory=dict)
     settings: Settings = Field(default_factory=Settings)
+    hub: HubSpec = Field(default_factory=HubSpec)
 
     @field_validator("hosts", "agents")
     @classmethod

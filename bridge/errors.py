@@ -7,10 +7,14 @@ code and prints ``str(error)`` as a single line (what failed, and what to do)::
     ├── ConfigError                 exit 2  usage, registry or profile problems
     │   ├── UnknownAgentError               no such agent in the registry
     │   ├── UnknownHostError                no such host in the registry
-    │   └── ProfileError                    a profile file is missing or invalid
+    │   ├── ProfileError                    a profile file is missing or invalid
+    │   ├── NotFoundError                   no such message or thread for you (hub)
+    │   └── ThreadClosedError               the thread is closed (hub)
     ├── HostError                   exit 3  the host cannot be used
     │   ├── HostUnreachableError            connect refused / timed out / link lost
+    │   ├── HubUnreachableError             (a HostUnreachableError) the hub did not answer
     │   ├── AuthError                       the host refused our key
+    │   │   └── TokenError                  the hub refused our token
     │   └── HostKeyError                    unknown or changed host key
     ├── AgentError                  exit 4  the pane or the agent in it is not usable
     │   ├── TargetNotFoundError             the tmux session/window/pane does not exist
@@ -170,3 +174,22 @@ class CommandError(BridgeError):
         self.argv = argv
         self.exit_status = exit_status
         self.stderr = stderr
+
+
+# -- the hub ----------------------------------------------------------------------------------
+
+
+class NotFoundError(ConfigError):
+    """No such message or thread for the caller (it does not exist, or it is not theirs)."""
+
+
+class ThreadClosedError(ConfigError):
+    """The thread is closed: it takes no more messages and wakes nobody."""
+
+
+class TokenError(AuthError):
+    """The hub refused the caller's token (missing, unknown, revoked, or not allowed here)."""
+
+
+class HubUnreachableError(HostUnreachableError):
+    """The hub's HTTP API did not answer."""

@@ -28,6 +28,7 @@ import pytest
 from bridge.config import HostSpec
 from bridge.transport.local import LocalTransport
 from bridge.transport.ssh import SSHTransport
+from tests.helpers.postgres import Postgres, start_postgres
 from tests.helpers.tmux_under_test import sshd_setenv
 
 REPO = Path(__file__).resolve().parent.parent
@@ -391,3 +392,28 @@ async def transport(request: pytest.FixtureRequest) -> AsyncIterator[LocalTransp
         yield remote
     finally:
         await remote.close()
+
+
+# -- PostgreSQL and the hub's store -------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A throwaway PostgreSQL cluster for the whole run (tests/helpers/postgres.py)."""
+    try:
+        cluster = start_postgres()
+    except FileNotFoundError as exc:
+        pytest.skip(reason=str(exc))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty hub store: a SQLite file, then a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "state" / "hub.db")
+    cluster: Postgres = request.getfixturevalue("postgres")
+    return cluster.create_database()

@@ -1,0 +1,311 @@
+"""The wake pager: a one-line nudge into a *sleeping* agent's pane when messages wait for it.
+
+Rules (each a test in ``tests/integration/hub``):
+
+* Only into an **idle** pane (the profile says so): never while busy, in a permission question, a
+  menu or a dialog. The message stays queued, and its status says why it waits.
+* **One wake per unread batch**: while the agent has unread messages it was already woken for,
+  new ones wake nobody; once it has read them all, the next message wakes it again.
+* **Closed threads wake nobody.**
+* An **hourly budget** per agent (``wake_budget``, default 12) stops agents that keep waking each
+  other; what it holds back is visible (an event, and the message's status).
+* **Exactly once**, across pagers and crashes: a wake lease per agent with a fencing token (a
+  second pager, or a restarted hub, cannot wake while the lease is held, and a pager whose lease
+  was taken over cannot record), and a wake row written *before* anything is typed, carrying a
+  nonce that is typed with the line. A hub killed mid-wake finds the row on restart and looks for
+  the nonce on the pane: there, the wake happened (recorded, not typed again); not there, nothing
+  was typed (the batch is still queued and is woken once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bridge.errors import AgentNotReadyError, BridgeError
+from bridge.hub.events import EventLog
+from bridge.hub.relay import Relay
+from bridge.hub.store.engine import Store
+from bridge.hub.store.schema import messages, threads, wake_leases, wakes
+
+log = logging.getLogger("bridge.hub.pager")
+
+DEFAULT_BUDGET = 12
+DEFAULT_TEXT = (
+    "agent-bridge: {count} new message(s) for {agent} from {senders}, about {subject} "
+    "- read them with: agent-bridge msg inbox --as {agent}"
+)
+LEASE_S = 60.0
+HOUR = 3600.0
+
+
+class Waker(Protocol):
+    """How the pager sees and types into panes (:class:`bridge.hub.waker.BridgeWaker`)."""
+
+    async def state(self, agent: str) -> str: ...
+
+    async def type_line(self, agent: str, text: str) -> None:
+        """Type ``text`` and Enter only if the agent is idle; else AgentNotReadyError."""
+
+    async def shows(self, agent: str, mark: str) -> bool:
+        """Whether the pane (screen and scrollback) shows ``mark``."""
+
+
+@dataclass(frozen=True)
+class Rules:
+    budget: int = DEFAULT_BUDGET
+    text: str = DEFAULT_TEXT
+
+
+class Pager:
+    def __init__(
+        self, store: Store, events: EventLog, relay: Relay, waker: Waker, *,
+        rules: Mapping[str, Rules] | None = None, poll_s: float = 1.0, lease_s: float = LEASE_S,
+    ) -> None:  # fmt: skip
+        self.store = store
+        self.events = events
+        self.relay = relay
+        self.waker = waker
+        self.rules = dict(rules or {})
+        self.poll_s = poll_s
+        self.lease_s = lease_s
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.why: dict[str, str] = {}  # agent -> why its queued messages wait
+        self._held: dict[str, int] = {}  # agent -> newest message id a budget hold was logged for
+        relay.waiting = self.why.get
+
+    def rule(self, agent: str) -> Rules:
+        return self.rules.get(agent, Rules())
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Recover unfinished wakes, then wake whoever needs it: on each new message, and every
+        ``poll_s`` for agents still waiting (busy ones become idle without telling us)."""
+        await self.recover()
+        while True:
+            self.relay.changed.clear()
+            await self.round()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.poll_s):
+                    await self.relay.changed.wait()
+
+    async def round(self) -> dict[str, str | None]:
+        """One look at every agent with queued messages; what happened to each."""
+        agents = await self.queued_agents()
+        for agent in list(self.why):
+            if agent not in agents:
+                del self.why[agent]
+        outcomes = await asyncio.gather(*(self.try_wake(a) for a in agents))
+        return dict(zip(agents, outcomes, strict=True))
+
+    async def queued_agents(self, only: str | None = None) -> list[str]:
+        """Agents with unread messages in open threads that no wake announced yet, and no unread
+        message that one did (one wake per unread batch); ``only``: that agent or none."""
+        announced = sa.select(messages.c.recipient).where(
+            messages.c.read_at.is_(None), messages.c.woken_at.is_not(None)
+        )
+        query = (
+            sa.select(messages.c.recipient)
+            .distinct()
+            .join(threads, threads.c.id == messages.c.thread_id)
+            .where(
+                messages.c.read_at.is_(None),
+                messages.c.woken_at.is_(None),
+                threads.c.closed_at.is_(None),
+                messages.c.recipient.not_in(announced),
+            )
+        )
+        if only is not None:
+            query = query.where(messages.c.recipient == only)
+        async with self.store.begin() as conn:
+            return sorted(r[0] for r in (await conn.execute(query)).all() if r[0] in self.relay.agents)
+
+    # -- one wake ---------------------------------------------------------------------------
+
+    async def try_wake(self, agent: str) -> str | None:
+        batch = await self._batch(agent)
+        if not batch:
+            return None
+        rule = self.rule(agent)
+        if await self._used(agent) >= rule.budget:
+            self.why[agent] = f"wake budget used up ({rule.budget}/h)"
+            newest = max(r.id for r in batch)
+            if self._held.get(agent) != newest:
+                self._held[agent] = newest
+                await self.events.add("wake-held", agent=agent, reason=self.why[agent], messages=len(batch))
+            return "held"
+        try:
+            state = await self.waker.state(agent)
+        except BridgeError as exc:
+            self.why[agent] = f"cannot see the pane: {exc}"
+            return "unseen"
+        if state != "idle":
+            self.why[agent] = f"recipient {state}"
+            return "not-idle"
+        fence = await self._acquire(agent)
+        if fence is None:
+            self.why[agent] = "another pager holds the wake lease"
+            return "leased"
+        if not await self.queued_agents(only=agent):  # another pager woke it before we held the lease
+            await self._release(agent, fence)
+            return None
+        batch = await self._batch(agent)
+        nonce = secrets.token_hex(4)
+        async with self.store.begin() as conn:
+            wake_id = int(
+                (
+                    await conn.execute(
+                        wakes.insert().values(agent=agent, fence=fence, nonce=nonce, started_at=time.time())
+                    )
+                ).inserted_primary_key[0]  # type: ignore[index]
+            )
+        text = self._text(agent, rule, batch) + f" [wake {nonce}]"
+        try:
+            await self.waker.type_line(agent, text)
+        except AgentNotReadyError as exc:
+            self.why[agent] = f"recipient {exc.state or 'not idle'}"
+            await self._end(agent, fence, wake_id, "not-idle", str(exc))
+            return "not-idle"
+        except BridgeError as exc:
+            self.why[agent] = f"the wake failed: {exc}"
+            await self._end(agent, fence, wake_id, "failed", str(exc))
+            return "failed"
+        await self._end(agent, fence, wake_id, "typed", None, woke=True)
+        self.why.pop(agent, None)
+        return "typed"
+
+    async def recover(self) -> list[tuple[str, str]]:
+        """Settle wakes a dead pager left unfinished (see the module docstring)."""
+        async with self.store.begin() as conn:
+            rows = (await conn.execute(sa.select(wakes).where(wakes.c.ended_at.is_(None)))).all()
+        settled = []
+        for row in rows:
+            try:
+                typed = await self.waker.shows(row.agent, f"[wake {row.nonce}]")
+            except BridgeError as exc:
+                log.warning("pager: cannot check wake %s of %s: %s", row.id, row.agent, exc)
+                continue
+            outcome = "recovered" if typed else "lost"
+            await self._end(row.agent, row.fence, row.id, outcome, "settled after a restart", woke=typed,
+                            before=row.started_at, own_fence=False)  # fmt: skip
+            settled.append((row.agent, outcome))
+        return settled
+
+    # -- the store's part -------------------------------------------------------------------
+
+    async def _batch(self, agent: str) -> Sequence[Any]:
+        query = (
+            sa.select(messages.c.id, messages.c.sender, messages.c.subject)
+            .join(threads, threads.c.id == messages.c.thread_id)
+            .where(
+                messages.c.recipient == agent,
+                messages.c.read_at.is_(None),
+                messages.c.woken_at.is_(None),
+                threads.c.closed_at.is_(None),
+            )
+            .order_by(messages.c.id)
+        )
+        async with self.store.begin() as conn:
+            return (await conn.execute(query)).all()
+
+    async def _used(self, agent: str) -> int:
+        query = sa.select(sa.func.count()).where(
+            wakes.c.agent == agent,
+            wakes.c.started_at >= time.time() - HOUR,
+            wakes.c.outcome.in_(("typed", "recovered")),
+        )
+        async with self.store.begin() as conn:
+            return int((await conn.execute(query)).scalar() or 0)
+
+    async def _acquire(self, agent: str) -> int | None:
+        """Take the agent's wake lease if it is free or expired; the new fencing token."""
+        now = time.time()
+        try:
+            async with self.store.begin() as conn:
+                taken = await conn.execute(
+                    wake_leases.update()
+                    .where(wake_leases.c.agent == agent, wake_leases.c.expires_at < now)
+                    .values(fence=wake_leases.c.fence + 1, holder=self.holder, expires_at=now + self.lease_s)
+                )
+                if taken.rowcount == 0:
+                    exists = (
+                        await conn.execute(sa.select(wake_leases.c.fence).where(wake_leases.c.agent == agent))
+                    ).first()
+                    if exists is not None:
+                        return None  # held by someone else
+                    await conn.execute(
+                        wake_leases.insert().values(
+                            agent=agent, fence=1, holder=self.holder, expires_at=now + self.lease_s
+                        )
+                    )
+                return await _fence(conn, agent)
+        except IntegrityError:
+            return None  # another pager inserted it first
+
+    async def _release(self, agent: str, fence: int) -> None:
+        async with self.store.begin() as conn:
+            await _let_go(conn, agent, fence)
+
+    async def _end(
+        self, agent: str, fence: int, wake_id: int, outcome: str, detail: str | None, *,
+        woke: bool = False, before: float | None = None, own_fence: bool = True,
+    ) -> None:  # fmt: skip
+        """Record a wake's outcome; mark its batch woken; let the lease go (only our own)."""
+        now = time.time()
+        async with self.store.begin() as conn:
+            current = await _fence(conn, agent)
+            if own_fence and current != fence:
+                outcome, detail = "fenced-out", f"the lease passed to another pager (fence {current})"
+            if woke:
+                batch = messages.update().where(
+                    messages.c.recipient == agent,
+                    messages.c.read_at.is_(None),
+                    messages.c.woken_at.is_(None),
+                    messages.c.thread_id.in_(sa.select(threads.c.id).where(threads.c.closed_at.is_(None))),
+                )
+                if before is not None:
+                    batch = batch.where(messages.c.created_at <= before)
+                await conn.execute(batch.values(woken_at=now, wake_id=wake_id))
+            await conn.execute(
+                wakes.update()
+                .where(wakes.c.id == wake_id)
+                .values(ended_at=now, outcome=outcome, detail=detail)
+            )
+            await _let_go(conn, agent, fence)
+        await self.events.add(
+            "wake", agent=agent, actor="pager", outcome=outcome, wake=wake_id, detail=detail
+        )
+
+    def _text(self, agent: str, rule: Rules, batch: Sequence[Any]) -> str:
+        senders = ", ".join(dict.fromkeys(str(r.sender) for r in batch))
+        # Another agent's words, typed into this one's prompt: printable only, and short.
+        subject = "".join(ch for ch in str(batch[-1].subject) if ch.isprintable())[:80]
+        line = rule.text.format(agent=agent, count=len(batch), senders=senders, subject=repr(subject))
+        return " ".join(line.split())  # one line, whatever the template or subject held
+
+
+async def _let_go(conn: AsyncConnection, agent: str, fence: int) -> None:
+    await conn.execute(
+        wake_leases.update()
+        .where(wake_leases.c.agent == agent, wake_leases.c.fence == fence)
+        .values(expires_at=0.0)
+    )
+
+
+async def _fence(conn: AsyncConnection, agent: str) -> int | None:
+    value = (await conn.execute(sa.select(wake_leases.c.fence).where(wake_leases.c.agent == agent))).scalar()
+    return None if value is None else int(value)

@@ -1,0 +1,215 @@
+"""Messages between agents: send, inbox, read, reply, threads, close, status.
+
+Rules: an agent reads only its own inbox and the threads it is part of (it sent or received a
+message there, or opened it); an admin sees everything. A closed thread takes no more messages
+(:class:`~bridge.errors.ThreadClosedError`, exit 2) and wakes nobody. Bodies are UTF-8 text up to
+1 MB, kept byte-exact. Every change is an event; :meth:`Relay.changed` wakes the pager.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bridge.errors import ConfigError, NotFoundError, ThreadClosedError, UnknownAgentError
+from bridge.hub.events import EventLog
+from bridge.hub.models import MAX_BODY, Identity, Message, Status, Thread
+from bridge.hub.store.engine import Store
+from bridge.hub.store.schema import messages, threads
+
+MAX_SUBJECT = 300
+
+
+class Relay:
+    def __init__(self, store: Store, log: EventLog, agents: Iterable[str]) -> None:
+        self.store = store
+        self.log = log
+        self.agents = frozenset(agents)
+        self.changed = asyncio.Event()  # set on every new message: the pager looks
+        self.waiting: Callable[[str], str | None] = lambda _agent: None  # the pager says why
+
+    # -- writing ----------------------------------------------------------------------------
+
+    async def send(
+        self, who: Identity, to: str, subject: str, body: str, *, thread_id: int | None = None
+    ) -> Message:
+        """Store a message for ``to`` (a new thread, or ``thread_id`` if the sender is part of it)."""
+        if to not in self.agents:
+            raise UnknownAgentError(
+                f"no agent {to!r} in the hub's registry", hint="agent-bridge agents lists them"
+            )
+        _check_text(subject, body)
+        now = time.time()
+        async with self.store.begin() as conn:
+            if thread_id is None:
+                thread_id = int(
+                    (
+                        await conn.execute(
+                            threads.insert().values(
+                                subject=subject or "(no subject)", created_by=who.name, created_at=now
+                            )
+                        )
+                    ).inserted_primary_key[0]  # type: ignore[index]
+                )
+            else:
+                thread = await self._thread_row(conn, who, thread_id)
+                if thread.closed_at is not None:
+                    raise ThreadClosedError(
+                        f"thread {thread_id} is closed (by {thread.closed_by}); it takes no more messages",
+                        hint="start a new thread: agent-bridge msg send TO --subject S TEXT",
+                    )
+                subject = subject or thread.subject
+            values = dict(
+                thread_id=thread_id, sender=who.name, recipient=to, subject=subject or "(no subject)",
+                body=body, created_at=now,
+            )  # fmt: skip
+            new_id = int((await conn.execute(messages.insert().values(**values))).inserted_primary_key[0])  # type: ignore[index]
+        message = Message(id=new_id, **values)  # type: ignore[arg-type]
+        await self.log.add(
+            "message", agent=to, actor=who.name, id=new_id, thread_id=thread_id, subject=message.subject,
+            bytes=len(body.encode()),
+        )  # fmt: skip
+        self.changed.set()
+        return message
+
+    async def reply(self, who: Identity, message_id: int, body: str) -> Message:
+        """Answer message ``message_id`` in its thread, to the other side of it."""
+        original = await self.get(who, message_id)
+        to = original.sender if who.name != original.sender else original.recipient
+        subject = original.subject if original.subject.startswith("Re: ") else f"Re: {original.subject}"
+        return await self.send(who, to, subject, body, thread_id=original.thread_id)
+
+    async def close(self, who: Identity, thread_id: int) -> Thread:
+        async with self.store.begin() as conn:
+            thread = await self._thread_row(conn, who, thread_id)
+            if thread.closed_at is None:
+                await conn.execute(
+                    threads.update()
+                    .where(threads.c.id == thread_id)
+                    .values(closed_at=time.time(), closed_by=who.name)
+                )
+        await self.log.add("thread-closed", actor=who.name, thread_id=thread_id)
+        return await self.thread(who, thread_id)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    async def inbox(self, who: Identity, *, everything: bool = False) -> list[Message]:
+        """Unread messages for the caller (``everything``: read ones too), oldest first."""
+        query = sa.select(messages).order_by(messages.c.id)
+        if not who.admin or who.agent is not None:
+            query = query.where(messages.c.recipient == who.name)
+        if not everything:
+            query = query.where(messages.c.read_at.is_(None))
+        async with self.store.begin() as conn:
+            return [_message(r) for r in (await conn.execute(query)).all()]
+
+    async def get(self, who: Identity, message_id: int) -> Message:
+        async with self.store.begin() as conn:
+            row = (await conn.execute(sa.select(messages).where(messages.c.id == message_id))).first()
+            if row is None or not (who.admin or who.name in (row.sender, row.recipient)):
+                raise NotFoundError(f"no message {message_id} for {who.name}")
+        return _message(row)
+
+    async def read(self, who: Identity, message_id: int) -> Message:
+        """The message; marks it read when the caller is its recipient."""
+        message = await self.get(who, message_id)
+        if message.recipient == who.name and message.read_at is None:
+            now = time.time()
+            async with self.store.begin() as conn:
+                await conn.execute(
+                    messages.update()
+                    .where(messages.c.id == message_id, messages.c.read_at.is_(None))
+                    .values(read_at=now)
+                )
+            await self.log.add("read", agent=who.name, actor=who.name, id=message_id)
+            message = message.model_copy(update={"read_at": now})
+        return message
+
+    async def thread(self, who: Identity, thread_id: int) -> Thread:
+        async with self.store.begin() as conn:
+            row = await self._thread_row(conn, who, thread_id)
+            rows = (
+                await conn.execute(
+                    sa.select(messages).where(messages.c.thread_id == thread_id).order_by(messages.c.id)
+                )
+            ).all()
+        found = [_message(r) for r in rows]
+        people = sorted({row.created_by, *(m.sender for m in found), *(m.recipient for m in found)})
+        return Thread(
+            id=row.id, subject=row.subject, created_by=row.created_by, created_at=row.created_at,
+            closed_at=row.closed_at, closed_by=row.closed_by, participants=people, messages=found,
+        )  # fmt: skip
+
+    async def threads(self, who: Identity, *, open_only: bool = True, limit: int = 50) -> list[Thread]:
+        """Threads the caller is part of (admin: all), newest first."""
+        query = sa.select(threads.c.id).order_by(threads.c.id.desc()).limit(limit)
+        if open_only:
+            query = query.where(threads.c.closed_at.is_(None))
+        if not who.admin:
+            mine = sa.select(messages.c.thread_id).where(
+                sa.or_(messages.c.sender == who.name, messages.c.recipient == who.name)
+            )
+            query = query.where(sa.or_(threads.c.id.in_(mine), threads.c.created_by == who.name))
+        async with self.store.begin() as conn:
+            ids = [r.id for r in (await conn.execute(query)).all()]
+        return [await self.thread(who, i) for i in ids]
+
+    async def status(self, who: Identity, message_id: int) -> Status:
+        message = await self.get(who, message_id)
+        waiting = None
+        if message.status == "queued":
+            waiting = self.waiting(message.recipient)
+        return Status(
+            id=message.id, thread_id=message.thread_id, recipient=message.recipient,
+            status=message.status, created_at=message.created_at, woken_at=message.woken_at,
+            read_at=message.read_at, waiting=waiting,
+        )  # fmt: skip
+
+    async def unread(self) -> dict[str, int]:
+        """Unread messages per recipient."""
+        query = (
+            sa.select(messages.c.recipient, sa.func.count())
+            .where(messages.c.read_at.is_(None))
+            .group_by(messages.c.recipient)
+        )
+        async with self.store.begin() as conn:
+            return {r[0]: int(r[1]) for r in (await conn.execute(query)).all()}
+
+    async def _thread_row(self, conn: AsyncConnection, who: Identity, thread_id: int) -> Any:
+        row = (await conn.execute(sa.select(threads).where(threads.c.id == thread_id))).first()
+        if row is not None and not who.admin and row.created_by != who.name:
+            mine = (
+                await conn.execute(
+                    sa.select(sa.func.count()).where(
+                        messages.c.thread_id == thread_id,
+                        sa.or_(messages.c.sender == who.name, messages.c.recipient == who.name),
+                    )
+                )
+            ).scalar()
+            if not mine:
+                row = None
+        if row is None:
+            raise NotFoundError(f"no thread {thread_id} for {who.name}")
+        return row
+
+
+def _check_text(subject: str, body: str) -> None:
+    if len(subject) > MAX_SUBJECT or "\n" in subject:
+        raise ConfigError(f"a subject is one line of at most {MAX_SUBJECT} characters")
+    try:
+        size = len(body.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ConfigError("a message body must be UTF-8 text") from None
+    if size > MAX_BODY:
+        raise ConfigError(f"a message body is at most 1 MB ({MAX_BODY} bytes); this one is {size}")
+    if "\x00" in body:
+        raise ConfigError("a message body cannot contain NUL")
+
+
+def _message(row: Any) -> Message:
+    return Message.model_validate(row._mapping, from_attributes=False)

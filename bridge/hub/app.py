@@ -151,7 +151,11 @@ def build_app(hub: Hub, *, local_admin: bool = False) -> Starlette:
     async def events(request: Request) -> Any:
         await admin(request, cookie=True)
         after = _int(request.query_params.get("after", "0"), "after")
-        return await hub.events.since(after, agent=request.query_params.get("agent"))
+        tail = request.query_params.get("tail")
+        limit = min(_int(tail, "tail"), 500) if tail else 500
+        return await hub.events.since(
+            after, agent=request.query_params.get("agent"), limit=limit, newest=bool(tail)
+        )
 
     async def mint(request: Request) -> Any:
         await admin(request)

@@ -166,8 +166,12 @@ class HubClient:
         result: list[dict[str, Any]] = await self.call("GET", "/api/agents")
         return result
 
-    async def events(self, after: int = 0, *, agent: str | None = None) -> list[Event]:
+    async def events(
+        self, after: int = 0, *, agent: str | None = None, tail: int | None = None
+    ) -> list[Event]:
         params: dict[str, Any] = {"after": after} | ({"agent": agent} if agent else {})
+        if tail is not None:
+            params["tail"] = tail
         return [Event.model_validate(r) for r in await self.call("GET", "/api/events", params=params)]
 
     async def mint(self, agent: str | None, *, admin: bool = False) -> str:

@@ -41,20 +41,28 @@ class EventLog:
         return event
 
     async def since(
-        self, after: int = 0, *, limit: int = 500, agent: str | None = None, since_time: float | None = None
+        self,
+        after: int = 0,
+        *,
+        limit: int = 500,
+        agent: str | None = None,
+        since_time: float | None = None,
+        newest: bool = False,
     ) -> list[Event]:
-        """Events after id ``after`` (oldest first), at most ``limit``."""
-        query = sa.select(events).where(events.c.id > after).order_by(events.c.id).limit(limit)
+        """Events after id ``after`` (oldest first), at most ``limit`` (``newest``: the last ones)."""
+        order = events.c.id.desc() if newest else events.c.id
+        query = sa.select(events).where(events.c.id > after).order_by(order).limit(limit)
         if agent is not None:
             query = query.where(events.c.agent == agent)
         if since_time is not None:
             query = query.where(events.c.at >= since_time)
         async with self.store.begin() as conn:
             rows = (await conn.execute(query)).all()
-        return [
+        found = [
             Event(id=r.id, at=r.at, kind=r.kind, agent=r.agent, actor=r.actor, data=json.loads(r.data))
             for r in rows
         ]
+        return found[::-1] if newest else found
 
     async def latest_id(self) -> int:
         async with self.store.begin() as conn:

@@ -1,0 +1,51 @@
+"""``agent-bridge top``: the dashboard in a terminal (rich), refreshed live from the hub."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from bridge.hub.models import Event
+
+STYLES = {"idle": "green", "busy": "yellow", "permission": "bold red", "dead": "bold red",
+          "failed": "bold red", "unreachable": "red", "missing": "red", "menu": "cyan", "dialog": "cyan"}  # fmt: skip
+
+
+def ago(epoch: float | None, now: float) -> str:
+    if not epoch:
+        return "—"
+    seconds = max(0, int(now - epoch))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def render(agents: Sequence[dict[str, Any]], events: Sequence[Event], *, now: float | None = None) -> Group:
+    """The agents table and the latest events, as one renderable."""
+    now = time.time() if now is None else now
+    table = Table(title="agents", title_justify="left", expand=True)
+    for column in ("agent", "host", "state", "last activity", "unread", "waiting"):
+        table.add_column(column, no_wrap=column != "waiting")
+    for row in agents:
+        state = str(row.get("state") or "unknown")
+        table.add_row(
+            str(row["agent"]), str(row.get("host") or ""), Text(state, style=STYLES.get(state, "")),
+            ago(row.get("last_activity"), now), str(row.get("unread", 0)), str(row.get("waiting") or ""),
+        )  # fmt: skip
+    log = Table(title="events", title_justify="left", expand=True, show_header=False, box=None)
+    log.add_column("when", no_wrap=True, style="dim")
+    log.add_column("what", no_wrap=True)
+    log.add_column("who", no_wrap=True)
+    log.add_column("detail")
+    for event in events[-15:]:
+        detail = " ".join(f"{k}={v}" for k, v in event.data.items())
+        who = (event.agent or "") + (f" (by {event.actor})" if event.actor else "")
+        log.add_row(time.strftime("%H:%M:%S", time.localtime(event.at)), event.kind, who, detail)
+    return Group(table, log)

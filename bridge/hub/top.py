@@ -13,7 +13,8 @@ from rich.text import Text
 from bridge.hub.models import Event
 
 STYLES = {"idle": "green", "busy": "yellow", "permission": "bold red", "dead": "bold red",
-          "failed": "bold red", "unreachable": "red", "missing": "red", "menu": "cyan", "dialog": "cyan"}  # fmt: skip
+          "failed": "bold red", "unreachable": "red", "missing": "red", "menu": "cyan",
+          "dialog": "cyan"}  # fmt: skip
 
 
 def ago(epoch: float | None, now: float) -> str:

@@ -75,7 +75,7 @@ class HubClient:
             self.url = url.rstrip("/")
             transport = None
         else:
-            sock = runtime_dir(short=True) / "hub.sock"
+            sock = runtime_dir() / "hub.sock"
             if not sock.exists():
                 raise HubUnreachableError(
                     "no hub configured and none running on this machine",

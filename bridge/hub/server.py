@@ -55,7 +55,7 @@ def parse_listen(text: str | None) -> tuple[str, int]:
 
 def socket_path() -> Path:
     """The hub's private unix socket (the owner's runtime folder, 0700)."""
-    return runtime_dir(short=True) / "hub.sock"
+    return runtime_dir() / "hub.sock"
 
 
 class Hub:

@@ -198,6 +198,9 @@ class FakeTmux:
             answer = self.reply(line)
             if answer is None:
                 self.held.append(line)  # never answered (a hung command)
+            elif line.startswith(b"if-shell") and answer[0]:
+                for _ in range(3):  # the if's block, then one per command of the branch taken
+                    self.block(True, [])
             else:
                 self.block(*answer)
 
@@ -246,7 +249,7 @@ def echo(line: bytes) -> tuple[bool, list[str]] | None:
         return True, [text.split('"')[-2]]
     if text.startswith("list-panes"):
         return True, ["%1", "%2"]
-    if text.startswith("refresh-client") or text.startswith("set-buffer") or text.startswith("paste"):
+    if text.startswith(("refresh-client", "set-buffer", "paste", "if-shell")):
         return True, []
     if text.startswith("hang"):
         return None
@@ -467,8 +470,10 @@ async def test_paste_is_one_write() -> None:
     await paste_via_control(channel, "%1", "x" * 40 + "\n;$", chunk=16)
     assert len(writes) == 1
     lines = writes[0].splitlines()
-    assert [line.split()[0] for line in lines] == [b"set-buffer"] * 3 + [b"paste-buffer"]
+    assert [line.split()[0] for line in lines] == [b"set-buffer"] * 3 + [b"if-shell"]
     assert lines[1].startswith(b'set-buffer "-a"')
+    # every paste is checked by tmux when due: at least that the pane is alive
+    assert lines[3].startswith(b'if-shell "-F" "-t" "%1" "#{==:#{pane_dead},0}" "paste-buffer ')
     await paste_via_control(channel, "%1", "")
     assert len(writes) == 1  # nothing to paste, nothing sent
     await channel.close()

@@ -7,7 +7,8 @@ code and prints ``str(error)`` as a single line (what failed, and what to do)::
     ├── ConfigError                 exit 2  usage, registry or profile problems
     │   ├── UnknownAgentError               no such agent in the registry
     │   ├── UnknownHostError                no such host in the registry
-    │   └── ProfileError                    a profile file is missing or invalid
+    │   ├── ProfileError                    a profile file is missing or invalid
+    │   └── SkillError (bridge.skills)      a SKILL.md without the front matter agents need
     ├── HostError                   exit 3  the host cannot be used
     │   ├── HostUnreachableError            connect refused / timed out / link lost
     │   ├── AuthError                       the host refused our key

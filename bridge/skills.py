@@ -24,6 +24,8 @@ from typing import Annotated, Literal
 
 import typer
 
+from bridge.errors import ConfigError
+
 SKILL_NAME = "agent-bridge"
 Client = Literal["claude-code", "qwen-code"]
 CLIENTS: tuple[Client, ...] = ("claude-code", "qwen-code")
@@ -34,7 +36,7 @@ LABELS: dict[Client, str] = {"claude-code": "Claude Code", "qwen-code": "Qwen Co
 _NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
-class SkillError(ValueError):
+class SkillError(ConfigError):
     """A SKILL.md that does not have the front matter agents require."""
 
 

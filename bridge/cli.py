@@ -178,7 +178,7 @@ def run(job: Callable[[Bridge], Awaitable[T]], *, as_json: bool = False) -> T:
 
 
 def invoke(op: str, args: dict[str, Any], *, as_json: bool = False) -> Any:
-    """Run a :mod:`bridge.service` operation: through the broker, or in this process.
+    """Run a :mod:`bridge.ops` operation: through the broker, or in this process.
 
     ``-v`` runs in-process so that the log shows here. Errors become one line and an exit code.
     """
@@ -198,11 +198,11 @@ def invoke(op: str, args: dict[str, Any], *, as_json: bool = False) -> Any:
                 pass
 
         async def main() -> Any:
+            from bridge import ops
             from bridge.api import Bridge
-            from bridge.service import dispatch
 
             async with Bridge.from_config(config) as bridge:
-                return await dispatch(bridge, op, args)
+                return await ops.call(bridge, op, args)
 
         return run_interruptible(main)
     except BridgeError as error:

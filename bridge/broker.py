@@ -1,9 +1,10 @@
 """A local background broker that keeps SSH connections warm between CLI calls.
 
-Like OpenSSH's ControlPersist: the first CLI call starts ``python -m bridge.broker`` in the
-background; it listens on a unix socket (mode 0600, in a 0700 runtime folder), runs every request
-through :func:`bridge.ops.call` on a long-lived :class:`~bridge.api.Bridge` per registry file (so
-connections are reused), and exits by itself after ``idle`` seconds without requests.
+Like OpenSSH's ControlPersist: the first CLI call starts ``python -m bridge _broker`` (a hidden
+command of the CLI, which runs :meth:`Broker.serve`) in the background; it listens on a unix socket
+(mode 0600, in a 0700 runtime folder), runs every request through :func:`bridge.ops.call` on a
+long-lived :class:`~bridge.api.Bridge` per registry file (so connections are reused), and exits by
+itself after ``idle`` seconds without requests.
 
 A broker serves one environment: its socket name is derived from the package's code, ``HOME``,
 ``SSH_AUTH_SOCK`` and the config variables, so a call from another environment (or after an
@@ -20,7 +21,6 @@ neither :mod:`bridge.ops` (pydantic) nor typer.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import fcntl
@@ -199,17 +199,6 @@ class Broker:
                     await bridge.close()
 
 
-def main(argv: list[str] | None = None) -> None:
-    """``python -m bridge.broker --socket PATH [--idle S]``: run the broker in the foreground."""
-    parser = argparse.ArgumentParser(prog="python -m bridge.broker", description=__doc__)
-    parser.add_argument("--socket", required=True, type=Path)
-    parser.add_argument("--idle", type=float, default=DEFAULT_IDLE)
-    ns = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s broker %(name)s: %(message)s")
-    logging.getLogger("asyncssh").setLevel(logging.WARNING)  # it would log every command line
-    asyncio.run(Broker(ns.socket, ns.idle).serve())
-
-
 # -- client -------------------------------------------------------------------------------------
 
 
@@ -269,7 +258,7 @@ def ensure_broker(path: Path | None = None) -> Path:
         fd = os.open(f"{path}.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         logfile = os.fdopen(fd, "ab")
         child = subprocess.Popen(
-            [sys.executable, "-m", "bridge.broker", "--socket", str(path), "--idle", str(idle_seconds())],
+            [sys.executable, "-m", "bridge", "_broker", "--socket", str(path), "--idle", str(idle_seconds())],
             stdin=subprocess.DEVNULL, stdout=logfile, stderr=logfile,
             start_new_session=True, close_fds=True,
         )
@@ -337,7 +326,3 @@ def error_to_wire(error: BridgeError) -> dict[str, Any]:
 
 def error_from_wire(wire: dict[str, Any]) -> RemoteError:
     return RemoteError(dict(wire.get("data", {})), int(wire.get("exit_code", 1)))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,4 +1,4 @@
-"""``agent-bridge doctor``: check everything between here and an agent, in order, and say what to fix.
+"""Check everything between here and an agent, in order, and say what to fix (``agent-bridge doctor``).
 
 For a host (in this order)::
 
@@ -40,9 +40,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
-
-import typer
+from typing import TYPE_CHECKING, Any
 
 from bridge.errors import (
     AgentError,
@@ -832,33 +830,3 @@ async def diagnose(bridge: Bridge, name: str | None = None) -> list[Check]:
         job = functools.partial(check_agent, bridge, agent, host_ok=host_ok)
         checks += await _guarded("pane", agent, job)
     return checks
-
-
-# -- the CLI command ----------------------------------------------------------------------------
-
-NameArg = Annotated[
-    str | None,
-    typer.Argument(
-        help="A host or agent from the registry (default: every host, then every agent).", show_default=False
-    ),
-]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print the checks as a JSON list on stdout.")]
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``doctor`` command to the ``agent-bridge`` typer app."""
-
-    @app.command()
-    def doctor(name: NameArg = None, as_json: JsonFlag = False) -> None:
-        """Check the path to a host or agent step by step (WireGuard, RTT, SSH, host key, tmux,
-        pane, profile, state, version) and say what to fix.
-
-        Exit 0 if nothing failed, else the code of the first failure: 3 host, 4 pane/agent, 2 config.
-        """
-        from bridge.cli import emit, run
-
-        checks = run(lambda bridge: diagnose(bridge, name), as_json=as_json)
-        emit([c.to_dict() for c in checks], render(checks), as_json)
-        code = exit_code(checks)
-        if code:
-            raise typer.Exit(code)

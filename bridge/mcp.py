@@ -6,7 +6,8 @@ comes back as a tool error carrying exactly the CLI's one-line message, and a pe
 from ``ask``/``approve`` comes back as a normal result (state ``permission``, question, options,
 how to answer). Long waits report progress (elapsed seconds) about once a second.
 
-``agent-bridge mcp config --for claude-code|qwen-code`` prints the JSON to add to that client.
+``agent-bridge mcp`` runs :func:`serve`; ``agent-bridge mcp config --for claude-code|qwen-code``
+prints the JSON to add to that client (both in :mod:`bridge.cli.mcp`).
 
 No ``from __future__ import annotations`` here: the SDK reads the tool functions' annotations at
 run time (to find the ``Context`` parameter and build the input schemas), and the tool functions
@@ -14,19 +15,10 @@ are defined inside :func:`build_server` so that ``import mcp`` happens only when
 """
 
 import asyncio
-import contextlib
-import json
 import logging
-import os
-import shlex
-import shutil
-import sys
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
-
-import typer
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -436,165 +428,3 @@ async def serve(config: str | None) -> None:
     finally:
         if bridge is not None:
             await bridge.close()
-
-
-# -- client configuration ---------------------------------------------------------------------
-
-Client = Literal["claude-code", "qwen-code"]
-CLIENTS: tuple[Client, ...] = ("claude-code", "qwen-code")
-
-
-def server_command() -> tuple[str, list[str]]:
-    """How a client should start this server: the ``agent-bridge`` script next to this Python
-    (a venv's bin/), else the one on PATH, else ``python -m bridge``; plus ``mcp``."""
-    here = Path(sys.executable).parent / "agent-bridge"
-    if here.is_file() and os.access(here, os.X_OK):
-        return str(here), ["mcp"]
-    found = shutil.which("agent-bridge")
-    if found:
-        return str(Path(found).resolve()), ["mcp"]
-    return sys.executable, ["-m", "bridge", "mcp"]
-
-
-def registry_path(config: str | None) -> str | None:
-    """The registry the server should use, as an absolute path (``None``: the default place)."""
-    chosen = config or os.environ.get("AGENT_BRIDGE_CONFIG")
-    return str(Path(chosen).expanduser().resolve()) if chosen else None
-
-
-def client_config(
-    client: Client,
-    *,
-    name: str = SERVER_NAME,
-    config: str | None = None,
-    command: tuple[str, list[str]] | None = None,
-    ask_timeout: float = 600.0,
-) -> dict[str, Any]:
-    """The ``mcpServers`` JSON object that starts this server from ``client``.
-
-    Claude Code reads it from ``.mcp.json`` (project) or ``~/.claude.json``; Qwen Code from
-    ``~/.qwen/settings.json`` (user) or ``.qwen/settings.json`` (project). Qwen Code's ``timeout``
-    is the per-tool-call limit in milliseconds: set above the longest ``ask``.
-    """
-    program, args = command or server_command()
-    entry: dict[str, Any] = {}
-    if client == "claude-code":
-        entry["type"] = "stdio"
-    entry.update(command=program, args=args)
-    path = registry_path(config)
-    if path:
-        entry["env"] = {"AGENT_BRIDGE_CONFIG": path}
-    if client == "qwen-code":
-        entry["timeout"] = int((ask_timeout + 60) * 1000)
-    return {"mcpServers": {name: entry}}
-
-
-def add_command(client: Client, snippet: dict[str, Any]) -> str:
-    """The client's own one-line command that adds the same server (user scope)."""
-    name, entry = next(iter(snippet["mcpServers"].items()))
-    env = [f"{key}={value}" for key, value in entry.get("env", {}).items()]
-    if client == "claude-code":
-        argv = ["claude", "mcp", "add", "--scope", "user", "--transport", "stdio"]
-        for item in env:
-            argv += ["--env", item]
-        argv += [name, "--", entry["command"], *entry["args"]]
-    else:
-        argv = ["qwen", "mcp", "add", "--scope", "user"]
-        for item in env:
-            argv += ["-e", item]
-        argv += ["--timeout", str(entry["timeout"]), name, entry["command"], "--", *entry["args"]]
-    return shlex.join(argv)
-
-
-WHERE = {
-    "claude-code": "Put this in .mcp.json at your project's root (or merge its mcpServers into it); "
-    "for all projects run instead:",
-    "qwen-code": "Merge this into ~/.qwen/settings.json (all projects) or .qwen/settings.json "
-    "(this project); or run instead:",
-}
-
-
-# -- command line -----------------------------------------------------------------------------
-
-mcp_app = typer.Typer(
-    help="Serve agent-bridge to an MCP client (Claude Code, Qwen Code, ...) over stdio. "
-    "`agent-bridge mcp` serves; `agent-bridge mcp config --for CLIENT` prints the client's JSON.",
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-@mcp_app.callback(invoke_without_command=True)
-def _mcp(ctx: typer.Context) -> None:
-    if ctx.invoked_subcommand is None:
-        _serve()
-
-
-@mcp_app.command("serve")
-def serve_command() -> None:
-    """Serve MCP on stdin/stdout (what `agent-bridge mcp` alone does); registry: --config or env."""
-    _serve()
-
-
-def _serve() -> None:
-    from bridge.cli import OPTS
-
-    try:
-        import mcp.server.mcpserver  # noqa: F401
-    except ImportError:
-        typer.echo(
-            "agent-bridge: error: the MCP server needs the mcp package "
-            "(pip install 'agent-bridge[mcp]')",
-            err=True,
-        )
-        raise typer.Exit(2) from None
-    if sys.stdin.isatty():
-        typer.echo(
-            "agent-bridge: serving MCP on stdin/stdout; an MCP client starts this "
-            "(see: agent-bridge mcp config --for claude-code). Ctrl-C stops it.",
-            err=True,
-        )
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(OPTS.config))
-
-
-@mcp_app.command("config")
-def config_command(
-    client: Annotated[
-        str,
-        typer.Option(
-            "--for", help="The MCP client: claude-code or qwen-code.", show_default=False,
-            case_sensitive=False,
-        ),
-    ],
-    name: Annotated[str, typer.Option("--name", help="The server's name in the client.")] = SERVER_NAME,
-) -> None:
-    """Print the JSON that makes CLIENT start this server (and, on stderr, where it goes)."""
-    from bridge.cli import OPTS
-
-    chosen = client.lower()
-    if chosen not in CLIENTS:
-        typer.echo(
-            f"agent-bridge: error: unknown client {client!r} (use --for claude-code or --for qwen-code)",
-            err=True,
-        )
-        raise typer.Exit(2)
-    kind: Client = "claude-code" if chosen == "claude-code" else "qwen-code"
-    snippet = client_config(kind, name=name, config=OPTS.config, ask_timeout=_ask_timeout(OPTS.config))
-    print(json.dumps(snippet, indent=2))
-    typer.echo(f"{WHERE[kind]}\n  {add_command(kind, snippet)}", err=True)
-
-
-def _ask_timeout(config: str | None) -> float:
-    """The default ask timeout of the registry (600 when it cannot be read)."""
-    from bridge.api import Bridge
-    from bridge.errors import BridgeError
-
-    try:
-        return Bridge.from_config(config).timeout(None)
-    except BridgeError:
-        return 600.0
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``mcp`` sub-app to the main CLI."""
-    app.add_typer(mcp_app, name="mcp")

@@ -16,6 +16,7 @@ import pytest
 from pydantic import BaseModel
 
 from bridge import broker, ops
+from bridge.cli.requests import ask_request, state_request
 from bridge.errors import (
     AgentNotReadyError,
     BridgeError,
@@ -82,6 +83,13 @@ def test_every_operation_is_named_once_and_the_broker_knows_the_read_only_ones()
         "hosts", "agents", "screen", "send", "keys", "start", "ask", "state", "model", "approve", "restart",
     }  # fmt: skip
     assert {name for name, op in ops.OPERATIONS.items() if op.read_only} == broker.READ_ONLY
+
+
+def test_the_cli_builds_exactly_the_requests_ops_reads() -> None:
+    built = ask_request("a", "hi", timeout=3.0)
+    assert ops.AskRequest.model_validate(built).model_dump(mode="json") == built
+    state = ops.StateRequest.model_validate(state_request("a"))
+    assert state.model_dump(mode="json", exclude_defaults=True) == state_request("a")
 
 
 def test_requests_refuse_unknown_fields() -> None:

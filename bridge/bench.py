@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bridge.api import Bridge
-from bridge.doctor import endpoint_of, measure_rtt, resolve_ip
+from bridge.doctor.network import endpoint_of, measure_rtt, resolve_ip
 from bridge.driver import Driver
 from bridge.errors import BridgeError
 from bridge.profiles import load_profile

@@ -78,6 +78,15 @@ def test_unset_fields_are_absent_not_null() -> None:
     ]  # fmt: skip
 
 
+def test_approve_answers_a_reply_or_what_was_answered() -> None:
+    approve = ops.OPERATIONS["approve"]
+    assert approve.dump(ops.Answered(agent="a", answered="no", state="idle")) == {
+        "agent": "a", "answered": "no", "state": "idle",
+    }  # fmt: skip
+    reply = ops.AgentReply(agent="a", reply="done", state="idle", source="transcript", model="m", elapsed_s=2)
+    assert approve.dump(reply) == reply.to_json() and "reply" in reply.to_json()
+
+
 def test_every_operation_is_named_once_and_the_broker_knows_the_read_only_ones() -> None:
     assert set(ops.OPERATIONS) == {
         "hosts", "agents", "screen", "send", "keys", "start", "ask", "state", "model", "approve", "restart",

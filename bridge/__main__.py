@@ -1,5 +1,5 @@
 """``python -m bridge`` runs the CLI (the same entry point as the ``agent-bridge`` script)."""
 
-from bridge.fastpath import main
+from bridge.cli.fastpath import main
 
 main()

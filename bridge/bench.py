@@ -1,4 +1,4 @@
-"""``agent-bridge bench AGENT``: how fast is the path to an agent's host, measured, not guessed.
+"""How fast is the path to an agent's host, measured, not guessed (``agent-bridge bench AGENT``).
 
 Nothing is typed into the agent itself. A scratch echo agent is started next to it: a new window
 ``ab-bench-<random>`` in the agent's tmux session, running ``bash --norc --noprofile`` with
@@ -39,12 +39,17 @@ import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import typer
+from bridge.api import Bridge
+from bridge.doctor.network import endpoint_of, measure_rtt, resolve_ip
+from bridge.driver import Driver
+from bridge.errors import BridgeError
+from bridge.profiles import load_profile
+from bridge.reader import State
+from bridge.registry import Registry
 
 if TYPE_CHECKING:
-    from bridge.api import Bridge
     from bridge.config import HostSpec
     from bridge.tmux import Tmux
 
@@ -136,8 +141,6 @@ async def start_scratch(bridge: Bridge, agent_name: str) -> Scratch:
 
 async def stop_scratch(tmux: Tmux, scratch: Scratch) -> None:
     """Remove the scratch window; never raises (it runs while an error or Ctrl-C unwinds)."""
-    from bridge.errors import BridgeError
-
     with contextlib.suppress(BridgeError, OSError, asyncio.TimeoutError):
         await asyncio.wait_for(tmux.run("kill-window", "-t", scratch.window_id, check=False), 15)
 
@@ -156,8 +159,6 @@ async def tcp_rtt(spec: HostSpec, samples: int) -> float | None:
     """Median TCP connect time to the host's SSH port, or None (local host, jump host, error)."""
     if spec.local or not spec.address:
         return None
-    from bridge.doctor import endpoint_of, measure_rtt, resolve_ip
-
     where = endpoint_of(spec)
     if where.via:
         return None
@@ -170,8 +171,6 @@ async def tcp_rtt(spec: HostSpec, samples: int) -> float | None:
 
 async def ask_echo(bridge: Bridge, agent: str, token: str) -> None:
     """``echo TOKEN`` through ``Bridge.ask``; the reply must be TOKEN."""
-    from bridge.errors import BridgeError
-
     reply = await bridge.ask(agent, f"echo {token}", timeout=ASK_TIMEOUT)
     if reply.reply.strip() != token:
         raise BridgeError(f"bench: the scratch agent answered {reply.reply[:80]!r}, expected {token!r}")
@@ -179,8 +178,6 @@ async def ask_echo(bridge: Bridge, agent: str, token: str) -> None:
 
 async def ask_14k(bridge: Bridge, agent: str, token: str) -> int:
     """The 14 KB command through ``Bridge.ask``; its reply must be the md5 of the 200 lines."""
-    from bridge.errors import BridgeError
-
     command, digest = prompt_14k(token)
     reply = await bridge.ask(agent, command, timeout=ASK_TIMEOUT)
     if digest not in reply.reply:
@@ -193,8 +190,6 @@ async def ask_14k(bridge: Bridge, agent: str, token: str) -> int:
 
 async def cli_ask(registry: Path, agent: str, token: str) -> float:
     """Wall time of one new ``python -m bridge ask`` process; checks its reply."""
-    from bridge.errors import BridgeError
-
     argv = [sys.executable, "-m", "bridge", "--config", str(registry), "--json", "ask", agent,
             f"echo {token}", "--timeout", str(ASK_TIMEOUT)]  # fmt: skip
     began = time.perf_counter()
@@ -223,12 +218,6 @@ async def cli_ask(registry: Path, agent: str, token: str) -> float:
 
 async def measure(bridge: Bridge, agent_name: str, samples: int) -> dict[str, Any]:
     """Run every measurement against a scratch agent next to ``agent_name``; returns the results."""
-    from bridge.api import Bridge
-    from bridge.driver import Driver
-    from bridge.profiles import load_profile
-    from bridge.reader import State
-    from bridge.registry import Registry
-
     agent = bridge.registry.agent(agent_name)
     spec = agent.host
     # The scratch window lives in the agent's session: ride its control channel, as asks do.
@@ -321,28 +310,3 @@ def render(result: dict[str, Any]) -> str:
         else:
             lines.append(f"{label:<22} {value:>9.1f} {value / rtt:>7.1f}  {note}".rstrip())
     return "\n".join(lines)
-
-
-# -- the command ----------------------------------------------------------------------------------
-
-BenchAgent = Annotated[str, typer.Argument(help="Agent name from the registry (nothing is typed into it).")]
-Samples = Annotated[int, typer.Option("-n", "--samples", min=1, max=1000, help="Samples per measurement.")]
-BenchJson = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``bench`` command to the ``agent-bridge`` typer app."""
-
-    @app.command("bench")
-    def bench_command(agent: BenchAgent, n: Samples = 10, as_json: BenchJson = False) -> None:
-        """Measure RTT, connect, exchange, cold CLI call and a 14 KB prompt on AGENT's host.
-
-        Uses a scratch echo agent (a new `ab-bench-*` window running bash in AGENT's tmux
-        session, removed afterwards); AGENT itself is never typed into.
-        """
-        from bridge.cli import emit, run
-
-        if sys.stderr.isatty() and not as_json:
-            print(f"agent-bridge: measuring next to {agent} ({n} samples) ...", file=sys.stderr)
-        result = run(lambda bridge: measure(bridge, agent, n), as_json=as_json)
-        emit(result, render(result), as_json)

@@ -1,22 +1,26 @@
 """A local background broker that keeps SSH connections warm between CLI calls.
 
-Like OpenSSH's ControlPersist: the first CLI call starts ``python -m bridge.broker`` in the
-background; it listens on a unix socket (mode 0600, in a 0700 runtime folder), runs every request
-through :func:`bridge.service.dispatch` on a long-lived :class:`~bridge.api.Bridge` per registry
-file (so connections are reused), and exits by itself after ``idle`` seconds without requests.
+Like OpenSSH's ControlPersist: the first CLI call starts ``python -m bridge _broker`` (a hidden
+command of the CLI, which runs :meth:`Broker.serve`) in the background; it listens on a unix socket
+(mode 0600, in a 0700 runtime folder), runs every request through :func:`bridge.ops.call` on a
+long-lived :class:`~bridge.api.Bridge` per registry file (so connections are reused), and exits by
+itself after ``idle`` seconds without requests.
 
 A broker serves one environment: its socket name is derived from the package's code, ``HOME``,
 ``SSH_AUTH_SOCK`` and the config variables, so a call from another environment (or after an
 upgrade) gets a broker of its own. A stale socket (nobody listening) or a broker that does not
 answer a ping is replaced, never waited on forever.
 
-Protocol: one JSON object per line. Request ``{"op", "args", "config"}``; response
-``{"ok": true, "result": ...}`` or ``{"ok": false, "error": {"exit_code", "data"}}``.
+Protocol: one JSON object per line. Request ``{"op", "args", "config"}`` (``args``: the JSON of
+the operation's request model in :mod:`bridge.ops`); response ``{"ok": true, "result": ...}`` (the
+JSON of its result model) or ``{"ok": false, "error": {"exit_code", "data"}}``.
+
+The client half (:func:`call`) is what every CLI call imports, the fast path included: it needs
+neither :mod:`bridge.ops` (pydantic) nor typer.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import fcntl
@@ -33,7 +37,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bridge.errors import BridgeError
-from bridge.service import READ_ONLY, dispatch, error_from_wire, error_to_wire
 
 if TYPE_CHECKING:
     from bridge.api import Bridge
@@ -47,6 +50,9 @@ _ENV_KEYS = (
 )
 _LINE_LIMIT = 64 * 1024 * 1024  # a 1 MB prompt JSON-escaped fits many times over
 _SUN_PATH_MAX = 100  # AF_UNIX paths are at most 107 bytes on Linux
+# Operations that never type into a pane (bridge.ops: read_only): safe to retry if a broker dies
+# under them. Named here so that a client need not import bridge.ops (a test keeps the two equal).
+READ_ONLY = frozenset({"hosts", "agents", "screen", "state"})
 
 
 def _code_stamp() -> str:
@@ -100,7 +106,7 @@ class Broker:
         self.done = asyncio.Event()
 
     async def bridge_for(self, config: str | None) -> Bridge:
-        from bridge.api import Bridge
+        from bridge.api import Bridge  # the server half only: see _run
         from bridge.paths import find_registry
 
         path = find_registry(config)
@@ -146,9 +152,11 @@ class Broker:
                 await writer.wait_closed()
 
     async def _run(self, request: dict[str, Any]) -> dict[str, Any]:
+        from bridge import ops  # the server half only: the client (every CLI call) must stay light
+
         try:
             bridge = await self.bridge_for(request.get("config"))
-            result = await dispatch(bridge, str(request["op"]), dict(request.get("args", {})))
+            result = await ops.call(bridge, str(request["op"]), dict(request.get("args", {})))
             return {"ok": True, "result": result}
         except BridgeError as error:
             return {"ok": False, "error": error_to_wire(error)}
@@ -189,17 +197,6 @@ class Broker:
             for _, bridge in self.bridges.values():
                 with contextlib.suppress(Exception):
                     await bridge.close()
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m bridge.broker --socket PATH [--idle S]``: run the broker in the foreground."""
-    parser = argparse.ArgumentParser(prog="python -m bridge.broker", description=__doc__)
-    parser.add_argument("--socket", required=True, type=Path)
-    parser.add_argument("--idle", type=float, default=DEFAULT_IDLE)
-    ns = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s broker %(name)s: %(message)s")
-    logging.getLogger("asyncssh").setLevel(logging.WARNING)  # it would log every command line
-    asyncio.run(Broker(ns.socket, ns.idle).serve())
 
 
 # -- client -------------------------------------------------------------------------------------
@@ -261,7 +258,7 @@ def ensure_broker(path: Path | None = None) -> Path:
         fd = os.open(f"{path}.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         logfile = os.fdopen(fd, "ab")
         child = subprocess.Popen(
-            [sys.executable, "-m", "bridge.broker", "--socket", str(path), "--idle", str(idle_seconds())],
+            [sys.executable, "-m", "bridge", "_broker", "--socket", str(path), "--idle", str(idle_seconds())],
             stdin=subprocess.DEVNULL, stdout=logfile, stderr=logfile,
             start_new_session=True, close_fds=True,
         )
@@ -303,5 +300,29 @@ class RetryInProcess(Exception):
     """A read-only call lost its broker: the caller may run it again (in-process)."""
 
 
-if __name__ == "__main__":
-    main()
+# -- errors on the wire -------------------------------------------------------------------------
+
+
+class RemoteError(BridgeError):
+    """A :class:`BridgeError` raised in the broker, carried back with its exit code and data."""
+
+    def __init__(self, data: dict[str, Any], exit_code: int) -> None:
+        super().__init__(str(data.get("message", "error")))
+        self.exit_code = exit_code
+        self.data = data
+        self.state = data.get("state")
+        self.screen = data.get("screen")
+
+    def __str__(self) -> str:
+        return str(self.data.get("message", "error"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.data)
+
+
+def error_to_wire(error: BridgeError) -> dict[str, Any]:
+    return {"exit_code": error.exit_code, "data": error.to_dict()}
+
+
+def error_from_wire(wire: dict[str, Any]) -> RemoteError:
+    return RemoteError(dict(wire.get("data", {})), int(wire.get("exit_code", 1)))

@@ -8,6 +8,7 @@ code and prints ``str(error)`` as a single line (what failed, and what to do)::
     │   ├── UnknownAgentError               no such agent in the registry
     │   ├── UnknownHostError                no such host in the registry
     │   ├── ProfileError                    a profile file is missing or invalid
+    │   ├── SkillError (bridge.skills)      a SKILL.md without the front matter agents need
     │   ├── NotFoundError                   no such message or thread for you (hub)
     │   └── ThreadClosedError               the thread is closed (hub)
     ├── HostError                   exit 3  the host cannot be used

@@ -1,12 +1,14 @@
-"""``agent-bridge mcp``: the bridge as an MCP server (stdio), built on the official ``mcp`` SDK.
+"""The bridge as an MCP server (stdio), built on the official ``mcp`` SDK, over :mod:`bridge.ops`.
 
 One :class:`~bridge.api.Bridge` (and so one pooled connection per host) serves every tool call
-of the process. Tools map one to one onto the CLI commands; a :class:`~bridge.errors.BridgeError`
-comes back as a tool error carrying exactly the CLI's one-line message, and a permission question
-from ``ask``/``approve`` comes back as a normal result (state ``permission``, question, options,
-how to answer). Long waits report progress (elapsed seconds) about once a second.
+of the process. Tools map one to one onto the CLI commands and run the same operations; a
+:class:`~bridge.errors.BridgeError` comes back as a tool error carrying exactly the CLI's one-line
+message, and a permission question from ``ask``/``approve`` comes back as a normal result (state
+``permission``, question, options, how to answer). Long waits report progress (elapsed seconds)
+about once a second.
 
-``agent-bridge mcp config --for claude-code|qwen-code`` prints the JSON to add to that client.
+``agent-bridge mcp`` runs :func:`serve`; ``agent-bridge mcp config --for claude-code|qwen-code``
+prints the JSON to add to that client (both in :mod:`bridge.cli.mcp`).
 
 No ``from __future__ import annotations`` here: the SDK reads the tool functions' annotations at
 run time (to find the ``Context`` parameter and build the input schemas), and the tool functions
@@ -14,27 +16,18 @@ are defined inside :func:`build_server` so that ``import mcp`` happens only when
 """
 
 import asyncio
-import contextlib
-import json
 import logging
-import os
-import shlex
-import shutil
-import sys
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import typer
+from bridge import ops
+from bridge.api import Bridge
+from bridge.errors import BridgeError, ConfigError, PermissionPendingError
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
     from mcp.types import CallToolResult
-
-    from bridge.api import Bridge
-    from bridge.driver import Reply
-    from bridge.errors import BridgeError, PermissionPendingError
 
 T = TypeVar("T")
 # ctx.report_progress(progress, total, message)
@@ -144,7 +137,7 @@ def how_to_answer(agent: str) -> str:
     )
 
 
-def permission_result(agent: str, error: "PermissionPendingError") -> "CallToolResult":
+def permission_result(agent: str, error: PermissionPendingError) -> "CallToolResult":
     """A pending permission question as a normal (non-error) result the model can act on."""
     options = list(error.options)
     data: dict[str, Any] = {
@@ -162,8 +155,8 @@ def permission_result(agent: str, error: "PermissionPendingError") -> "CallToolR
     return _result(text, data)
 
 
-def reply_result(reply: "Reply") -> "CallToolResult":
-    return _result(reply.reply, reply.to_dict())
+def reply_result(reply: ops.AgentReply) -> "CallToolResult":
+    return _result(reply.reply, reply.to_json())
 
 
 # -- the server -------------------------------------------------------------------------------
@@ -172,17 +165,15 @@ def reply_result(reply: "Reply") -> "CallToolResult":
 class Tools:
     """Runs tool jobs over one bridge (or reports the error that kept the registry from loading)."""
 
-    def __init__(self, bridge: "Bridge | None", load_error: "BridgeError | None" = None) -> None:
+    def __init__(self, bridge: Bridge | None, load_error: BridgeError | None = None) -> None:
         if bridge is None and load_error is None:
             raise ValueError("need a bridge or the error that kept it from loading")
         self._bridge = bridge
         self._load_error = load_error
 
-    async def run(self, job: "Callable[[Bridge], Awaitable[CallToolResult]]") -> "CallToolResult":
+    async def run(self, job: Callable[[Bridge], Awaitable["CallToolResult"]]) -> "CallToolResult":
         """``await job(bridge)``; a BridgeError becomes a tool error (``is_error``) whose text is
         exactly the CLI's one-line message, with the error's data as structured content."""
-        from bridge.errors import BridgeError
-
         try:
             if self._bridge is None:
                 assert self._load_error is not None
@@ -192,7 +183,7 @@ class Tools:
             return error_result(error)
 
 
-def error_result(error: "BridgeError") -> "CallToolResult":
+def error_result(error: BridgeError) -> "CallToolResult":
     """A tool error: the one-line message, and ``to_dict()`` (less the long screen) as data."""
     from mcp.types import CallToolResult, TextContent
 
@@ -222,34 +213,11 @@ async def waiting(job: Awaitable[T], progress: Progress, limit: float | None, wh
             task.cancel()
 
 
-async def agent_state_data(bridge: "Bridge", agent: str) -> dict[str, Any]:
-    """The agent's state, with the question and options when it waits for permission."""
-    from bridge.reader import State, read_permission
-
-    driver = await bridge.driver(agent)
-    obs = await driver.observe()
-    data: dict[str, Any] = {
-        "agent": agent,
-        "state": obs.state.value,
-        "command": obs.facts.current_command,
-        "pane": obs.facts.pane_id,
-    }
-    if obs.state is State.PERMISSION:
-        question = read_permission(obs.snapshot, driver.profile)
-        if question is not None:
-            data["question"] = question.question
-            data["options"] = [o.label for o in question.options]
-    return data
-
-
 def build_server(tools: Tools) -> "MCPServer[Any]":
     """The MCP server with the nine agent-bridge tools, running their jobs through ``tools``."""
     from mcp.server.mcpserver import Context, MCPServer
     from mcp.types import CallToolResult, ToolAnnotations
     from pydantic import Field
-
-    from bridge.driver import Reply
-    from bridge.errors import PermissionPendingError
 
     server: MCPServer[Any] = MCPServer(
         SERVER_NAME, instructions=INSTRUCTIONS, version=_version(), log_level="WARNING"
@@ -260,25 +228,22 @@ def build_server(tools: Tools) -> "MCPServer[Any]":
 
     @server.tool(description=DESCRIPTIONS["list_agents"], annotations=looks)
     async def list_agents() -> CallToolResult:
-        async def job(bridge: "Bridge") -> CallToolResult:
-            rows = [
-                {"agent": name, "host": spec.host, "target": spec.target, "profile": spec.profile}
-                for name, spec in bridge.registry.agents.items()
-            ]
-            text = "\n".join(f"{r['agent']}: {r['profile']} on {r['host']}" for r in rows)
-            return _result(text or "no agents in the registry", {"agents": rows})
+        async def job(bridge: Bridge) -> CallToolResult:
+            rows = await ops.agents(bridge, ops.AgentsRequest())
+            text = "\n".join(f"{r.agent}: {r.profile} on {r.host}" for r in rows)
+            return _result(text or "no agents in the registry", {"agents": [r.to_json() for r in rows]})
 
         return await tools.run(job)
 
     @server.tool(description=DESCRIPTIONS["agent_state"], annotations=looks)
     async def agent_state(agent: Agent) -> CallToolResult:
-        async def job(bridge: "Bridge") -> CallToolResult:
-            data = await agent_state_data(bridge, agent)
-            text = f"{agent} is {data['state']}: {STATE_HINTS.get(data['state'], '')}"
-            if "question" in data:
-                options = " / ".join(f"{i}. {o}" for i, o in enumerate(data["options"], 1))
-                text += f"\nquestion: {data['question']}\noptions: {options}"
-            return _result(text, data)
+        async def job(bridge: Bridge) -> CallToolResult:
+            found = await ops.state(bridge, ops.StateRequest(agent=agent, question=True))
+            text = f"{agent} is {found.state}: {STATE_HINTS.get(found.state, '')}"
+            if found.question is not None:
+                options = " / ".join(f"{i}. {o}" for i, o in enumerate(found.options or [], 1))
+                text += f"\nquestion: {found.question}\noptions: {options}"
+            return _result(text, found.to_json())
 
         return await tools.run(job)
 
@@ -292,12 +257,12 @@ def build_server(tools: Tools) -> "MCPServer[Any]":
         ] = None,
         model: Annotated[str | None, Field(description="first switch to this model, e.g. opus")] = None,
     ) -> CallToolResult:
-        async def job(bridge: "Bridge") -> CallToolResult:
+        async def job(bridge: Bridge) -> CallToolResult:
             limit = bridge.timeout(timeout)
+            request = ops.AskRequest(agent=agent, prompt=prompt, timeout=limit, model=model)
             try:
                 reply = await waiting(
-                    bridge.ask(agent, prompt, timeout=limit, model=model),
-                    ctx.report_progress, limit, f"waiting for {agent}",
+                    ops.ask(bridge, request), ctx.report_progress, limit, f"waiting for {agent}"
                 )
             except PermissionPendingError as error:
                 return permission_result(agent, error)
@@ -311,14 +276,15 @@ def build_server(tools: Tools) -> "MCPServer[Any]":
         text: Annotated[str, Field(description="the text to type")],
         enter: Annotated[bool, Field(description="press Enter after the text")] = True,
     ) -> CallToolResult:
-        async def job(bridge: "Bridge") -> CallToolResult:
-            removed = await bridge.send(agent, text, enter=enter)
-            done = f"typed {len(text)} characters into {agent}" + (" and pressed Enter" if enter else "")
+        async def job(bridge: Bridge) -> CallToolResult:
+            sent = await ops.send(bridge, ops.SendRequest(agent=agent, text=text, enter=enter))
+            removed = sent.removed_controls
+            done = f"typed {sent.sent} characters into {agent}" + (" and pressed Enter" if enter else "")
             if removed:
                 done += f" (removed {removed} control characters)"
             return _result(
                 done + ". Not waiting: use agent_state or screen to follow it.",
-                {"agent": agent, "sent": len(text), "enter": enter, "removed_controls": removed},
+                {"agent": agent, "sent": sent.sent, "enter": enter, "removed_controls": removed},
             )
 
         return await tools.run(job)
@@ -328,9 +294,9 @@ def build_server(tools: Tools) -> "MCPServer[Any]":
         agent: Agent,
         keys: Annotated[list[str], Field(description="tmux key names in order, e.g. ['Down', 'Enter']")],
     ) -> CallToolResult:
-        async def job(bridge: "Bridge") -> CallToolResult:
-            await bridge.keys(agent, keys)
-            return _result(f"pressed {' '.join(keys)} in {agent}", {"agent": agent, "keys": keys})
+        async def job(bridge: Bridge) -> CallToolResult:
+            pressed = await ops.keys(bridge, ops.KeysRequest(agent=agent, keys=keys))
+            return _result(f"pressed {' '.join(pressed.keys)} in {agent}", pressed.to_json())
 
         return await tools.run(job)
 
@@ -339,8 +305,9 @@ def build_server(tools: Tools) -> "MCPServer[Any]":
         agent: Agent,
         history: Annotated[int, Field(ge=0, description="also this many lines of scrollback")] = 0,
     ) -> CallToolResult:
-        async def job(bridge: "Bridge") -> CallToolResult:
-            text = (await bridge.screen(agent, history=history)).rstrip("\n")
+        async def job(bridge: Bridge) -> CallToolResult:
+            shown = await ops.screen(bridge, ops.ScreenRequest(agent=agent, history=history))
+            text = shown.screen.rstrip("\n")
             return _result(text or "(the screen is empty)", {"agent": agent, "screen": text})
 
         return await tools.run(job)
@@ -352,12 +319,12 @@ def build_server(tools: Tools) -> "MCPServer[Any]":
         ctx: Context[Any, Any],
         timeout: Annotated[float, Field(gt=0, description="seconds to wait")] = 60.0,
     ) -> CallToolResult:
-        async def job(bridge: "Bridge") -> CallToolResult:
+        async def job(bridge: Bridge) -> CallToolResult:
             chosen = await waiting(
-                bridge.switch_model(agent, name, timeout=timeout),
+                ops.model(bridge, ops.ModelRequest(agent=agent, name=name, timeout=timeout)),
                 ctx.report_progress, timeout, f"switching {agent} to {name}",
             )
-            return _result(f"{agent}: model set to {chosen}", {"agent": agent, "model": chosen})
+            return _result(f"{agent}: model set to {chosen.model}", chosen.to_json())
 
         return await tools.run(job)
 
@@ -371,22 +338,18 @@ def build_server(tools: Tools) -> "MCPServer[Any]":
             float | None, Field(description="seconds to wait (default: the registry's)")
         ] = None,
     ) -> CallToolResult:
-        async def job(bridge: "Bridge") -> CallToolResult:
+        async def job(bridge: Bridge) -> CallToolResult:
             limit = bridge.timeout(timeout)
+            request = ops.ApproveRequest(agent=agent, answer=answer, wait=wait, timeout=limit)
             try:
                 result = await waiting(
-                    bridge.approve(agent, answer, wait=wait, timeout=limit),
-                    ctx.report_progress, limit, f"waiting for {agent}",
+                    ops.approve(bridge, request), ctx.report_progress, limit, f"waiting for {agent}"
                 )
             except PermissionPendingError as error:
                 return permission_result(agent, error)
-            if isinstance(result, Reply):
+            if isinstance(result, ops.AgentReply):
                 return reply_result(result)
-            state = result.state.value
-            return _result(
-                f"answered {answer}; {agent} is {state}",
-                {"agent": agent, "answered": answer, "state": state},
-            )
+            return _result(f"answered {answer}; {agent} is {result.state}", result.to_json())
 
         return await tools.run(job)
 
@@ -396,13 +359,12 @@ def build_server(tools: Tools) -> "MCPServer[Any]":
         ctx: Context[Any, Any],
         timeout: Annotated[float, Field(gt=0, description="seconds to wait until it is idle")] = 60.0,
     ) -> CallToolResult:
-        async def job(bridge: "Bridge") -> CallToolResult:
-            obs = await waiting(
-                bridge.restart(agent, timeout=timeout),
+        async def job(bridge: Bridge) -> CallToolResult:
+            done = await waiting(
+                ops.restart(bridge, ops.RestartRequest(agent=agent, timeout=timeout)),
                 ctx.report_progress, timeout, f"restarting {agent}",
             )
-            state = obs.state.value
-            return _result(f"{agent} is {state}", {"agent": agent, "state": state})
+            return _result(f"{agent} is {done.state}", done.to_json())
 
         return await tools.run(job)
 
@@ -420,9 +382,6 @@ def _version() -> str:
 
 async def serve(config: str | None) -> None:
     """Serve MCP on stdin/stdout until the client closes it; one bridge for the whole process."""
-    from bridge.api import Bridge
-    from bridge.errors import ConfigError
-
     try:
         bridge: Bridge | None = Bridge.from_config(config)
         tools = Tools(bridge)
@@ -436,165 +395,3 @@ async def serve(config: str | None) -> None:
     finally:
         if bridge is not None:
             await bridge.close()
-
-
-# -- client configuration ---------------------------------------------------------------------
-
-Client = Literal["claude-code", "qwen-code"]
-CLIENTS: tuple[Client, ...] = ("claude-code", "qwen-code")
-
-
-def server_command() -> tuple[str, list[str]]:
-    """How a client should start this server: the ``agent-bridge`` script next to this Python
-    (a venv's bin/), else the one on PATH, else ``python -m bridge``; plus ``mcp``."""
-    here = Path(sys.executable).parent / "agent-bridge"
-    if here.is_file() and os.access(here, os.X_OK):
-        return str(here), ["mcp"]
-    found = shutil.which("agent-bridge")
-    if found:
-        return str(Path(found).resolve()), ["mcp"]
-    return sys.executable, ["-m", "bridge", "mcp"]
-
-
-def registry_path(config: str | None) -> str | None:
-    """The registry the server should use, as an absolute path (``None``: the default place)."""
-    chosen = config or os.environ.get("AGENT_BRIDGE_CONFIG")
-    return str(Path(chosen).expanduser().resolve()) if chosen else None
-
-
-def client_config(
-    client: Client,
-    *,
-    name: str = SERVER_NAME,
-    config: str | None = None,
-    command: tuple[str, list[str]] | None = None,
-    ask_timeout: float = 600.0,
-) -> dict[str, Any]:
-    """The ``mcpServers`` JSON object that starts this server from ``client``.
-
-    Claude Code reads it from ``.mcp.json`` (project) or ``~/.claude.json``; Qwen Code from
-    ``~/.qwen/settings.json`` (user) or ``.qwen/settings.json`` (project). Qwen Code's ``timeout``
-    is the per-tool-call limit in milliseconds: set above the longest ``ask``.
-    """
-    program, args = command or server_command()
-    entry: dict[str, Any] = {}
-    if client == "claude-code":
-        entry["type"] = "stdio"
-    entry.update(command=program, args=args)
-    path = registry_path(config)
-    if path:
-        entry["env"] = {"AGENT_BRIDGE_CONFIG": path}
-    if client == "qwen-code":
-        entry["timeout"] = int((ask_timeout + 60) * 1000)
-    return {"mcpServers": {name: entry}}
-
-
-def add_command(client: Client, snippet: dict[str, Any]) -> str:
-    """The client's own one-line command that adds the same server (user scope)."""
-    name, entry = next(iter(snippet["mcpServers"].items()))
-    env = [f"{key}={value}" for key, value in entry.get("env", {}).items()]
-    if client == "claude-code":
-        argv = ["claude", "mcp", "add", "--scope", "user", "--transport", "stdio"]
-        for item in env:
-            argv += ["--env", item]
-        argv += [name, "--", entry["command"], *entry["args"]]
-    else:
-        argv = ["qwen", "mcp", "add", "--scope", "user"]
-        for item in env:
-            argv += ["-e", item]
-        argv += ["--timeout", str(entry["timeout"]), name, entry["command"], "--", *entry["args"]]
-    return shlex.join(argv)
-
-
-WHERE = {
-    "claude-code": "Put this in .mcp.json at your project's root (or merge its mcpServers into it); "
-    "for all projects run instead:",
-    "qwen-code": "Merge this into ~/.qwen/settings.json (all projects) or .qwen/settings.json "
-    "(this project); or run instead:",
-}
-
-
-# -- command line -----------------------------------------------------------------------------
-
-mcp_app = typer.Typer(
-    help="Serve agent-bridge to an MCP client (Claude Code, Qwen Code, ...) over stdio. "
-    "`agent-bridge mcp` serves; `agent-bridge mcp config --for CLIENT` prints the client's JSON.",
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-@mcp_app.callback(invoke_without_command=True)
-def _mcp(ctx: typer.Context) -> None:
-    if ctx.invoked_subcommand is None:
-        _serve()
-
-
-@mcp_app.command("serve")
-def serve_command() -> None:
-    """Serve MCP on stdin/stdout (what `agent-bridge mcp` alone does); registry: --config or env."""
-    _serve()
-
-
-def _serve() -> None:
-    from bridge.cli import OPTS
-
-    try:
-        import mcp.server.mcpserver  # noqa: F401
-    except ImportError:
-        typer.echo(
-            "agent-bridge: error: the MCP server needs the mcp package "
-            "(pip install 'agent-bridge[mcp]')",
-            err=True,
-        )
-        raise typer.Exit(2) from None
-    if sys.stdin.isatty():
-        typer.echo(
-            "agent-bridge: serving MCP on stdin/stdout; an MCP client starts this "
-            "(see: agent-bridge mcp config --for claude-code). Ctrl-C stops it.",
-            err=True,
-        )
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(OPTS.config))
-
-
-@mcp_app.command("config")
-def config_command(
-    client: Annotated[
-        str,
-        typer.Option(
-            "--for", help="The MCP client: claude-code or qwen-code.", show_default=False,
-            case_sensitive=False,
-        ),
-    ],
-    name: Annotated[str, typer.Option("--name", help="The server's name in the client.")] = SERVER_NAME,
-) -> None:
-    """Print the JSON that makes CLIENT start this server (and, on stderr, where it goes)."""
-    from bridge.cli import OPTS
-
-    chosen = client.lower()
-    if chosen not in CLIENTS:
-        typer.echo(
-            f"agent-bridge: error: unknown client {client!r} (use --for claude-code or --for qwen-code)",
-            err=True,
-        )
-        raise typer.Exit(2)
-    kind: Client = "claude-code" if chosen == "claude-code" else "qwen-code"
-    snippet = client_config(kind, name=name, config=OPTS.config, ask_timeout=_ask_timeout(OPTS.config))
-    print(json.dumps(snippet, indent=2))
-    typer.echo(f"{WHERE[kind]}\n  {add_command(kind, snippet)}", err=True)
-
-
-def _ask_timeout(config: str | None) -> float:
-    """The default ask timeout of the registry (600 when it cannot be read)."""
-    from bridge.api import Bridge
-    from bridge.errors import BridgeError
-
-    try:
-        return Bridge.from_config(config).timeout(None)
-    except BridgeError:
-        return 600.0
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``mcp`` sub-app to the main CLI."""
-    app.add_typer(mcp_app, name="mcp")

@@ -1,4 +1,4 @@
-"""``agent-bridge skill``: install the agent-bridge Agent Skill where a local agent looks for skills.
+"""The agent-bridge Agent Skill, installed where a local agent looks for skills (``agent-bridge skill``).
 
 The skill is one ``SKILL.md`` (YAML front matter with ``name`` and ``description``, then Markdown)
 that teaches an agent when and how to delegate with ``agent-bridge``. It ships inside the package
@@ -20,9 +20,9 @@ import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
-import typer
+from bridge.errors import ConfigError
 
 SKILL_NAME = "agent-bridge"
 Client = Literal["claude-code", "qwen-code"]
@@ -34,7 +34,7 @@ LABELS: dict[Client, str] = {"claude-code": "Claude Code", "qwen-code": "Qwen Co
 _NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
-class SkillError(ValueError):
+class SkillError(ConfigError):
     """A SKILL.md that does not have the front matter agents require."""
 
 
@@ -125,65 +125,3 @@ def install(client: Client, *, project: Path | None = None, home: Path | None = 
         Path(tmp).unlink(missing_ok=True)
         raise
     return Installed(client, path, "installed" if old is None else "updated")
-
-
-# -- command line -----------------------------------------------------------------------------
-
-skill_app = typer.Typer(
-    help="The agent-bridge Agent Skill (SKILL.md): teaches a local agent (Claude Code, Qwen Code) "
-    "when and how to delegate with agent-bridge.",
-    no_args_is_help=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-ForOpt = Annotated[
-    str,
-    typer.Option("--for", help="The agent: claude-code or qwen-code.", show_default=False,
-                 case_sensitive=False),
-]
-
-
-def _client(value: str) -> Client:
-    chosen = value.lower()
-    for client in CLIENTS:
-        if chosen == client:
-            return client
-    typer.echo(f"agent-bridge: error: unknown agent {value!r} (use --for claude-code or --for qwen-code)",
-               err=True)
-    raise typer.Exit(2)
-
-
-@skill_app.command("install")
-def install_command(
-    client: ForOpt,
-    project: Annotated[
-        Path | None,
-        typer.Option("--project", help="Install into this project (else for you, in your home).",
-                     show_default=False, file_okay=False),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
-) -> None:
-    """Copy SKILL.md to where the agent looks for skills (personal, or --project DIR)."""
-    from bridge.cli import OPTS, emit
-
-    kind = _client(client)
-    try:
-        done = install(kind, project=project)
-    except (OSError, SkillError) as exc:
-        typer.echo(f"agent-bridge: error: cannot install the skill: {exc}", err=True)
-        raise typer.Exit(1) from None
-    text = f"{done.status} {done.path}"
-    if done.status != "unchanged":
-        text += f"\n{LABELS[kind]} loads it on its next start."
-    emit({"client": kind, "path": str(done.path), "status": done.status}, text, as_json or OPTS.json)
-
-
-@skill_app.command("show")
-def show_command() -> None:
-    """Print the SKILL.md that `install` copies."""
-    print(skill_text(), end="")
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``skill`` sub-app to the main CLI."""
-    app.add_typer(skill_app, name="skill")

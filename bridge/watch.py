@@ -1,4 +1,6 @@
-"""Watching an agent: ``agent-bridge watch`` (live, read-only view) and ``agent-bridge logs``.
+"""Watching an agent: a live, read-only view of its pane, and logs of it on its host.
+
+The commands are ``agent-bridge watch`` and ``agent-bridge logs`` (:mod:`bridge.cli.watch`).
 
 ``watch AGENT`` shows the agent's pane in this terminal and redraws only when the pane (or this
 terminal's size) changed. It uses the alternate screen, hides the cursor and does not echo what
@@ -17,20 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import os
 import re
 import shlex
-import shutil
 import signal
-import sys
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, TextIO
-
-import typer
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from bridge.api import Bridge, Pane
@@ -311,73 +308,3 @@ async def log_read(bridge: Bridge, agent: str, *, lines: int | None = None) -> t
     if lines is not None:
         text = "\n".join(text.split("\n")[-lines:]) if lines > 0 else ""
     return path, text
-
-
-# -- command line -----------------------------------------------------------------------------
-
-
-class LogAction(enum.StrEnum):
-    start = "start"
-    stop = "stop"
-    show = "show"
-    tail = "tail"
-
-
-def watch_command(
-    agent: Annotated[str, typer.Argument(help="Agent name from the registry.", show_default=False)],
-    interval: Annotated[
-        float, typer.Option("--interval", "-i", min=0.05, help="Seconds between looks at the pane.")
-    ] = 0.5,
-) -> None:
-    """Show the agent's pane live in this terminal (read-only; Ctrl-C quits).
-
-    Redraws only when the pane changes. Nothing you type reaches the agent; to type into it, use `agent-bridge attach AGENT`.
-    """  # noqa: E501
-    from bridge.cli import run
-
-    if not sys.stdout.isatty():
-        typer.echo("agent-bridge: error: watch needs a terminal "
-                   "(for text, use: agent-bridge screen AGENT, or agent-bridge logs AGENT tail)",
-                   err=True)
-        raise typer.Exit(2)
-
-    async def job(bridge: Bridge) -> None:
-        with terminal(sys.stdout, sys.stdin):
-            await watch(bridge, agent, interval=interval, out=sys.stdout,
-                        size=lambda: shutil.get_terminal_size((80, 24)))
-
-    with contextlib.suppress(KeyboardInterrupt):
-        run(job)
-
-
-def logs_command(
-    agent: Annotated[str, typer.Argument(help="Agent name from the registry.", show_default=False)],
-    action: Annotated[LogAction, typer.Argument(help="start | stop | show | tail", show_default=False)],
-    lines: Annotated[int, typer.Option("--lines", "-n", min=0, help="tail: how many lines.")] = 40,
-    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
-) -> None:
-    """Log the agent's pane to a dated file on its host (start/stop) and read it back (show/tail).
-
-    The file is ~/.local/state/agent-bridge/logs/AGENT-YYYY-MM-DD.log on the agent's host (mode 0600), fed by `tmux pipe-pane`; show and tail print it with terminal escape codes removed.
-    """  # noqa: E501
-    from bridge.cli import emit, run
-
-    if action in (LogAction.start, LogAction.stop):
-        fn = log_start if action is LogAction.start else log_stop
-        st = run(lambda b: fn(b, agent), as_json=as_json)
-        if action is LogAction.start:
-            text = (f"logging {agent} ({st.pane} on {st.host}) to {st.path}" if st.changed
-                    else f"{agent} is already logging (to {st.path or 'a file'})")
-        else:
-            text = f"stopped logging {agent}" if st.changed else f"{agent} was not logging"
-        emit(st.to_dict(), text, as_json)
-        return
-    count = lines if action is LogAction.tail else None
-    path, text = run(lambda b: log_read(b, agent, lines=count), as_json=as_json)
-    emit({"agent": agent, "path": path, "text": text}, text, as_json)
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``watch`` and ``logs`` to the main CLI."""
-    app.command("watch")(watch_command)
-    app.command("logs")(logs_command)

@@ -17,7 +17,9 @@ async def mint_token(config: str | os.PathLike[str] | None, agent: str | None, *
     """A new token for ``agent`` (or an admin token); the only time it is seen in clear."""
     registry = Registry.from_cli(config)
     if agent is not None and agent not in registry.agents:
-        raise UnknownAgentError(f"no agent {agent!r} in {registry.path}", hint="agent-bridge agents lists them")
+        raise UnknownAgentError(
+            f"no agent {agent!r} in {registry.path}", hint="agent-bridge agents lists them"
+        )
     if socket_path().exists():
         try:
             async with HubClient(None, None) as hub:

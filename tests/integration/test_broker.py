@@ -165,7 +165,7 @@ def test_prompt_text_is_not_logged_at_default_verbosity(
     assert secret not in logs, "the broker's log holds no prompt text"
 
 
-# -- the CLI's fast path (bridge.fastpath): straight to the broker, same output as the full CLI --
+# -- the CLI's fast path (bridge.cli.fastpath): straight to the broker, same output as the full CLI --
 
 PARITY = [
     (["state", "sh"], None),
@@ -212,7 +212,7 @@ def test_fast_path_does_not_load_typer(
     tmux_server.new_pane("work")
     registry = make_registry(local_host_toml("here", tmux_server.socket), agent_toml("sh", "here", "work"))
     probe = (
-        "import sys; from bridge.fastpath import try_quick; "
+        "import sys; from bridge.cli.fastpath import try_quick; "
         "c = try_quick(sys.argv[1:]); print(c, 'typer' in sys.modules)"
     )
     env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "AGENT_BRIDGE_BROKER_IDLE": "60"}

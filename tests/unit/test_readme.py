@@ -24,9 +24,10 @@ def test_quick_start_has_the_two_commands() -> None:
 def test_every_command_is_in_the_cli_table() -> None:
     from typer.main import get_command
 
-    from bridge.cli import app
+    from bridge.cli.main import app
 
-    names = set(get_command(app).commands)  # type: ignore[attr-defined]
+    commands = get_command(app).commands  # type: ignore[attr-defined]
+    names = {name for name, command in commands.items() if not command.hidden}
     table = README.split("## CLI", 1)[1].split("\n## ", 1)[0]
     missing = [n for n in names if f"`agent-bridge {n}" not in table]
     assert not missing, f"commands missing from the README's CLI table: {missing}"

@@ -1,8 +1,8 @@
 """``agent-bridge wg``: make and keep the WireGuard keys and configs for a hub (VPS) and its peers.
 
-Commands raise :mod:`bridge.errors` exceptions; the main CLI turns them into messages and exit codes.
-Configs (which hold private keys) go to stdout so they can be redirected into a file; messages go
-to stderr.
+Commands raise :mod:`bridge.errors` exceptions; :func:`bridge.cli.app.execute` turns them into
+messages and exit codes. Configs (which hold private keys) go to stdout so they can be redirected
+into a file; messages go to stderr. The work is :mod:`bridge.wireguard`'s.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(
+from bridge.cli.app import app
+
+wg_app = typer.Typer(
     help="WireGuard for agent-bridge: one hub (your VPS) and its peers (laptop, phone, ...). "
     "`init` once, `add-peer NAME` per device, then install `render hub` on the VPS as "
     "/etc/wireguard/wg0.conf and `render NAME` (or its QR code) on the device. Keys stay in the "
@@ -21,6 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+app.add_typer(wg_app, name="wg")
 
 
 def default_state_dir() -> Path:
@@ -54,7 +57,7 @@ def _say(text: str) -> None:
     typer.echo(text, err=True)
 
 
-@app.command()
+@wg_app.command()
 def init(
     endpoint: Annotated[
         str,
@@ -77,7 +80,7 @@ def init(
     state_dir: StateDirOpt = None,
 ) -> None:
     """Create the hub: its keys, tunnel address, endpoint and listen port."""
-    from bridge import wireguard as wg
+    from bridge import wireguard as wg  # lazy: `agent-bridge --help` stays fast
 
     folder = _dir(state_dir)
     state = wg.init_hub(folder, endpoint, subnet, listen_port, force=force)
@@ -88,7 +91,7 @@ def init(
     _say("Next: `agent-bridge wg add-peer NAME` for each device, then `agent-bridge wg render hub`.")
 
 
-@app.command("add-peer")
+@wg_app.command("add-peer")
 def add_peer(
     name: NameArg,
     qr: Annotated[bool, typer.Option("--qr", help="Print the config as a QR code (for a phone).")] = False,
@@ -109,7 +112,7 @@ def add_peer(
     The hub's config changes too: re-render it with `agent-bridge wg render hub` and reload the
     hub (`wg syncconf wg0 <(wg-quick strip wg0)`).
     """
-    from bridge import wireguard as wg
+    from bridge import wireguard as wg  # lazy: `agent-bridge --help` stays fast
 
     folder = _dir(state_dir)
     peer = wg.add_peer(folder, name, keepalive=keepalive)
@@ -123,24 +126,24 @@ def add_peer(
         typer.echo(config, nl=False)
 
 
-@app.command()
+@wg_app.command()
 def show(state_dir: StateDirOpt = None) -> None:
     """Show the hub and its peers (addresses and public keys; no secrets)."""
-    from bridge import wireguard as wg
+    from bridge import wireguard as wg  # lazy: `agent-bridge --help` stays fast
 
     typer.echo(wg.show(_dir(state_dir)).describe())
 
 
-@app.command("remove-peer")
+@wg_app.command("remove-peer")
 def remove_peer(name: NameArg, state_dir: StateDirOpt = None) -> None:
     """Remove a peer; its address becomes free. Re-render and reload the hub afterwards."""
-    from bridge import wireguard as wg
+    from bridge import wireguard as wg  # lazy: `agent-bridge --help` stays fast
 
     peer = wg.remove_peer(_dir(state_dir), name)
     _say(f"Removed peer {peer.name} ({peer.address}). Update the hub: `agent-bridge wg render hub`.")
 
 
-@app.command()
+@wg_app.command()
 def render(
     name: Annotated[str, typer.Argument(help="`hub`, or a peer name.", show_default=False)],
     output: Annotated[
@@ -152,7 +155,7 @@ def render(
     state_dir: StateDirOpt = None,
 ) -> None:
     """Print the wg-quick config of the hub or of a peer (it holds that side's private key)."""
-    from bridge import wireguard as wg
+    from bridge import wireguard as wg  # lazy: `agent-bridge --help` stays fast
 
     config = wg.render(_dir(state_dir), name)
     if output is None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bridge import doctor
-from bridge.doctor import Check, Status
+from bridge.doctor import Check, Status, network
 from bridge.errors import AuthError, HostUnreachableError
 from bridge.transport import Completed
 
@@ -102,7 +102,7 @@ def fake_commands(monkeypatch: pytest.MonkeyPatch, answers: dict[str, tuple[int,
         calls.append(list(argv))
         return answers.get(" ".join(argv), (1, "", f"unexpected: {' '.join(argv)}"))
 
-    monkeypatch.setattr(doctor, "run_local", run_local)
+    monkeypatch.setattr(network, "run_local", run_local)
     monkeypatch.setattr(shutil, "which", lambda tool: f"/usr/bin/{tool}" if tool in have else None)
     monkeypatch.setattr(time, "time", lambda: NOW)
     return calls

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bridge.errors import ConfigError
 from bridge.skills import SKILL_NAME, SkillError, front_matter, install, skill_text
 from tests.conftest import REPO, run_cli
 
@@ -114,8 +115,9 @@ def test_cli_install(tmp_path: Path) -> None:
     ],
 )
 def test_front_matter_rejects(text: str, why: str) -> None:
-    with pytest.raises(SkillError, match=why):
+    with pytest.raises(SkillError, match=why) as error:
         front_matter(text)
+    assert isinstance(error.value, ConfigError) and error.value.exit_code == 2, "one error tree"
 
 
 def test_front_matter_unquotes() -> None:

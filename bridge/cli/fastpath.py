@@ -6,38 +6,23 @@ without importing typer (whose option parsing alone costs ~100 ms of every call)
     agent-bridge [--config PATH | -c PATH] [--json] ask AGENT PROMPT [--timeout S | -t S] [--json]
     agent-bridge [--config PATH | -c PATH] [--json] state AGENT [--json]
 
-Everything else goes to the full CLI (:mod:`bridge.cli`), and so does any of these when it has
-another option (``-v``, ``--no-broker``, ``--model``, ``--help``, ...), when
+Everything else goes to the full CLI (:mod:`bridge.cli.main`), and so does any of these when it
+has another option (``-v``, ``--no-broker``, ``--model``, ``--help``, ...), when
 ``AGENT_BRIDGE_NO_BROKER=1``, when stdout and stderr are both a terminal (the full CLI shows a
-spinner there), or when the broker was lost during a read-only call. Output and exit codes are the
-same either way: both print through :func:`print_result` and :func:`print_error`.
+spinner there), or when the broker was lost during a read-only call. Requests, output and exit
+codes are the same either way: both build the request with :mod:`bridge.cli.requests` and print
+through :mod:`bridge.cli.output` (this module must not import pydantic or typer, each ~50 ms).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from bridge.errors import BridgeError
-
-
-def print_result(data: Any, text: str | None, as_json: bool) -> None:
-    """Print ``data`` as one line of JSON when asked, else ``text`` (if any)."""
-    if as_json:
-        print(json.dumps(data, ensure_ascii=False, indent=None))
-    elif text is not None:
-        print(text)
-
-
-def print_error(error: BridgeError, as_json: bool) -> None:
-    """One line on stderr; with ``--json`` also the error as a JSON object on stdout."""
-    if as_json:
-        print(json.dumps(error.to_dict(), ensure_ascii=False))
-    print(f"agent-bridge: error: {error}", file=sys.stderr)
+from bridge.cli.output import print_error, print_result
+from bridge.cli.requests import ask_request, state_request
 
 
 def _parse(argv: list[str]) -> tuple[str, dict[str, Any], str | None, bool] | None:
@@ -86,11 +71,9 @@ def _parse(argv: list[str]) -> tuple[str, dict[str, Any], str | None, bool] | No
             positional.append(arg)
         j += 1
     if op == "state" and len(positional) == 1:
-        return op, {"agent": positional[0]}, config, as_json
+        return op, state_request(positional[0]), config, as_json
     if op == "ask" and len(positional) == 2:
-        args = {"agent": positional[0], "prompt": positional[1], "timeout": timeout, "model": None,
-                "strip_controls": False}  # fmt: skip
-        return op, args, config, as_json
+        return op, ask_request(positional[0], positional[1], timeout=timeout), config, as_json
     return None
 
 
@@ -102,6 +85,7 @@ def try_quick(argv: list[str]) -> int | None:
     if parsed is None:
         return None
     op, args, config, as_json = parsed
+    # Imported only once the call is taken: --help and the other commands do without them.
     from bridge import broker
     from bridge.errors import BridgeError
     from bridge.paths import find_registry
@@ -126,6 +110,6 @@ def main() -> None:
     code = try_quick(sys.argv[1:])
     if code is not None:
         sys.exit(code)
-    from bridge.cli import main as full
+    from bridge.cli.main import main as full  # typer and every command: only when needed
 
     full()

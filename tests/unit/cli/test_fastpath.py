@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.fastpath import _parse
+from bridge.cli.fastpath import _parse
 
 ASK = {"model": None, "strip_controls": False}
 

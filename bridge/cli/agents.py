@@ -1,0 +1,227 @@
+"""The commands that drive agents: hosts, agents, screen, send, keys, start, attach, ask, state,
+model, approve, restart and profiles.
+
+Each one builds its :mod:`bridge.ops` request and runs it through :func:`bridge.cli.calls.invoke`
+(the broker, or this process). Heavy imports happen inside the commands: ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from bridge.cli.app import OPTS, app, emit, reported
+from bridge.cli.calls import invoke
+from bridge.cli.output import agent_lines, host_lines, note, profile_lines
+from bridge.cli.params import AgentArg, JsonOpt, StripOpt, TimeoutOpt
+from bridge.cli.requests import ask_request, state_request
+from bridge.errors import BridgeError
+
+
+def read_text(text: str, as_json: bool) -> str:
+    """The TEXT argument, or standard input (as exact UTF-8) when it is ``-``."""
+    if text != "-":
+        return text
+    from bridge.text import decode_prompt  # lazy: see the module's docstring
+
+    with reported(as_json):
+        return decode_prompt(sys.stdin.buffer.read())
+
+
+@app.command()
+def hosts(
+    check: Annotated[
+        bool, typer.Option("--check", help="Connect to each host and report tmux and round trip.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the hosts of the registry (with --check: reachability, RTT and tmux version)."""
+    rows = invoke("hosts", {"check": check}, as_json=as_json)
+    emit(rows, host_lines(rows, check), as_json)
+
+
+@app.command()
+def agents(
+    check: Annotated[
+        bool, typer.Option("--check", help="Look at each agent's pane and report its state.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the agents of the registry (with --check: pane and state)."""
+    rows = invoke("agents", {"check": check}, as_json=as_json)
+    emit(rows, agent_lines(rows, check), as_json)
+
+
+@app.command()
+def screen(
+    agent: AgentArg,
+    ansi: Annotated[bool, typer.Option("--ansi", help="Keep colours and attributes (SGR).")] = False,
+    history: Annotated[
+        int, typer.Option("--history", "-H", min=0, help="Also print N lines of scrollback.")
+    ] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print the agent's pane as text, as it looks now."""
+    result = invoke("screen", {"agent": agent, "ansi": ansi, "history": history}, as_json=as_json)
+    emit(result, result["screen"].rstrip("\n"), as_json)
+
+
+@app.command()
+def send(
+    agent: AgentArg,
+    text: Annotated[str, typer.Argument(help="Text to type; '-' reads standard input.")],
+    no_enter: Annotated[
+        bool, typer.Option("--no-enter", help="Type the text but do not press Enter.")
+    ] = False,
+    strip_controls: StripOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Type TEXT into the agent's pane (bracketed paste) and press Enter. Does not wait."""
+    body = read_text(text, as_json)
+    args = {"agent": agent, "text": body, "enter": not no_enter, "strip_controls": strip_controls}
+    result = invoke("send", args, as_json=as_json)
+    if result["removed_controls"]:
+        note(f"removed {result['removed_controls']} control character(s) from the text")
+    emit(result, None, as_json)
+
+
+@app.command()
+def keys(
+    agent: AgentArg,
+    names: Annotated[
+        list[str], typer.Argument(help="tmux key names, pressed in order: Down Enter Escape C-c …")
+    ],
+) -> None:
+    """Press keys in the agent's pane by tmux key name (e.g. `keys claude Down Enter`)."""
+    invoke("keys", {"agent": agent, "keys": names})
+
+
+@app.command()
+def start(agent: AgentArg, as_json: JsonOpt = False) -> None:
+    """Create the agent's tmux session/window/pane if missing and run its `start` command."""
+    result = invoke("start", {"agent": agent}, as_json=as_json)
+    if result["already_running"]:
+        text = f"{agent} is already running in {result['pane']}"
+    elif result["started"]:
+        text = f"started {agent} in {result['pane']}"
+    else:
+        text = f"created pane {result['pane']} for {agent}"
+    emit(result, text, as_json)
+
+
+@app.command()
+def attach(
+    agent: AgentArg,
+    read_only: Annotated[
+        bool, typer.Option("--read-only", "-r", help="Watch only: your keys do not reach the agent.")
+    ] = False,
+    print_only: Annotated[
+        bool, typer.Option("--print", help="Print the command instead of running it.")
+    ] = False,
+) -> None:
+    """Attach this terminal to the agent's tmux session (over ssh -t for remote hosts).
+
+    Detach with the tmux prefix then d (usually Ctrl-b d).
+    """
+    from bridge.api import Bridge  # lazy: see the module's docstring
+
+    with reported():
+        argv = Bridge.from_config(OPTS.config).attach_argv(agent, read_only=read_only)
+    if print_only:
+        import shlex
+
+        print(shlex.join(argv))
+        return
+    try:
+        os.execvp(argv[0], argv)
+    except OSError as exc:
+        raise BridgeError(f"cannot run {argv[0]}: {exc.strerror}") from None
+
+
+@app.command()
+def ask(
+    agent: AgentArg,
+    prompt: Annotated[str, typer.Argument(help="The question; '-' reads it from standard input.")],
+    timeout: TimeoutOpt = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", help="First switch the agent to this model via its /model menu."),
+    ] = None,
+    strip_controls: StripOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ask an idle agent something and print its reply (alone, so $(agent-bridge ask ...) works).
+
+    Exit 4 if the agent is not idle or time runs out (with --json, the last screen); exit 5 if it
+    asks for permission (answer with `agent-bridge approve AGENT yes|no --wait`).
+    """
+    text = read_text(prompt, as_json)
+    request = ask_request(agent, text, timeout=timeout, model=model, strip_controls=strip_controls)
+    reply = invoke("ask", request, as_json=as_json)
+    emit(reply, reply["reply"], as_json)
+
+
+@app.command()
+def state(agent: AgentArg, as_json: JsonOpt = False) -> None:
+    """Print the agent's state: idle, busy, permission, menu, dialog, dead or unknown."""
+    data = invoke("state", state_request(agent), as_json=as_json)
+    emit(data, data["state"], as_json)
+
+
+@app.command()
+def model(
+    agent: AgentArg,
+    name: Annotated[str, typer.Argument(help="Row number, label, or a prefix of it (e.g. sonnet).")],
+    timeout: Annotated[float, typer.Option("--timeout", "-t", min=1, help="Seconds to wait.")] = 60.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Switch the agent's model through its own /model menu, one checked key press at a time."""
+    result = invoke("model", {"agent": agent, "name": name, "timeout": timeout}, as_json=as_json)
+    emit(result, f"model set to {result['model']}", as_json)
+
+
+@app.command()
+def approve(
+    agent: AgentArg,
+    answer: Annotated[
+        str, typer.Argument(help="yes (the first Yes option), no, or an option number.")
+    ] = "yes",
+    wait: Annotated[bool, typer.Option("--wait", "-w", help="Then wait and print the reply.")] = False,
+    timeout: TimeoutOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer the agent's pending permission question (nothing is ever approved by default)."""
+    args = {"agent": agent, "answer": answer, "wait": wait, "timeout": timeout}
+    result = invoke("approve", args, as_json=as_json)
+    if "reply" in result:
+        emit(result, result["reply"], as_json)
+    else:
+        emit(result, f"answered {answer}; {agent} is {result['state']}", as_json)
+
+
+@app.command()
+def restart(
+    agent: AgentArg,
+    timeout: Annotated[float, typer.Option("--timeout", "-t", min=1, help="Seconds to wait.")] = 60.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the profile's resume command (e.g. `claude --continue`) in a dead agent's pane."""
+    result = invoke("restart", {"agent": agent, "timeout": timeout}, as_json=as_json)
+    emit(result, f"{agent} is {result['state']}", as_json)
+
+
+@app.command()
+def profiles(as_json: JsonOpt = False) -> None:
+    """List agent profiles: built-in ones and yours (~/.config/agent-bridge/profiles/*.toml)."""
+    from bridge.paths import config_dir  # lazy: see the module's docstring
+    from bridge.profiles import list_profiles
+
+    with reported(as_json):
+        infos = list_profiles(config_dir() / "profiles")
+    rows = [
+        {"name": i.name, "agent": i.agent, "version": i.version, "source": str(i.source)} for i in infos
+    ]
+    emit(rows, profile_lines(rows), as_json)

@@ -1,0 +1,341 @@
+"""Typed operations over a :class:`~bridge.api.Bridge`: one request and one result model each.
+
+Every caller runs the same functions: the CLI (in this process, or through the broker), its fast
+path, the broker (which carries requests and results over its socket as these models' JSON,
+through :func:`call`) and the MCP server (which calls the functions directly).
+
+A result's JSON holds the fields the operation set: an optional field (a host's round trip after
+``--check``, an agent's error) is absent when it does not apply, never ``null`` (:meth:`Result.to_json`).
+Errors stay :class:`~bridge.errors.BridgeError`; the broker carries them with their exit code and
+data (:func:`bridge.broker.error_to_wire`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from bridge.driver import Reply
+from bridge.errors import BridgeError, ConfigError
+from bridge.reader import State, read_permission
+
+if TYPE_CHECKING:
+    from bridge.api import Bridge
+
+Req = TypeVar("Req", bound="Request")
+Res = TypeVar("Res")
+
+
+class Request(BaseModel):
+    """What a caller asks for; sent over the broker's socket as this model's JSON."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AgentRequest(Request):
+    agent: str
+
+
+class Result(BaseModel):
+    """What an operation answers; its JSON holds the fields that were set."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON-ready form (as printed by ``--json``): the fields that were set, in order."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+# -- requests and results -----------------------------------------------------------------------
+
+
+class HostsRequest(Request):
+    check: bool = False  # connect to each host: reachability, tmux version, round trip
+
+
+class HostRow(Result):
+    host: str
+    local: bool
+    address: str | None
+    reachable: bool | None = None  # this and the rest: with check only
+    tmux: str | None = None
+    connect_ms: float | None = None
+    rtt_ms: float | None = None
+    error: str | None = None
+
+
+class AgentsRequest(Request):
+    check: bool = False  # look at each agent's pane
+
+
+class AgentRow(Result):
+    agent: str
+    host: str
+    target: str
+    profile: str
+    state: str | None = None  # with check only
+    error: str | None = None  # with check, when the pane could not be looked at
+
+
+class ScreenRequest(AgentRequest):
+    ansi: bool = False
+    history: int = Field(default=0, ge=0)
+
+
+class ScreenResult(Result):
+    agent: str
+    screen: str
+
+
+class SendRequest(AgentRequest):
+    text: str
+    enter: bool = True
+    strip_controls: bool = False
+
+
+class SendResult(Result):
+    agent: str
+    sent: int
+    removed_controls: int
+
+
+class KeysRequest(AgentRequest):
+    keys: list[str]
+
+
+class KeysResult(Result):
+    agent: str
+    keys: list[str]
+
+
+class StartRequest(AgentRequest):
+    pass
+
+
+class StartResult(Result):
+    agent: str
+    pane: str
+    created: bool
+    started: bool
+    already_running: bool
+
+
+class AskRequest(AgentRequest):
+    prompt: str
+    timeout: float | None = None
+    model: str | None = None
+    strip_controls: bool = False
+
+
+class AgentReply(Result):
+    """An agent's answer to a prompt (from ``ask``, or ``approve`` with ``wait``)."""
+
+    agent: str
+    reply: str
+    state: str
+    source: str  # "transcript" or "screen"
+    model: str | None
+    elapsed_s: float
+
+    @classmethod
+    def of(cls, reply: Reply) -> AgentReply:
+        return cls.model_validate(reply.to_dict())
+
+
+class StateRequest(AgentRequest):
+    question: bool = False  # in state permission, also read the question and its options
+
+
+class StateResult(Result):
+    agent: str
+    state: str
+    command: str | None
+    pane: str
+    question: str | None = None  # with question, in state permission
+    options: list[str] | None = None
+
+
+class ModelRequest(AgentRequest):
+    name: str  # a row number, a label, or a prefix of it
+    timeout: float = 60.0
+
+
+class ModelResult(Result):
+    agent: str
+    model: str
+
+
+class ApproveRequest(AgentRequest):
+    answer: str = "yes"
+    wait: bool = False
+    timeout: float | None = None
+
+
+class Answered(Result):
+    agent: str
+    answered: str
+    state: str
+
+
+class RestartRequest(AgentRequest):
+    timeout: float = 60.0
+
+
+class RestartResult(Result):
+    agent: str
+    state: str
+
+
+# -- the operations -----------------------------------------------------------------------------
+
+
+async def hosts(bridge: Bridge, request: HostsRequest) -> list[HostRow]:
+    """The registry's hosts; with ``check``, each one reached and measured."""
+    rows = []
+    for name, spec in bridge.registry.hosts.items():
+        row: dict[str, Any] = {"host": name, "local": spec.local, "address": spec.address}
+        if request.check:
+            try:
+                row.update(await bridge.check_host(name))
+            except BridgeError as exc:
+                row.update(reachable=False, error=str(exc))
+        rows.append(HostRow.model_validate(row))
+    return rows
+
+
+async def agents(bridge: Bridge, request: AgentsRequest) -> list[AgentRow]:
+    """The registry's agents; with ``check``, each one's state."""
+    rows = []
+    for name, spec in bridge.registry.agents.items():
+        row: dict[str, Any] = {
+            "agent": name, "host": spec.host, "target": spec.target, "profile": spec.profile,
+        }  # fmt: skip
+        if request.check:
+            try:
+                row["state"] = (await bridge.state(name)).state.value
+            except BridgeError as exc:
+                row.update(state=getattr(exc, "state", None) or "unreachable", error=str(exc))
+        rows.append(AgentRow.model_validate(row))
+    return rows
+
+
+async def screen(bridge: Bridge, request: ScreenRequest) -> ScreenResult:
+    text = await bridge.screen(request.agent, ansi=request.ansi, history=request.history)
+    return ScreenResult(agent=request.agent, screen=text)
+
+
+async def send(bridge: Bridge, request: SendRequest) -> SendResult:
+    removed = await bridge.send(
+        request.agent, request.text, enter=request.enter, strip_controls=request.strip_controls
+    )
+    return SendResult(agent=request.agent, sent=len(request.text), removed_controls=removed)
+
+
+async def keys(bridge: Bridge, request: KeysRequest) -> KeysResult:
+    await bridge.keys(request.agent, list(request.keys))
+    return KeysResult(agent=request.agent, keys=list(request.keys))
+
+
+async def start(bridge: Bridge, request: StartRequest) -> StartResult:
+    return StartResult.model_validate(await bridge.start(request.agent))
+
+
+async def ask(bridge: Bridge, request: AskRequest) -> AgentReply:
+    reply = await bridge.ask(
+        request.agent, request.prompt, timeout=request.timeout, model=request.model,
+        strip_controls=request.strip_controls,
+    )  # fmt: skip
+    return AgentReply.of(reply)
+
+
+async def state(bridge: Bridge, request: StateRequest) -> StateResult:
+    """One look at the agent (its pane remembered from an earlier call is confirmed first)."""
+    obs = await bridge.state(request.agent)
+    found: dict[str, Any] = {
+        "agent": request.agent, "state": obs.state.value,
+        "command": obs.facts.current_command, "pane": obs.facts.pane_id,
+    }  # fmt: skip
+    if request.question and obs.state is State.PERMISSION:
+        profile = bridge.profile(bridge.registry.agent(request.agent).spec.profile)
+        asked = read_permission(obs.snapshot, profile)
+        if asked is not None:
+            found.update(question=asked.question, options=asked.labels)
+    return StateResult.model_validate(found)
+
+
+async def model(bridge: Bridge, request: ModelRequest) -> ModelResult:
+    chosen = await bridge.switch_model(request.agent, request.name, timeout=request.timeout)
+    return ModelResult(agent=request.agent, model=chosen)
+
+
+async def approve(bridge: Bridge, request: ApproveRequest) -> AgentReply | Answered:
+    """Answer a pending permission question; with ``wait``, the reply that follows."""
+    result = await bridge.approve(request.agent, request.answer, wait=request.wait, timeout=request.timeout)
+    if isinstance(result, Reply):
+        return AgentReply.of(result)
+    return Answered(agent=request.agent, answered=request.answer, state=result.state.value)
+
+
+async def restart(bridge: Bridge, request: RestartRequest) -> RestartResult:
+    obs = await bridge.restart(request.agent, timeout=request.timeout)
+    return RestartResult(agent=request.agent, state=obs.state.value)
+
+
+# -- by name, for the broker's socket -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Operation(Generic[Req, Res]):
+    """An operation as the broker's socket names it: its request model, function and result type."""
+
+    name: str
+    request: type[Req]
+    run: Callable[[Bridge, Req], Awaitable[Res]]
+    result: TypeAdapter[Res]
+    read_only: bool = False  # never types into a pane: safe to run again if a broker dies under it
+
+    def dump(self, value: Res) -> Any:
+        """The result's JSON-ready form (the fields that were set)."""
+        return self.result.dump_python(value, mode="json", exclude_unset=True)
+
+
+def _op(name: str, request: type[Req], run: Callable[[Bridge, Req], Awaitable[Res]],
+        result: Any, *, read_only: bool = False) -> Operation[Req, Res]:  # fmt: skip
+    return Operation(name, request, run, TypeAdapter(result), read_only)
+
+
+OPERATIONS: dict[str, Operation[Any, Any]] = {
+    op.name: op
+    for op in (
+        _op("hosts", HostsRequest, hosts, list[HostRow], read_only=True),
+        _op("agents", AgentsRequest, agents, list[AgentRow], read_only=True),
+        _op("screen", ScreenRequest, screen, ScreenResult, read_only=True),
+        _op("state", StateRequest, state, StateResult, read_only=True),
+        _op("send", SendRequest, send, SendResult),
+        _op("keys", KeysRequest, keys, KeysResult),
+        _op("start", StartRequest, start, StartResult),
+        _op("ask", AskRequest, ask, AgentReply),
+        _op("model", ModelRequest, model, ModelResult),
+        _op("approve", ApproveRequest, approve, AgentReply | Answered),
+        _op("restart", RestartRequest, restart, RestartResult),
+    )
+}
+
+
+async def call(bridge: Bridge, name: str, args: dict[str, Any]) -> Any:
+    """Run operation ``name`` with ``args`` (its request's JSON); return its result's JSON."""
+    try:
+        op = OPERATIONS[name]
+    except KeyError:
+        raise BridgeError(f"unknown operation {name!r}") from None
+    try:
+        request = op.request.model_validate(args)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in err['loc']) or name}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{name}: {problems}") from None
+    return op.dump(await op.run(bridge, request))

@@ -1,0 +1,98 @@
+"""``agent-bridge wg`` (bridge/cli/wg.py): the state folder it picks, the whole flow, QR output, and
+errors that surface as BridgeErrors for the CLI to print (tests/unit/test_wireguard.py tests the
+WireGuard layer itself)."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bridge import wireguard as wg
+from bridge.cli.wg import default_state_dir, wg_app
+from bridge.errors import ConfigError
+
+ENDPOINT = "vps.example.org:51820"
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Path:
+    state_dir = tmp_path / "wireguard"
+    wg.init_hub(state_dir, ENDPOINT, "10.77.0.0/24")
+    return state_dir
+
+
+def test_default_state_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("AGENT_BRIDGE_CONFIG", str(tmp_path / "conf" / "registry.toml"))
+    assert default_state_dir() == tmp_path / "conf" / "wireguard"
+    monkeypatch.delenv("AGENT_BRIDGE_CONFIG")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert default_state_dir() == tmp_path / "xdg" / "agent-bridge" / "wireguard"
+    monkeypatch.delenv("XDG_CONFIG_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_state_dir() == tmp_path / "home" / ".config" / "agent-bridge" / "wireguard"
+
+
+def test_cli_flow(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("AGENT_BRIDGE_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    runner = CliRunner()
+    result = runner.invoke(wg_app, ["init", "--endpoint", ENDPOINT, "--subnet", "10.77.0.0/24"])
+    assert result.exit_code == 0, result.output
+    state_dir = tmp_path / "agent-bridge" / "wireguard"
+    assert _mode(state_dir / "state.json") == 0o600
+
+    result = runner.invoke(wg_app, ["add-peer", "laptop"])
+    assert result.exit_code == 0, result.output
+    assert "Address = 10.77.0.2/32" in result.stdout and "PrivateKey = " in result.stdout
+    assert "Added peer laptop" in result.stderr
+
+    result = runner.invoke(wg_app, ["show"])
+    assert "laptop" in result.stdout and "10.77.0.2" in result.stdout
+    assert wg.show(state_dir).peer("laptop").private_key not in result.stdout
+
+    out = tmp_path / "wg0.conf"
+    result = runner.invoke(wg_app, ["render", "hub", "-o", str(out)])
+    assert result.exit_code == 0 and _mode(out) == 0o600
+    assert out.read_text() == wg.render(state_dir, "hub")
+
+    result = runner.invoke(wg_app, ["remove-peer", "laptop"])
+    assert result.exit_code == 0 and not wg.show(state_dir).peers
+
+
+def test_cli_qr(tmp_path: Path) -> None:
+    pytest.importorskip("qrcode")
+    runner = CliRunner()
+    runner.invoke(wg_app, ["init", "--endpoint", ENDPOINT, "--state-dir", str(tmp_path)])
+    result = runner.invoke(wg_app, ["add-peer", "phone", "--qr", "--state-dir", str(tmp_path)])
+    assert result.exit_code == 0 and "█" in result.stdout and "PrivateKey" not in result.stdout
+
+
+def test_cli_errors_surface_as_bridge_errors(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(wg_app, ["show", "--state-dir", str(tmp_path)])
+    assert isinstance(result.exception, ConfigError) and "agent-bridge wg init" in str(result.exception)
+    result = runner.invoke(wg_app, ["init", "--endpoint", "nope", "--state-dir", str(tmp_path)])
+    assert isinstance(result.exception, ConfigError) and result.exception.exit_code == 2
+
+
+def test_unwritable_output_is_a_config_error(hub: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot write"):
+        wg.write_private(tmp_path / "no" / "such" / "dir" / "wg0.conf", "x")
+    result = CliRunner().invoke(
+        wg_app, ["render", "hub", "-o", str(tmp_path / "missing" / "wg0.conf"), "--state-dir", str(hub)]
+    )
+    assert isinstance(result.exception, ConfigError)
+
+
+def test_cli_help() -> None:
+    result = CliRunner().invoke(wg_app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("init", "add-peer", "show", "remove-peer", "render"):
+        assert command in result.stdout

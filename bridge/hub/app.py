@@ -8,7 +8,8 @@ tokens, the page) need an admin token. Errors are JSON ``{"error", "message", "e
 the HTTP status of their kind; the client turns them back into the same error.
 
 ``local_admin``: the app behind the hub's private unix socket (0600, in the owner's runtime
-folder) treats every caller as admin: a process of the hub's own user on the hub's machine.
+folder) treats a caller without a token as admin: a process of the hub's own user on the hub's
+machine. A caller that gives a token is who the token says.
 """
 
 from __future__ import annotations
@@ -55,10 +56,10 @@ def build_app(hub: Hub, *, local_admin: bool = False) -> Starlette:
     """The Starlette app serving ``hub``."""
 
     async def identify(request: Request, *, cookie: bool = False) -> Identity:
-        if local_admin:
-            return Identity(agent=None, admin=True)
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header.lower().startswith("bearer ") else None
+        if token is None and local_admin:
+            return Identity(agent=None, admin=True)  # the owner, on the hub's machine
         if token is None and cookie and request.method == "GET":
             token = request.cookies.get(COOKIE)
         who = await tokens.identify(hub.store, token)

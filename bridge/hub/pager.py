@@ -14,7 +14,8 @@ Rules (each a test in ``tests/integration/hub``):
   was taken over cannot record), and a wake row written *before* anything is typed, carrying a
   nonce that is typed with the line. A hub killed mid-wake finds the row on restart and looks for
   the nonce on the pane: there, the wake happened (recorded, not typed again); not there, nothing
-  was typed (the batch is still queued and is woken once).
+  was typed (the batch is still queued and is woken once); still in the agent's input box, the
+  pager died between the paste and Enter, and the restarted one presses Enter.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -50,6 +51,7 @@ DEFAULT_TEXT = (
 )
 LEASE_S = 60.0
 HOUR = 3600.0
+Seen = Literal["pending", "submitted", "absent"]
 
 
 class Waker(Protocol):
@@ -60,8 +62,11 @@ class Waker(Protocol):
     async def type_line(self, agent: str, text: str) -> None:
         """Type ``text`` and Enter only if the agent is idle; else AgentNotReadyError."""
 
-    async def shows(self, agent: str, mark: str) -> bool:
-        """Whether the pane (screen and scrollback) shows ``mark``."""
+    async def shows(self, agent: str, mark: str) -> Seen:
+        """Where the pane shows ``mark``: still in its input box, submitted, or nowhere."""
+
+    async def submit(self, agent: str) -> None:
+        """Press Enter: a wake typed by a pager that died before it pressed Enter."""
 
 
 @dataclass(frozen=True)
@@ -112,9 +117,15 @@ class Pager:
         outcomes = await asyncio.gather(*(self.try_wake(a) for a in agents))
         return dict(zip(agents, outcomes, strict=True))
 
-    async def queued_agents(self, only: str | None = None) -> list[str]:
+    async def queued_agents(self) -> list[str]:
         """Agents with unread messages in open threads that no wake announced yet, and no unread
-        message that one did (one wake per unread batch); ``only``: that agent or none."""
+        message that one did (one wake per unread batch)."""
+        async with self.store.begin() as conn:
+            found = (await conn.execute(self._queued())).all()
+        return sorted(r[0] for r in found if r[0] in self.relay.agents)
+
+    @staticmethod
+    def _queued(only: str | None = None) -> sa.Select[Any]:
         announced = sa.select(messages.c.recipient).where(
             messages.c.read_at.is_(None), messages.c.woken_at.is_not(None)
         )
@@ -129,10 +140,7 @@ class Pager:
                 messages.c.recipient.not_in(announced),
             )
         )
-        if only is not None:
-            query = query.where(messages.c.recipient == only)
-        async with self.store.begin() as conn:
-            return sorted(r[0] for r in (await conn.execute(query)).all() if r[0] in self.relay.agents)
+        return query if only is None else query.where(messages.c.recipient == only)
 
     # -- one wake ---------------------------------------------------------------------------
 
@@ -156,23 +164,15 @@ class Pager:
         if state != "idle":
             self.why[agent] = f"recipient {state}"
             return "not-idle"
-        fence = await self._acquire(agent)
-        if fence is None:
+        nonce = secrets.token_hex(4)
+        claimed = await self._claim(agent, nonce)
+        if claimed == "leased":
             self.why[agent] = "another pager holds the wake lease"
             return "leased"
-        if not await self.queued_agents(only=agent):  # another pager woke it before we held the lease
-            await self._release(agent, fence)
+        if claimed == "done":  # another pager woke it before we held the lease
             return None
+        fence, wake_id = claimed
         batch = await self._batch(agent)
-        nonce = secrets.token_hex(4)
-        async with self.store.begin() as conn:
-            wake_id = int(
-                (
-                    await conn.execute(
-                        wakes.insert().values(agent=agent, fence=fence, nonce=nonce, started_at=time.time())
-                    )
-                ).inserted_primary_key[0]  # type: ignore[index]
-            )
         text = self._text(agent, rule, batch) + f" [wake {nonce}]"
         try:
             await self.waker.type_line(agent, text)
@@ -195,10 +195,13 @@ class Pager:
         settled = []
         for row in rows:
             try:
-                typed = await self.waker.shows(row.agent, f"[wake {row.nonce}]")
+                seen = await self.waker.shows(row.agent, f"[wake {row.nonce}]")
+                if seen == "pending":  # typed, but the pager died before it pressed Enter
+                    await self.waker.submit(row.agent)
             except BridgeError as exc:
                 log.warning("pager: cannot check wake %s of %s: %s", row.id, row.agent, exc)
                 continue
+            typed = seen != "absent"
             outcome = "recovered" if typed else "lost"
             await self._end(row.agent, row.fence, row.id, outcome, "settled after a restart", woke=typed,
                             before=row.started_at, own_fence=False)  # fmt: skip
@@ -231,8 +234,13 @@ class Pager:
         async with self.store.begin() as conn:
             return int((await conn.execute(query)).scalar() or 0)
 
-    async def _acquire(self, agent: str) -> int | None:
-        """Take the agent's wake lease if it is free or expired; the new fencing token."""
+    async def _claim(self, agent: str, nonce: str) -> tuple[int, int] | Literal["leased", "done"]:
+        """In ONE transaction: take the agent's wake lease (free or expired: a new fencing token),
+        check that its batch is still unannounced, and write the wake row; (fence, wake id).
+
+        A pager that dies anywhere leaves nothing, or the lease together with its wake row, which
+        :meth:`recover` settles: never a lease that blocks the next hub until it expires.
+        """
         now = time.time()
         try:
             async with self.store.begin() as conn:
@@ -246,19 +254,22 @@ class Pager:
                         await conn.execute(sa.select(wake_leases.c.fence).where(wake_leases.c.agent == agent))
                     ).first()
                     if exists is not None:
-                        return None  # held by someone else
+                        return "leased"  # held by someone else
                     await conn.execute(
                         wake_leases.insert().values(
                             agent=agent, fence=1, holder=self.holder, expires_at=now + self.lease_s
                         )
                     )
-                return await _fence(conn, agent)
+                fence = await _fence(conn, agent)
+                if fence is None or not (await conn.execute(self._queued(agent))).first():
+                    raise _Nothing
+                row = wakes.insert().values(agent=agent, fence=fence, nonce=nonce, started_at=now)
+                wake_id = int((await conn.execute(row)).inserted_primary_key[0])  # type: ignore[index]
+                return fence, wake_id
+        except _Nothing:
+            return "done"  # rolled back: the lease is as it was
         except IntegrityError:
-            return None  # another pager inserted it first
-
-    async def _release(self, agent: str, fence: int) -> None:
-        async with self.store.begin() as conn:
-            await _let_go(conn, agent, fence)
+            return "leased"  # another pager inserted it first
 
     async def _end(
         self, agent: str, fence: int, wake_id: int, outcome: str, detail: str | None, *,
@@ -296,6 +307,10 @@ class Pager:
         subject = "".join(ch for ch in str(batch[-1].subject) if ch.isprintable())[:80]
         line = rule.text.format(agent=agent, count=len(batch), senders=senders, subject=repr(subject))
         return " ".join(line.split())  # one line, whatever the template or subject held
+
+
+class _Nothing(Exception):
+    """Nothing to wake after all: roll the claim back."""
 
 
 async def _let_go(conn: AsyncConnection, agent: str, fence: int) -> None:

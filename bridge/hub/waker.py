@@ -7,7 +7,8 @@ import asyncio
 
 from bridge.api import Bridge
 from bridge.errors import AgentNotReadyError, PaneChangedError
-from bridge.reader import State
+from bridge.hub.pager import Seen
+from bridge.reader import State, input_text
 from bridge.text import check
 
 
@@ -42,5 +43,12 @@ class BridgeWaker:
             await asyncio.sleep(driver.profile.submit.gap_ms / 1000)
             await driver.tmux.keys(driver.pane, ["Enter"])
 
-    async def shows(self, agent: str, mark: str) -> bool:
-        return mark in await self.bridge.screen(agent, history=5000)
+    async def shows(self, agent: str, mark: str) -> Seen:
+        driver = await self.bridge.driver(agent)
+        seen = await driver.observe()
+        if mark in (input_text(seen.snapshot, driver.profile) or ""):
+            return "pending"
+        return "submitted" if mark in await self.bridge.screen(agent, history=5000) else "absent"
+
+    async def submit(self, agent: str) -> None:
+        await self.bridge.keys(agent, ["Enter"])

@@ -111,6 +111,8 @@ async def open_store(store: str | None, *, owner: bool = True) -> Store:
     if sqlite:
         path = Path(make_url(url).database or "")
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # 0600 before SQLite first opens it: its -wal and -shm files take the database's mode.
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
         if owner:
             lock = _lock_file(path)
         engine = create_async_engine(url, connect_args={"timeout": 30})
@@ -122,8 +124,6 @@ async def open_store(store: str | None, *, owner: bool = True) -> Store:
         if owner and not sqlite:
             result._owner = await _lock_postgres(engine, url)
         await migrate(result)
-        if sqlite:
-            os.chmod(path, 0o600)
     except BaseException:
         await result.close()
         raise

@@ -16,7 +16,7 @@ from bridge.errors import AgentNotReadyError, BridgeError, ConfigError, NotFound
 from bridge.hub import tokens
 from bridge.hub.events import EventLog
 from bridge.hub.models import Identity
-from bridge.hub.pager import Pager, Rules
+from bridge.hub.pager import Pager, Rules, Seen
 from bridge.hub.relay import Relay
 from bridge.hub.store.engine import Store, open_store, revision
 from bridge.hub.store.schema import metadata
@@ -62,8 +62,11 @@ class ScriptedWaker:
         if self.crash_after_typing:
             raise asyncio.CancelledError  # the hub dies right after typing, before recording
 
-    async def shows(self, agent: str, mark: str) -> bool:
-        return mark in self.screens.get(agent, "")
+    async def shows(self, agent: str, mark: str) -> Seen:
+        return "submitted" if mark in self.screens.get(agent, "") else "absent"
+
+    async def submit(self, agent: str) -> None:
+        raise AssertionError("nothing was left in an input box here")
 
 
 # -- the store ------------------------------------------------------------------------------
@@ -237,13 +240,14 @@ async def test_a_stale_pager_cannot_record(relay: Relay) -> None:
     waker = ScriptedWaker()
     slow = pager(relay, waker)
     await relay.send(ALICE, "bob", "x", "y")
-    fence = await slow._acquire("bob")
-    assert fence is not None
+    claimed = await slow._claim("bob", "0000aaaa")
+    assert isinstance(claimed, tuple)
+    fence, wake_id = claimed
     async with relay.store.begin() as conn:  # the lease expired and another pager took it
         await conn.execute(
             sa.text("UPDATE wake_leases SET fence = fence + 1, expires_at = :t"), {"t": time.time() + 30}
         )
-    await slow._end("bob", fence, 0, "typed", None, woke=True)
+    await slow._end("bob", fence, wake_id, "typed", None, woke=True)
     events = [e for e in await relay.log.since() if e.kind == "wake"]
     assert events[-1].data["outcome"] == "fenced-out"
 
@@ -274,12 +278,7 @@ async def test_a_wake_that_never_typed_is_done_once_after_a_restart(relay: Relay
     waker = ScriptedWaker()
     first = pager(relay, waker)
     await relay.send(ALICE, "bob", "lost", "never typed")
-    fence = await first._acquire("bob")
-    async with relay.store.begin() as conn:  # a wake row, then the hub died before typing
-        await conn.execute(
-            sa.text("INSERT INTO wakes (agent, fence, nonce, started_at) VALUES ('bob', :f, 'dead0000', :t)"),
-            {"f": fence, "t": time.time()},
-        )
+    assert isinstance(await first._claim("bob", "dead0000"), tuple)  # then the hub died, before typing
     second = pager(relay, waker)
     assert await second.recover() == [("bob", "lost")]
     assert await second.round() == {"bob": "typed"}

@@ -1,0 +1,170 @@
+"""The hub as a real process on 127.0.0.1 over real demo agents in a private tmux server, on SQLite
+and on a real PostgreSQL server: messages, wakes (each counted in the agent's own prompt log),
+tokens, refusals, a second hub, a hub killed mid-wake."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+
+import pytest
+
+from tests.conftest import wait_for
+from tests.integration.hub.conftest import HubRun
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+
+
+def sent_id(result: subprocess.CompletedProcess[str]) -> tuple[int, int]:
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    return data["id"], data["thread_id"]
+
+
+def status(hub: HubRun, message: int, who: str) -> dict[str, object]:
+    result = hub.cli("--json", "msg", "status", str(message), who=who)
+    assert result.returncode == 0, result.stderr
+    data: dict[str, object] = json.loads(result.stdout)
+    return data
+
+
+@pytest.fixture
+def hub(make_hub: Callable[..., HubRun], store_url: str) -> HubRun:
+    run = make_hub(store_url)
+    run.start()
+    for who in ("alice", "bob", "carol", "admin"):
+        run.mint(who)
+    return run
+
+
+def test_a_messages_b_woken_once_reads_replies_closes(hub: HubRun) -> None:
+    sent = hub.cli("--json", "msg", "send", "bob", "--subject", "review", "look at PLAN.md", who="alice")
+    message, thread = sent_id(sent)
+    wait_for(lambda: len(hub.wakes("bob")) == 1, 20)
+    wake = hub.wakes("bob")[0]
+    assert "alice" in wake and "review" in wake and "agent-bridge msg inbox --as bob" in wake
+    wait_for(lambda: status(hub, message, "alice")["status"] == "woken", 10)
+    inbox = json.loads(hub.cli("--json", "msg", "inbox", who="bob").stdout)
+    assert [(m["id"], m["sender"], m["subject"], m["body"]) for m in inbox] == [
+        (message, "alice", "review", "look at PLAN.md")
+    ]
+    assert json.loads(hub.cli("--json", "msg", "read", str(message), who="bob").stdout)["read_at"]
+    answer, same = sent_id(hub.cli("--json", "msg", "reply", str(message), "done", who="bob"))
+    assert same == thread
+    assert status(hub, message, "alice")["status"] == "read"
+    mine = json.loads(hub.cli("--json", "msg", "inbox", who="alice").stdout)
+    assert [(m["id"], m["body"], m["subject"]) for m in mine] == [(answer, "done", "Re: review")]
+    wait_for(lambda: len(hub.wakes("alice")) == 1, 20)  # alice was idle: woken for the reply
+    assert hub.cli("msg", "close", str(thread), who="alice").returncode == 0
+    refused = hub.cli("msg", "send", "bob", "--thread", str(thread), "one more", who="alice")
+    assert refused.returncode == 2 and "closed" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    time.sleep(2)  # nothing else wakes anyone
+    assert len(hub.wakes("bob")) == 1 and len(hub.wakes("alice")) == 1
+
+
+def test_tokens_identity_and_big_bodies(hub: HubRun) -> None:
+    body = ("ünïcödé — 日本 🙂 tab\t\n" * 40000).encode()[: 1024 * 1024 - 8] + b"END.\n\n\n"
+    body = body.decode("utf-8", "ignore").encode()
+    message, _ = sent_id(hub.cli("--json", "msg", "send", "bob", "-s", "big", "-", who="alice", input=body))
+    got = hub.api("GET", f"/api/messages/{message}", who="bob").json()["body"]
+    assert got.encode() == body
+    too_big = hub.cli("msg", "send", "bob", "-", who="alice", input=b"x" * (1024 * 1024 + 1))
+    assert too_big.returncode == 2 and "1 MB" in too_big.stderr
+    # another agent's token reads nothing of it; a bad token is exit 3, one line
+    other = hub.cli("msg", "read", str(message), who="carol")
+    assert other.returncode == 2 and "no message" in other.stderr
+    hub.tokens["mallory"] = "abt_" + "x" * 43
+    bad = hub.cli("msg", "inbox", who="mallory")
+    assert bad.returncode == 3 and len(bad.stderr.strip().splitlines()) == 1
+    assert hub.api("GET", "/api/agents", who="bob").status_code == 403  # an agent is not an admin
+    assert hub.api("GET", "/api/agents").status_code == 200
+    # tokens appear nowhere: not on any pane, not in the hub's log
+    hub.stop()
+    assert hub.stderr is not None
+    logged = hub.stderr.read_text()
+    for who, token in hub.tokens.items():
+        assert token not in logged, who
+        for pane in hub.panes.values():
+            screen = subprocess.run(["tmux", "-S", hub.socket, "capture-pane", "-p", "-S", "-", "-t", pane],
+                                    capture_output=True, text=True, timeout=10).stdout  # fmt: skip
+            assert screen.strip()
+            assert token not in screen
+
+
+def test_never_wakes_a_busy_permission_or_menu_pane(hub: HubRun) -> None:
+    for setup, state in (("delay4 think hard", "busy"), ("usetool", "permission"), ("/model", "menu")):
+        hub.cli("send", "bob", setup)
+        wait_for(lambda state=state: hub.cli("state", "bob").stdout.strip() == state, 15)
+        message, _ = sent_id(
+            hub.cli("--json", "msg", "send", "bob", "-s", f"while {state}", "hi", who="alice")
+        )
+        wanted = f"recipient {state}"
+        wait_for(
+            lambda message=message, wanted=wanted: status(hub, message, "alice").get("waiting") == wanted, 15
+        )
+        assert hub.wakes("bob") == []
+        if state in ("permission", "menu"):
+            hub.cli("keys", "bob", "Escape")  # the person deals with it; then bob is idle
+        wait_for(lambda: len(hub.wakes("bob")) == 1, 20)  # idle again: woken once for the batch
+        assert status(hub, message, "alice")["status"] == "woken"
+        for m in json.loads(hub.cli("--json", "msg", "inbox", who="bob").stdout):
+            hub.cli("msg", "read", str(m["id"]), who="bob")
+        wait_for(lambda: hub.cli("state", "bob").stdout.strip() == "idle", 15)
+        hub.logs["bob"].write_text("")  # count afresh
+
+
+def test_a_second_hub_on_the_same_store_refuses(hub: HubRun, make_hub: Callable[..., HubRun]) -> None:
+    second = subprocess.run(
+        [*hub_argv(hub), "--listen", "127.0.0.1:1"], capture_output=True, text=True, timeout=60,
+        env=hub_env(hub),
+    )  # fmt: skip
+    assert second.returncode != 0
+    assert "already open by another hub" in second.stderr
+    assert len(second.stderr.strip().splitlines()) == 1
+
+
+def hub_argv(hub: HubRun) -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "bridge", "--config", str(hub.registry), "hub", "serve"]
+
+
+def hub_env(hub: HubRun) -> dict[str, str]:
+    import os
+
+    return {**os.environ, **hub.env}
+
+
+@pytest.mark.parametrize("after_ms", [0, 40, 120, 400])
+def test_a_hub_killed_around_a_wake_wakes_exactly_once(hub: HubRun, after_ms: int) -> None:
+    sent_id(hub.cli("--json", "msg", "send", "bob", "-s", "crash", "during the wake", who="alice"))
+    time.sleep(after_ms / 1000)
+    hub.stop(signal.SIGKILL)
+    hub.start()
+    wait_for(lambda: len(hub.wakes("bob")) >= 1, 20)
+    time.sleep(2.5)  # a second wake, if any, would have come by now
+    assert len(hub.wakes("bob")) == 1
+    inbox = json.loads(hub.cli("--json", "msg", "inbox", who="bob").stdout)
+    assert len(inbox) == 1 and inbox[0]["body"] == "during the wake"  # nothing lost
+
+
+def test_budget_holds_wakes_back_visibly(make_hub: Callable[..., HubRun], store_url: str) -> None:
+    run = make_hub(store_url, extra={"bob": "wake_budget = 2"})
+    run.start()
+    for who in ("alice", "bob"):
+        run.mint(who)
+    for n in range(3):
+        message, _ = sent_id(run.cli("--json", "msg", "send", "bob", "-s", f"ping {n}", "again", who="alice"))
+        if n < 2:
+            wait_for(lambda n=n: len(run.wakes("bob")) == n + 1, 20)
+            run.cli("msg", "read", str(message), who="bob")
+        else:
+            wait_for(
+                lambda message=message: "budget" in str(status(run, message, "alice").get("waiting")), 15
+            )
+    time.sleep(1.5)
+    assert len(run.wakes("bob")) == 2

@@ -31,6 +31,8 @@ from bridge.transport.ssh import SSHTransport
 from tests.helpers.postgres import Postgres, start_postgres
 from tests.helpers.tmux_under_test import sshd_setenv
 
+pytest_plugins = ["tests.helpers.hub"]
+
 REPO = Path(__file__).resolve().parent.parent
 SHELL_ENV = {"PS1": "$ ", "HISTFILE": "/dev/null", "TERM": "xterm-256color"}
 

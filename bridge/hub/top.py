@@ -46,7 +46,7 @@ def render(agents: Sequence[dict[str, Any]], events: Sequence[Event], *, now: fl
     log.add_column("who", no_wrap=True)
     log.add_column("detail")
     for event in events[-15:]:
-        detail = " ".join(f"{k}={v}" for k, v in event.data.items())
+        detail = " ".join(f"{k}={v}" for k, v in event.data.items() if v is not None)
         who = (event.agent or "") + (f" (by {event.actor})" if event.actor else "")
         log.add_row(time.strftime("%H:%M:%S", time.localtime(event.at)), event.kind, who, detail)
     return Group(table, log)

@@ -63,7 +63,7 @@ async function loadThreads() {
 
 function addEvent(event) {
   const when = new Date(event.at * 1000).toLocaleTimeString();
-  const detail = Object.entries(event.data || {}).map(([k, v]) => k + "=" + v).join(" ");
+  const detail = Object.entries(event.data || {}).filter(([, v]) => v != null).map(([k, v]) => k + "=" + v).join(" ");
   const li = text("li", when + "  " + event.kind + "  " + (event.agent || "") + (event.actor ? " (by " + event.actor + ")" : "") + "  " + detail);
   li.dataset.kind = event.kind;
   const list = $("#events");

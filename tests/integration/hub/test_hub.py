@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.conftest import wait_for
-from tests.integration.hub.conftest import HubRun
+from tests.helpers.hub import HubRun
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 

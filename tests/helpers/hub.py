@@ -1,4 +1,7 @@
-"""A real hub process (``agent-bridge hub serve``) over demo agents in a private tmux server."""
+"""A real hub process (``agent-bridge hub serve``) over demo agents in a private tmux server.
+
+A pytest plugin (``pytest_plugins`` in tests/conftest.py): the ``make_hub`` fixture, and
+:class:`HubRun` to drive it, for the integration tests and the dashboard's browser test alike."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ machine. A caller that gives a token is who the token says.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
 WEB = Path(__file__).resolve().parent / "web"
 COOKIE = "ab_token"
+TOKEN_CACHE_S = 30.0
 _STATUS = {2: 400, 3: 401, 4: 409, 5: 409}
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -62,12 +64,28 @@ def build_app(hub: Hub, *, local_admin: bool = False) -> Starlette:
             return Identity(agent=None, admin=True)  # the owner, on the hub's machine
         if token is None and cookie and request.method == "GET":
             token = request.cookies.get(COOKIE)
-        who = await tokens.identify(hub.store, token)
+        who = await known(token) if token else None
         if who is None:
             raise TokenError(
                 "the hub refused the token (missing, unknown or revoked)" if token else "no token given",
                 hint="set AGENT_BRIDGE_TOKEN, or mint one on the hub: agent-bridge hub token AGENT",
             )
+        return who
+
+    seen: dict[str, tuple[Identity, float]] = {}  # token digest -> who, until when
+
+    async def known(token: str) -> Identity | None:
+        """The token's identity; a token seen in the last TOKEN_CACHE_S seconds is not looked up
+        again (a revoked one stops working within that time)."""
+        key, now = tokens.digest(token), time.monotonic()
+        cached = seen.get(key)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        who = await tokens.identify(hub.store, token)
+        if who is not None:
+            if len(seen) > 10_000:
+                seen.clear()
+            seen[key] = (who, now + TOKEN_CACHE_S)
         return who
 
     async def admin(request: Request, *, cookie: bool = False) -> Identity:

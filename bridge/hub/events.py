@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bridge.hub.models import Event
 from bridge.hub.store.engine import Store
@@ -28,17 +29,33 @@ class EventLog:
     async def add(
         self, kind: str, *, agent: str | None = None, actor: str | None = None, **data: Any
     ) -> Event:
-        at = time.time()
         async with self.store.begin() as conn:
-            result = await conn.execute(
-                events.insert().values(at=at, kind=kind, agent=agent, actor=actor, data=json.dumps(data))
-            )
-            new_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-        event = Event(id=new_id, at=at, kind=kind, agent=agent, actor=actor, data=data)
-        async with self._changed:
-            self.last_id = max(self.last_id, new_id)
-            self._changed.notify_all()
+            event = await self.insert(conn, kind, agent=agent, actor=actor, **data)
+        await self.publish(event)
         return event
+
+    async def insert(
+        self,
+        conn: AsyncConnection,
+        kind: str,
+        *,
+        agent: str | None = None,
+        actor: str | None = None,
+        **data: Any,
+    ) -> Event:
+        """Add an event inside the caller's transaction; :meth:`publish` it once that committed."""
+        at = time.time()
+        result = await conn.execute(
+            events.insert().values(at=at, kind=kind, agent=agent, actor=actor, data=json.dumps(data))
+        )
+        new_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        return Event(id=new_id, at=at, kind=kind, agent=agent, actor=actor, data=data)
+
+    async def publish(self, event: Event) -> None:
+        """Wake live listeners for a committed event."""
+        async with self._changed:
+            self.last_id = max(self.last_id, event.id)
+            self._changed.notify_all()
 
     async def since(
         self,

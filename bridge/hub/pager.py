@@ -50,6 +50,7 @@ DEFAULT_TEXT = (
     "- read them with: agent-bridge msg inbox --as {agent}"
 )
 LEASE_S = 60.0
+SWEEP_S = 30.0  # a full look at the store for queued agents (the loop otherwise follows new messages)
 HOUR = 3600.0
 Seen = Literal["pending", "submitted", "absent"]
 
@@ -98,18 +99,35 @@ class Pager:
     # -- the loop ---------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Recover unfinished wakes, then wake whoever needs it: on each new message, and every
-        ``poll_s`` for agents still waiting (busy ones become idle without telling us)."""
+        """Recover unfinished wakes, then wake whoever needs it: at once for the recipients of new
+        messages, and every ``poll_s`` for agents still waiting (busy ones become idle without
+        telling us). A waiting agent is looked at once per ``poll_s``, however many messages
+        arrive for it meanwhile; a full sweep of the store every :data:`SWEEP_S` catches the rest."""
         await self.recover()
+        due: dict[str, float] = {}  # agent -> when to look at it again
+        swept = 0.0
+        loop = asyncio.get_running_loop()
         while True:
+            now = loop.time()
             self.relay.changed.clear()
-            await self.round()
+            touched, self.relay.touched = self.relay.touched, set()
+            if now - swept >= SWEEP_S:
+                swept = now
+                touched |= set(await self.queued_agents())
+            look = {a for a in touched if due.get(a, 0.0) <= now} | {a for a, t in due.items() if t <= now}
+            outcomes = await asyncio.gather(*(self.try_wake(a) for a in sorted(look)))
+            for agent, outcome in zip(sorted(look), outcomes, strict=True):
+                if outcome in (None, "typed"):
+                    due.pop(agent, None)
+                else:
+                    due[agent] = loop.time() + self.poll_s
+            wait = min([self.poll_s, *(t - loop.time() for t in due.values())])
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.poll_s):
+                async with asyncio.timeout(max(wait, 0.01)):
                     await self.relay.changed.wait()
 
     async def round(self) -> dict[str, str | None]:
-        """One look at every agent with queued messages; what happened to each."""
+        """One look at every agent with queued messages, now; what happened to each."""
         agents = await self.queued_agents()
         for agent in list(self.why):
             if agent not in agents:
@@ -147,6 +165,7 @@ class Pager:
     async def try_wake(self, agent: str) -> str | None:
         batch = await self._batch(agent)
         if not batch:
+            self.why.pop(agent, None)
             return None
         rule = self.rule(agent)
         if await self._used(agent) >= rule.budget:

@@ -31,6 +31,7 @@ class Relay:
         self.log = log
         self.agents = frozenset(agents)
         self.changed = asyncio.Event()  # set on every new message: the pager looks
+        self.touched: set[str] = set()  # recipients of new messages since the pager last looked
         self.waiting: Callable[[str], str | None] = lambda _agent: None  # the pager says why
 
     # -- writing ----------------------------------------------------------------------------
@@ -69,12 +70,14 @@ class Relay:
                 body=body, created_at=now,
             )  # fmt: skip
             new_id = int((await conn.execute(messages.insert().values(**values))).inserted_primary_key[0])  # type: ignore[index]
-        message = Message(id=new_id, **values)  # type: ignore[arg-type]
-        await self.log.add(
-            "message", agent=to, actor=who.name, id=new_id, thread_id=thread_id, subject=message.subject,
-            bytes=len(body.encode()),
-        )  # fmt: skip
+            event = await self.log.insert(
+                conn, "message", agent=to, actor=who.name, id=new_id, thread_id=thread_id,
+                subject=values["subject"], bytes=len(body.encode()),
+            )  # fmt: skip
+        await self.log.publish(event)
+        self.touched.add(to)
         self.changed.set()
+        message = Message(id=new_id, **values)  # type: ignore[arg-type]
         return message
 
     async def reply(self, who: Identity, message_id: int, body: str) -> Message:

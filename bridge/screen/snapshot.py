@@ -13,7 +13,8 @@ pyte 0.8.2 needs help with what tmux emits; :func:`parse` handles it:
   into their semicolon forms before pyte sees them;
 * ``58;5;N`` / ``58;2;r;g;b`` (underline colour) would be misread as other attributes: skipped;
 * a zero-width character (U+200B, U+FE0F, U+200D, ...) makes pyte drop the rest of its text run:
-  zero-width characters are attached to the previous cell instead, as tmux does.
+  zero-width characters are attached to the previous cell instead, as tmux does (the rule is
+  :mod:`bridge.screen.width`'s).
 
 Colours are strings: ``"default"``, a palette index ``"0"``..``"255"`` (SGR 30-37/90-97 are
 ``"0"``-``"15"``), or ``"#rrggbb"`` for 24-bit colour.
@@ -29,13 +30,15 @@ from typing import Any, NamedTuple, cast
 
 import pyte
 from pyte.screens import Char
-from wcwidth import wcwidth
 
-__all__ = ["Cell", "Snapshot", "parse", "strip_ansi", "text_width"]
+from bridge.screen.ansi import strip_ansi
+from bridge.screen.width import char_width, text_width
 
-_ZWJ = "\u200d"
+__all__ = ["BLANK", "Cell", "Snapshot", "parse"]
+
 _SGR = re.compile(r"\x1b\[([0-9;:]*)m")
-_ANY_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+# What wcwidth calls control characters (width -1); pyte passes on those it does not act on.
+_CONTROLS = frozenset(map(chr, [*range(0x01, 0x20), *range(0x7F, 0xA0)]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,19 +243,17 @@ class _Screen(pyte.Screen):
 
     def draw(self, data: str) -> None:
         run: list[str] = []
-        joining = False  # the previous character was a ZWJ: tmux puts the next one in its cell
+        before = ""  # a ZWJ there puts this character into its cell (see bridge.screen.width)
         for char in data:
-            width = wcwidth(char)
-            if width > 0 and not joining:
+            if char_width(char, before) > 0:
                 run.append(char)
-                continue
-            if run:
-                super().draw("".join(run))
-                run = []
-            if width >= 0:
-                self._attach(char)
-            # width < 0: a control character pyte did not consume; drop it
-            joining = char == _ZWJ
+            else:
+                if run:
+                    super().draw("".join(run))
+                    run = []
+                if char not in _CONTROLS:  # a control character pyte did not consume: dropped
+                    self._attach(char)
+            before = char
         if run:
             super().draw("".join(run))
 
@@ -290,18 +291,6 @@ def _fix_sgr(match: re.Match[str]) -> str:
         else:
             out.append(head)
     return "\x1b[" + ";".join(out) + "m"
-
-
-def strip_ansi(text: str) -> str:
-    """``text`` without escape sequences."""
-    return _ANY_ESCAPE.sub("", text)
-
-
-def text_width(text: str) -> int:
-    """Display width of plain ``text`` in cells (zero-width and control characters count 0)."""
-    if text.isascii() and text.isprintable():
-        return len(text)
-    return sum(max(wcwidth(ch), 0) for ch in text)
 
 
 def _cell(ch: Char, cache: dict[Char, Cell]) -> Cell:
@@ -359,7 +348,7 @@ def _one_cell_each(text: str) -> bool:
     for ch in set(text):
         ok = _ONE_CELL.get(ch)
         if ok is None:
-            ok = _ONE_CELL[ch] = ch.isprintable() and wcwidth(ch) == 1
+            ok = _ONE_CELL[ch] = ch.isprintable() and char_width(ch) == 1
         if not ok:
             return False
     return True

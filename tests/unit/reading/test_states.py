@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from bridge.profiles import load_profile
-from bridge.reader import State, classify
+from bridge.reading import State, classify
 from tests.unit.recorded import CLAUDE, CODEX, DEMO, SHELL, load, names
 
 # table shorthands

@@ -5,8 +5,26 @@
 * :mod:`.ansi`: the one escape-sequence pattern and :func:`strip_ansi`.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from bridge.screen.ansi import split_ansi, strip_ansi
-from bridge.screen.snapshot import BLANK, Cell, Snapshot, parse
 from bridge.screen.width import char_width, text_width
 
+if TYPE_CHECKING:
+    from bridge.screen.snapshot import BLANK, Cell, Snapshot, parse
+
 __all__ = ["BLANK", "Cell", "Snapshot", "char_width", "parse", "split_ansi", "strip_ansi", "text_width"]
+
+_SNAPSHOT = frozenset({"BLANK", "Cell", "Snapshot", "parse"})
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: the demo agent imports bridge.screen.width under any python3, where pyte (which the
+    # snapshot renders with) may not be installed.
+    if name in _SNAPSHOT:
+        from bridge.screen import snapshot
+
+        return getattr(snapshot, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

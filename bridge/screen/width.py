@@ -12,15 +12,38 @@ It is the rule the screen model draws with (:mod:`bridge.screen.snapshot`), whic
 
 Everything that measures or cuts text for a terminal (the reader rejoining wrapped rows,
 ``agent-bridge watch`` cropping lines, the demo agent wrapping its own) uses these functions.
+
+The demo agent runs under any ``python3`` (standard library only, see :mod:`bridge.demo`): this
+module imports nothing else of the bridge, and where :mod:`wcwidth` is not installed its table is
+approximated from :mod:`unicodedata`.
 """
 
 from __future__ import annotations
 
-from wcwidth import wcwidth
+import unicodedata
+from collections.abc import Callable
 
 __all__ = ["ZWJ", "char_width", "text_width"]
 
 ZWJ = "\u200d"
+
+
+def _unicodedata_width(char: str) -> int:
+    """:func:`wcwidth.wcwidth` as far as :mod:`unicodedata` tells (-1 for a control character)."""
+    if char < " " or "\x7f" <= char < "\xa0":
+        return 0 if char == "\0" else -1
+    if char == "\xad":
+        return 1  # the soft hyphen shows
+    if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+_wcwidth: Callable[[str], int]
+try:
+    from wcwidth import wcwidth as _wcwidth
+except ImportError:  # a bare python3 running the demo agent
+    _wcwidth = _unicodedata_width
 
 
 def char_width(char: str, before: str = "") -> int:
@@ -29,7 +52,7 @@ def char_width(char: str, before: str = "") -> int:
     zero-width joiner joins to the cell before it."""
     if before == ZWJ:
         return 0
-    return max(wcwidth(char), 0)
+    return max(_wcwidth(char), 0)
 
 
 def text_width(text: str) -> int:

@@ -41,6 +41,21 @@ def test_the_rule_is_the_one_the_screen_draws_with(text: str, cells: int) -> Non
     assert snap.column_of(0, len(text)) == cells
 
 
+def test_without_wcwidth_its_table_is_approximated_alike() -> None:
+    """The demo agent may run under a python3 without wcwidth (standard library only)."""
+    from wcwidth import wcwidth
+
+    from bridge.demo import render
+    from bridge.screen.width import _unicodedata_width
+
+    glyphs = [getattr(render, name) for name in dir(render) if name.isupper()]
+    chars = {ch for glyph in glyphs if isinstance(glyph, str) for ch in glyph}
+    for first, last in [(0x00, 0x250), (0x300, 0x370), (0x2500, 0x2600), (0x4E00, 0x5000),
+                        (0xAC00, 0xAD00), (0x1F300, 0x1F650), (0x200B, 0x2010)]:  # fmt: skip
+        chars.update(map(chr, range(first, last)))
+    assert [ch for ch in sorted(chars) if _unicodedata_width(ch) != wcwidth(ch)] == []
+
+
 def test_char_width_after_a_joiner() -> None:
     assert char_width("\U0001f469") == 2
     assert char_width("\U0001f469", "\u200d") == 0
@@ -104,3 +119,19 @@ def test_demo_cut_and_wrap_keep_joined_cells_whole() -> None:
     assert rows == [FAMILY * 4, f"{FAMILY * 2} {WARNING * 3}"]
     assert all(text_width(row) <= 8 for row in rows)
     assert to_ansi(((f"ab{FAMILY}cd", "1"),), 5) == f"\x1b[1mab{FAMILY}c\x1b[0m"
+
+
+def test_the_demo_agent_runs_on_the_standard_library_alone() -> None:
+    """Its resume command is a bare ``python3 -m bridge.demo``: neither pyte nor wcwidth."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['pyte'] = sys.modules['wcwidth'] = None\n"
+        "import bridge.demo.agent, bridge.demo.render as r\n"
+        "assert 'bridge.screen.snapshot' not in sys.modules\n"
+        "print(r.text_width('日本\\U0001f468\\u200d\\U0001f469e\\u0301'))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "7\n"

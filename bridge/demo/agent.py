@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridge.demo import render
+import bridge.demo.render as render
 from bridge.demo.buffer import Chunk, InputBuffer
 from bridge.demo.keys import Event, Key, Paste, Text
 from bridge.demo.render import Drawn, Line, ToolState

@@ -1,6 +1,7 @@
 """The screen: what a pane shows, as pure data (no I/O).
 
 * :mod:`.snapshot`: ``tmux capture-pane -p -e`` text -> an immutable :class:`Snapshot` (pyte);
+* :mod:`.emulator`: pyte 0.8.2 taught what tmux emits (SGR, zero-width characters);
 * :mod:`.width`: the one cell-width rule (:func:`text_width`), the one the snapshot draws with;
 * :mod:`.ansi`: the one escape-sequence pattern and :func:`strip_ansi`.
 """

@@ -176,8 +176,8 @@ class Bridge:
         agent = self.registry.agent(agent_name)
         tmux = self.tmux(agent.host_name)
         pane_id, created = await tmux.ensure_pane(agent.spec.target, cwd=agent.spec.cwd)
-        facts = await tmux.facts(pane_id)
-        running = facts.current_command not in SHELLS
+        pane = Pane(tmux, pane_id)
+        running = (await pane.current_facts()).current_command not in SHELLS
         started = False
         if not running:
             if not agent.spec.start:
@@ -187,8 +187,8 @@ class Bridge:
                         hint=f'add start = "..." under [agents.{agent_name}]',
                     )
             else:
-                await tmux.type_literal(pane_id, agent.spec.start)
-                await tmux.keys(pane_id, ["Enter"])
+                await pane.type_literal(agent.spec.start)
+                await pane.keys(["Enter"])
                 started = True
         return {
             "agent": agent_name,

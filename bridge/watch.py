@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     from bridge.api import Bridge, Pane
 
 # -- terminal text ----------------------------------------------------------------------------
-# (bridge.screen is imported where used: the CLI imports this module at start-up, and pyte is slow.)
+# (bridge.screen is imported where used: the CLI imports this module at start-up, and wcwidth's
+# tables take ~15 ms to load.)
 
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
 

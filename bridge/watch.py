@@ -24,7 +24,6 @@ import re
 import shlex
 import signal
 import time
-import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
@@ -33,35 +32,19 @@ if TYPE_CHECKING:
     from bridge.api import Bridge, Pane
 
 # -- terminal text ----------------------------------------------------------------------------
+# (bridge.screen is imported where used: the CLI imports this module at start-up, and wcwidth's
+# tables take ~15 ms to load.)
 
-# Escape sequences: CSI, OSC (BEL or ST terminated), DCS/SOS/PM/APC strings, other ESC sequences,
-# and their 8-bit (C1) forms.
-_ESCAPES = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
-    r"|\x1b[PX^_][^\x1b\x07]*(?:\x1b\\|\x07)?"
-    r"|\x1b[ -/]*[0-~]"
-    r"|\x9b[0-?]*[ -/]*[@-~]"
-    r"|\x1b",
-)
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
-_TOKENS = re.compile(r"(\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[ -/]*[0-~])")
 
 
-def _unescape(match: re.Match[str]) -> str:
-    seq = match.group(0)
-    if seq.startswith("\x1b[") and seq[-1] in "ABEFHfd":
-        return "\n"  # the cursor went to another row: a line break reads best
-    if seq.startswith("\x1b[") and seq[-1] == "C":
-        return " "  # the cursor skipped columns: a space
-    return ""
-
-
-def strip_ansi(raw: str) -> str:
+def log_text(raw: str) -> str:
     """Readable text from a raw terminal stream: escape codes and control characters removed
     (cursor moves to another row become line breaks), carriage returns turned into line ends,
     repeated lines and runs of blank lines collapsed."""
-    text = _ESCAPES.sub(_unescape, raw)
+    from bridge.screen import strip_ansi
+
+    text = strip_ansi(raw, moves=True)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROLS.sub("", text)
     lines: list[str] = []
@@ -73,29 +56,24 @@ def strip_ansi(raw: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
 
 
-def char_width(char: str) -> int:
-    """Columns ``char`` takes in a terminal (0 for combining marks, 2 for wide characters)."""
-    if unicodedata.combining(char):
-        return 0
-    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
-
-
 def crop(line: str, width: int) -> str:
     """``line`` cut to ``width`` columns, keeping its escape sequences (colours) intact."""
+    from bridge.screen import char_width, split_ansi
+
     out: list[str] = []
     used = 0
-    for token in _TOKENS.split(line):
-        if not token:
+    before = ""
+    for index, piece in enumerate(split_ansi(line)):
+        if index % 2:
+            out.append(piece)  # an escape sequence
             continue
-        if token.startswith("\x1b"):
-            out.append(token)
-            continue
-        for char in token:
-            w = char_width(char)
+        for char in piece:
+            w = char_width(char, before)
             if used + w > width:
                 return "".join(out)
             out.append(char)
             used += w
+            before = char
     return "".join(out)
 
 
@@ -103,6 +81,8 @@ def render(screen: str, cols: int, rows: int, status: str) -> str:
     """One full frame: the bottom ``rows - 1`` lines of ``screen`` (blank tail trimmed), each cut
     to ``cols``, then ``status`` in reverse video on the last row. Cursor-addressed, so nothing
     scrolls."""
+    from bridge.screen import strip_ansi, text_width
+
     lines = screen.split("\n")
     while lines and not strip_ansi(lines[-1]).strip():
         lines.pop()
@@ -113,7 +93,7 @@ def render(screen: str, cols: int, rows: int, status: str) -> str:
         line = shown[row] if row < len(shown) else ""
         parts.append(f"\x1b[{row + 1};1H\x1b[0m{crop(line, cols)}\x1b[0m\x1b[K")
     bar = crop(status, cols)
-    bar += " " * max(cols - sum(char_width(c) for c in bar), 0)
+    bar += " " * max(cols - text_width(strip_ansi(bar)), 0)
     parts.append(f"\x1b[{rows};1H\x1b[0;7m{bar}\x1b[0m")
     return "".join(parts)
 
@@ -304,7 +284,7 @@ async def log_read(bridge: Bridge, agent: str, *, lines: int | None = None) -> t
         raise CommandError(f"cannot read {path} on {pane.tmux.host}: {result.stderr.strip()}",
                            argv=argv, exit_status=result.exit_status, stderr=result.stderr,
                            host=pane.tmux.host)
-    text = strip_ansi(result.stdout)
+    text = log_text(result.stdout)
     if lines is not None:
         text = "\n".join(text.split("\n")[-lines:]) if lines > 0 else ""
     return path, text

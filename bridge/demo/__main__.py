@@ -1,5 +1,5 @@
 """``python -m bridge.demo`` runs the demo agent."""
 
-from bridge.demo.agent import main
+from bridge.demo.app import main
 
 raise SystemExit(main())

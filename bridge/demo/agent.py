@@ -1,40 +1,30 @@
-"""The demo agent: a small terminal agent that looks and behaves like Claude Code 2.1.197.
+"""The demo agent's state machine: a small terminal agent that looks and behaves like Claude Code
+2.1.197.
 
-``python -m bridge.demo [--delay SECONDS] [--log PATH] [--model NAME]``
-
-:class:`DemoAgent` is the state machine (idle, busy, model menu, model confirm, permission) fed
-with key events and clock ticks; :meth:`DemoAgent.frame` turns its state into lines with
-:mod:`bridge.demo.render`; :func:`main` runs it on the real terminal with
-:mod:`bridge.demo.terminal`. Replies come from :mod:`bridge.demo.replies` (no network).
+:class:`DemoAgent` (idle, busy, model menu, model confirm, permission) is fed with key events and
+clock ticks; :meth:`DemoAgent.frame` turns its state into lines with :mod:`bridge.demo.render`.
+What is typed collects in :mod:`bridge.demo.buffer`; :mod:`bridge.demo.app` runs it on the real
+terminal. Replies come from :mod:`bridge.demo.replies` (no network).
 """
 
 from __future__ import annotations
 
-import argparse
 import enum
-import errno
 import json
-import os
-import signal
-import sys
-import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from bridge.demo import render
-from bridge.demo.keys import Event, Key, KeyDecoder, Paste, Text
+import bridge.demo.render as render
+from bridge.demo.buffer import Chunk, InputBuffer
+from bridge.demo.keys import Event, Key, Paste, Text
 from bridge.demo.render import Drawn, Line, ToolState
 from bridge.demo.replies import delay_for, reply_for, tool_command
-from bridge.demo.terminal import InlineScreen, Terminal
+
+__all__ = ["DemoAgent", "Mode", "Turn", "canonical_model"]
 
 VERSION = "0.1.0"
-RESUME_COMMAND = "python -m bridge.demo"
 CTRL_C_WINDOW = 2.0
-ESCAPE_WAIT = 0.05
 SPINNER_INTERVAL = 0.12
-COLLAPSE_NEWLINES = 10
-COLLAPSE_CHARS = 1000
 INTERRUPTED = "Interrupted · What should the demo agent do instead?"
 EXIT_COMMANDS = ("/exit", "/quit")
 
@@ -45,63 +35,6 @@ class Mode(enum.Enum):
     MODEL_MENU = "model-menu"
     MODEL_CONFIRM = "model-confirm"
     PERMISSION = "permission"
-
-
-@dataclass
-class Chunk:
-    """Part of the input: typed text, or one paste shown collapsed as ``label``."""
-
-    text: str
-    label: str | None = None
-
-    @property
-    def display(self) -> str:
-        return self.label if self.label is not None else self.text
-
-
-@dataclass
-class InputBuffer:
-    chunks: list[Chunk] = field(default_factory=list)
-    pastes: int = 0
-
-    @property
-    def text(self) -> str:
-        return "".join(chunk.text for chunk in self.chunks)
-
-    @property
-    def display(self) -> str:
-        return "".join(chunk.display for chunk in self.chunks)
-
-    def type(self, text: str) -> None:
-        if self.chunks and self.chunks[-1].label is None:
-            self.chunks[-1].text += text
-        else:
-            self.chunks.append(Chunk(text))
-
-    def paste(self, text: str) -> None:
-        newlines = text.count("\n")
-        if newlines < COLLAPSE_NEWLINES and len(text) <= COLLAPSE_CHARS:
-            self.type(text)
-            return
-        self.pastes += 1
-        more = f" +{newlines} lines" if newlines else ""
-        self.chunks.append(Chunk(text, f"[Pasted text #{self.pastes}{more}]"))
-
-    def backspace(self) -> None:
-        if not self.chunks:
-            return
-        last = self.chunks[-1]
-        if last.label is None and len(last.text) > 1:
-            last.text = last.text[:-1]
-        else:
-            self.chunks.pop()
-
-    def take(self) -> list[Chunk]:
-        chunks, self.chunks = self.chunks, []
-        return chunks
-
-    def put_back(self, chunks: list[Chunk]) -> None:
-        self.chunks = [*chunks, *self.chunks]
 
 
 @dataclass
@@ -415,125 +348,3 @@ def _fit(drawn: Drawn, rows: int) -> Drawn:
     if cursor is not None:
         cursor = (max(cursor[0] - extra, 0), cursor[1])
     return Drawn(drawn.lines[extra:], cursor)
-
-
-# -- running on a terminal --------------------------------------------------------------------------------
-
-EXIT_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-
-
-class App:
-    """The event loop: terminal input and signals -> :class:`DemoAgent` -> :class:`InlineScreen`."""
-
-    def __init__(self, agent: DemoAgent, terminal: Terminal) -> None:
-        self.agent = agent
-        self.term = terminal
-        self.screen = InlineScreen(terminal)
-        self.keys = KeyDecoder()
-        self._escape_since: float | None = None
-
-    def run(self) -> int:
-        with self.term.session([signal.SIGWINCH, *EXIT_SIGNALS]):
-            try:
-                return self._loop()
-            except EOFError:  # the terminal went away
-                return 1
-            except OSError as exc:
-                if exc.errno in (errno.EIO, errno.EBADF, errno.EPIPE):  # ... while writing to it
-                    return 1
-                raise
-
-    def _loop(self) -> int:
-        agent = self.agent
-        agent.resize(self.term.size())
-        self.render()
-        while agent.exit_code is None:
-            readable = self.term.wait_readable(self._timeout(time.monotonic()))
-            stop = self._signals()
-            if stop:
-                self.screen.leave("\r\n")
-                return 128 + stop
-            now = time.monotonic()
-            events: list[Event] = []
-            if readable:
-                events = self.keys.feed(self.term.read_available())
-            if self.keys.pending():
-                self._escape_since = self._escape_since or now
-                if now - self._escape_since >= ESCAPE_WAIT:
-                    events += self.keys.flush()
-            if not self.keys.pending():
-                self._escape_since = None
-            for event in events:
-                agent.handle(event, now)
-                if agent.exit_code is not None:
-                    break
-            agent.tick(now)
-            self.render()
-        self.screen.leave(f"\r\n\x1b[2mResume this session with:\r\n{RESUME_COMMAND}\x1b[0m\r\n")
-        return agent.exit_code or 0
-
-    def _timeout(self, now: float) -> float | None:
-        deadline = self.agent.next_deadline(now)
-        if self._escape_since is not None:
-            escape = self._escape_since + ESCAPE_WAIT
-            deadline = escape if deadline is None else min(deadline, escape)
-        return None if deadline is None else max(deadline - now, 0.0)
-
-    def _signals(self) -> int:
-        """Handle pending signals; the number of one that asks to exit, else 0."""
-        signals, self.term.signals[:] = list(self.term.signals), []
-        if signal.SIGWINCH in signals:
-            self.agent.resize(self.term.size())
-            self.screen.forget()
-        return next((sig for sig in signals if sig in EXIT_SIGNALS), 0)
-
-    def render(self) -> None:
-        now = time.monotonic()
-        frame = self.agent.frame(now)
-        self.screen.draw(self.agent.take_static(), frame.lines, frame.cursor, self.agent.width)
-
-
-def _cwd() -> str:
-    cwd = os.getcwd()
-    home = os.path.expanduser("~")
-    return "~" + cwd[len(home) :] if home not in ("", "/") and (cwd + "/").startswith(home + "/") else cwd
-
-
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m bridge.demo",
-        description="A small terminal agent that looks and behaves like Claude Code (mock replies).",
-    )
-    parser.add_argument(
-        "--delay",
-        type=float,
-        default=0.3,
-        metavar="SECONDS",
-        help="how long each reply takes (a prompt with delayN waits N seconds)",
-    )
-    parser.add_argument(
-        "--log",
-        type=Path,
-        metavar="PATH",
-        help='append {"prompt": ..., "model": ...} as one JSON line per prompt',
-    )
-    parser.add_argument("--model", default="Default", metavar="NAME", help="the model shown at start")
-    return parser.parse_args(argv)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    if not (os.isatty(sys.stdin.fileno()) and os.isatty(sys.stdout.fileno())):
-        print("bridge.demo: needs a terminal (run it in tmux or a terminal window)", file=sys.stderr)
-        return 2
-    if args.log is not None:
-        try:
-            args.log.open("a", encoding="utf-8").close()
-        except OSError as exc:
-            print(f"bridge.demo: cannot write the log {args.log}: {exc.strerror}", file=sys.stderr)
-            return 2
-    terminal = Terminal(sys.stdin.fileno(), sys.stdout.fileno())
-    agent = DemoAgent(
-        delay=max(args.delay, 0.0), model=args.model, log=args.log, cwd=_cwd(), size=terminal.size()
-    )
-    return App(agent, terminal).run()

@@ -11,10 +11,11 @@ background of past user turns), 153 (highlighted menu row), 114 (current model /
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
+
+from bridge.screen.width import char_width, text_width
 
 Segment = tuple[str, str]
 Line = tuple[Segment, ...]
@@ -56,21 +57,7 @@ def line(*segments: Segment) -> Line:
 BLANK: Line = ()
 
 
-# -- widths and wrapping --------------------------------------------------------------------------
-
-
-def char_width(ch: str) -> int:
-    if ch < "\u0300":
-        return 1
-    if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
-        return 0
-    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-
-
-def text_width(text: str) -> int:
-    if text.isascii():
-        return len(text)
-    return sum(char_width(ch) for ch in text)
+# -- wrapping (cell widths: bridge.screen.width) ---------------------------------------------------
 
 
 def line_width(ln: Line) -> int:
@@ -88,12 +75,13 @@ def cut(text: str, width: int) -> tuple[str, str]:
     """Split ``text`` after at most ``width`` columns (at least one character if width > 0)."""
     if text.isascii():
         return text[:width], text[width:]
-    used = 0
+    used, before = 0, ""
     for index, ch in enumerate(text):
-        w = char_width(ch)
+        w = char_width(ch, before)
         if used + w > width and index > 0:
             return text[:index], text[index:]
         used += w
+        before = ch
     return text, ""
 
 

@@ -17,7 +17,7 @@ from bridge.config import AgentSpec, HostSpec, RegistryModel
 from bridge.driver import Reply
 from bridge.errors import BridgeError
 from bridge.paths import runtime_dir
-from bridge.reader import State
+from bridge.reading import State
 from bridge.registry import Registry
 
 

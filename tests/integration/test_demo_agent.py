@@ -91,7 +91,8 @@ class Demo:
         def lines() -> list[str] | None:
             if not self.log.exists():
                 return None
-            found = self.log.read_text(encoding="utf-8").splitlines()
+            written = self.log.read_text(encoding="utf-8")
+            found = written[: written.rfind("\n") + 1].splitlines()  # a line being written is not one
             return found if len(found) >= count else None
 
         return [json.loads(line) for line in wait_for(lines, timeout)]

@@ -100,8 +100,8 @@ async def test_an_ask_right_after_an_ask_types_at_once_unless_the_pane_changed(
     caplog.set_level(logging.DEBUG, logger="bridge.tmux")
     async with Bridge.from_config(registry) as bridge:
         assert (await bridge.ask("sh", "echo one-$((1))", timeout=20)).reply == "one-1"
-        (locks,) = bridge._locks.values()
-        (key,) = bridge._seen
+        (locks,) = bridge.holding.locks.values()
+        (key,) = bridge.holding.seen
         assert locks.keeps(key)
         count = locks._count[key]
         caplog.clear()

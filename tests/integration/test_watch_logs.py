@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.watch import crop, render, strip_ansi
+from bridge.watch import crop, log_text, render
 from tests.conftest import TmuxServer, agent_toml, local_host_toml, run_cli, wait_for
 
 pytestmark = pytest.mark.integration
@@ -118,12 +118,12 @@ def test_render_and_crop() -> None:
 # -- logs -------------------------------------------------------------------------------------
 
 
-def test_strip_ansi() -> None:
+def test_log_text() -> None:
     raw = (
         "\x1b[?2004h\x1b[1;1H\x1b[2J\x1b]0;title\x07\x1b[31mred\x1b[0m text\r\n"
         "\x1b[3;1Hnext row\x1b[5Cgap\r\rsame\nsame\n\n\n\n\x1bPdcs\x1b\\end\x1b(B\x07"
     )
-    assert strip_ansi(raw) == "red text\n\nnext row gap\n\nsame\n\nend"
+    assert log_text(raw) == "red text\n\nnext row gap\n\nsame\n\nend"
 
 
 def test_logs_start_show_tail_stop(registry: Path, tmux_server: TmuxServer, demo: str,

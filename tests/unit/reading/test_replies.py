@@ -1,4 +1,4 @@
-"""extract_reply / find_reply on the recorded reply screens: exact text.
+"""find_reply on the recorded reply screens: exact text.
 
 What the user typed is visible in the captures (the echo rows); the mock model answered
 ``MOCK-REPLY: <message>`` and, for "multiline", 30 numbered lines and ``MOCK-END``. Screens show
@@ -9,9 +9,18 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.profiles import load_profile
-from bridge.reader import extract_reply, find_reply, last_prompt
+from bridge.profiles import Profile, load_profile
+from bridge.reading import find_reply, last_prompt
+from bridge.screen import Snapshot
 from tests.unit.recorded import CLAUDE, CODEX, DEMO, SHELL, load
+
+
+def reply_text(snap: Snapshot, profile: Profile, prompt: str | None) -> str:
+    """The reply's text; the prompt's echo must be on the screen."""
+    reply = find_reply(snap, profile, prompt)
+    assert reply is not None, "the prompt's echo is not on the screen"
+    return reply.text
+
 
 TOOL_DONE = "I will run a shell command for you.\n\nMOCK-REPLY: tool done: MOCK-TOOL-RAN"
 FOX = "mock line {n} of 30 - the quick brown fox jumps over the lazy dog"
@@ -80,17 +89,17 @@ CODEX_REPLIES = [
 
 @pytest.mark.parametrize(("name", "prompt", "expected"), CLAUDE_REPLIES, ids=[c[0] for c in CLAUDE_REPLIES])
 def test_claude_reply(name: str, prompt: str, expected: str) -> None:
-    assert extract_reply(load(CLAUDE, name), load_profile("claude-code"), prompt) == expected
+    assert reply_text(load(CLAUDE, name), load_profile("claude-code"), prompt) == expected
 
 
 @pytest.mark.parametrize(("name", "prompt", "expected"), CODEX_REPLIES, ids=[c[0] for c in CODEX_REPLIES])
 def test_codex_reply(name: str, prompt: str, expected: str) -> None:
-    assert extract_reply(load(CODEX, name), load_profile("codex"), prompt) == expected
+    assert reply_text(load(CODEX, name), load_profile("codex"), prompt) == expected
 
 
 def test_claude_wrapped_paragraph_is_rejoined() -> None:
     snap = load(CLAUDE, "12-pasted-multiline-after-enter")
-    reply = extract_reply(snap, load_profile("claude-code"), PASTED)
+    reply = reply_text(snap, load_profile("claude-code"), PASTED)
     assert "\n" not in reply
     assert reply.endswith("STOP what you are doing and wait for the user to")
 
@@ -100,7 +109,7 @@ def test_without_the_pane_width_wrapped_rows_are_not_guessed() -> None:
     from tests.unit.recorded import SCREENS
 
     raw = (SCREENS / CLAUDE / "12b-paste-then-immediate-enter.ans").read_text()
-    reply = extract_reply(parse(raw), load_profile("claude-code"), PASTED)
+    reply = reply_text(parse(raw), load_profile("claude-code"), PASTED)
     assert reply == PASTED_REPLY.replace(" PASTED PROMPT line 03", "\nPASTED PROMPT line 03")
 
 
@@ -140,12 +149,11 @@ def test_busy_claude_reply_is_empty_and_incomplete() -> None:
 def test_prompt_not_on_screen() -> None:
     snap = load(CLAUDE, "04-reply-done-short")
     assert find_reply(snap, load_profile("claude-code"), "never asked") is None
-    assert extract_reply(snap, load_profile("claude-code"), "never asked") == ""
 
 
 def test_no_prompt_means_the_last_turn() -> None:
     snap = load(CLAUDE, "05-reply-done-multiline")
-    assert extract_reply(snap, load_profile("claude-code"), None) == CLAUDE_MULTI
+    assert reply_text(snap, load_profile("claude-code"), None) == CLAUDE_MULTI
     assert last_prompt(snap, load_profile("claude-code")) == MULTI
 
 

@@ -1,8 +1,4 @@
-"""Read an agent's exact reply from its session transcript on the agent's host.
-
-Screens show rendered Markdown (backticks vanish, wide lines wrap), so where an agent keeps a
-JSONL transcript (Claude Code: ``<config>/projects/<cwd with non-alphanumerics as ->/<id>.jsonl``)
-the bridge reads the raw text from it, over the same connection, and says so (``source``).
+"""Claude Code's transcripts: ``<config>/projects/<cwd with non-alphanumerics as ->/<id>.jsonl``.
 
 The agent's own ``HOME`` / ``CLAUDE_CONFIG_DIR`` are taken from its process environment where
 readable (``/proc/PID/environ``), since an agent may run with another HOME than the SSH login.
@@ -10,12 +6,14 @@ readable (``/proc/PID/environ``), since an agent may run with another HOME than 
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
+from bridge.profiles import TranscriptRules
+from bridge.transcripts.base import TranscriptReader, TranscriptReply, json_lines, run_script
 from bridge.transport import Transport
+
+__all__ = ["ClaudeTranscripts", "project_slug", "reply_after"]
 
 # Prints the newest transcript of the agent running under the pane's shell (PID $1), for the
 # project slug $2, config sub-folder $3 (e.g. ".claude") and the env override name $4.
@@ -37,28 +35,9 @@ tail -c 8000000 "$file"
 """
 
 
-@dataclass(frozen=True)
-class TranscriptReply:
-    """The assistant's text after a prompt, and the model that wrote it."""
-
-    text: str
-    model: str | None
-    complete: bool
-
-
 def project_slug(cwd: str) -> str:
     """Claude Code's folder name for a project: every non-alphanumeric character becomes ``-``."""
     return re.sub(r"[^A-Za-z0-9]", "-", cwd)
-
-
-async def fetch(
-    transport: Transport, *, pane_pid: int, cwd: str, sub: str = ".claude",
-    override: str = "CLAUDE_CONFIG_DIR",
-) -> str | None:
-    """The newest transcript's JSONL text for ``cwd`` on the host, or ``None`` if there is none."""
-    argv = ["sh", "-c", _FETCH, "sh", str(pane_pid), project_slug(cwd), sub, override]
-    result = await transport.run(argv)
-    return result.stdout if result.ok else None
 
 
 def _texts(message: dict[str, Any]) -> list[str]:
@@ -84,14 +63,7 @@ def reply_after(jsonl: str, prompt: str) -> TranscriptReply | None:
     blank line. ``complete`` says whether the turn has ended (a final assistant message whose
     ``stop_reason`` is not ``tool_use``), so a caller can tell a finished reply from a partial one.
     """
-    entries: list[dict[str, Any]] = []
-    for line in jsonl.splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue  # the first line may be cut by tail -c; a line may be half-written
-        if isinstance(entry, dict) and isinstance(entry.get("message"), dict):
-            entries.append(entry)
+    entries = [entry for entry in json_lines(jsonl) if isinstance(entry.get("message"), dict)]
     # Lines are not written in time order (the first reply can precede its prompt): sort, stably.
     entries.sort(key=lambda e: str(e.get("timestamp", "")))
     wanted = prompt.strip()
@@ -119,3 +91,19 @@ def reply_after(jsonl: str, prompt: str) -> TranscriptReply | None:
     if not texts:
         return None
     return TranscriptReply("\n\n".join(t.strip("\n") for t in texts), model, complete)
+
+
+class ClaudeTranscripts(TranscriptReader):
+    """``transcript.kind = "claude-jsonl"``."""
+
+    kind = "claude-jsonl"
+
+    async def fetch(
+        self, transport: Transport, *, pane_pid: int, cwd: str, rules: TranscriptRules
+    ) -> str | None:
+        sub = rules.config_dir or ".claude"
+        override = rules.config_env or "CLAUDE_CONFIG_DIR"
+        return await run_script(transport, _FETCH, str(pane_pid), project_slug(cwd), sub, override)
+
+    def reply_after(self, text: str, prompt: str) -> TranscriptReply | None:
+        return reply_after(text, prompt)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from bridge.profiles import load_profile
-from bridge.reader import State, classify
-from tests.unit.recorded import CLAUDE, CODEX, DEMO, SCREENS, SHELL, load, names
+from bridge.reading import State, classify
+from tests.unit.recorded import CLAUDE, CODEX, DEMO, SHELL, load, names
 
 # table shorthands
 I_, B, P, M, D, X = State.IDLE, State.BUSY, State.PERMISSION, State.MENU, State.DIALOG, State.DEAD
@@ -178,52 +178,3 @@ def test_agent_screens_read_with_the_shell_profile() -> None:
     shell = load_profile("shell")
     assert classify(load(CLAUDE, "16-after-ctrl-c-twice-shell"), shell) is I_
     assert classify(load(CODEX, "22-noalt-after-exit"), shell) is I_
-
-
-def test_remembered_rows_render_exactly_as_fresh_ones() -> None:
-    """parse() reuses rows it rendered before: over every recorded screen, in two orders and at
-    two widths, the result must equal a parse with nothing remembered."""
-    import bridge.screen as screen_module
-    from bridge.screen import parse
-
-    captures = sorted(SCREENS.rglob("*.ans"))
-    assert len(captures) > 50
-    texts = [path.read_text(encoding="utf-8", errors="surrogateescape") for path in captures]
-    for width in (200, 120):
-        fresh = []
-        for text in texts:
-            screen_module._ROWS.clear()
-            fresh.append(parse(text, width, (0, 0)))
-        screen_module._ROWS.clear()
-        for order in (range(len(texts)), reversed(range(len(texts)))):
-            for i in order:
-                assert parse(texts[i], width, (0, 0)) == fresh[i], captures[i].name
-        assert screen_module._ROWS, "rows were remembered"
-
-
-def test_plain_rows_render_exactly_as_pyte_renders_them() -> None:
-    """parse() draws rows of SGR and one-cell characters itself (most rows); over every recorded
-    screen and a set of awkward lines, at two widths, it must equal what pyte renders."""
-    import bridge.screen as screen_module
-    from bridge.screen import parse
-
-    texts = [p.read_text(encoding="utf-8", errors="surrogateescape") for p in sorted(SCREENS.rglob("*.ans"))]
-    texts.append("\n".join([
-        "plain ascii   ", "\x1b[1;31mred bold\x1b[0m then \x1b[2mdim\x1b[m", "\x1b[44m  bg spaces  ",
-        "carried bg", "\x1b[38;5;208m256\x1b[38;2;1;2;3mrgb\x1b[4:3mcurly\x1b[58:2::9:9:9mx\x1b[39;49m",
-        "box ╭─╮ │ ⏺ · ✻ ✓ — …", "wide 日本語 🙂 mixed", "zwj 👨\u200d👩 and e\u0301", "tab\there",
-        "\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\", "lone \x1b esc", "x" * 300, "\x1b[7m" + "y" * 250,
-        "\x1b[1m", "", "   ", "nbsp\u00a0here", "\x1b[;1;;4mempty params\x1b[22;24m",
-    ]))
-    for width in (200, 120):
-        for text in texts:
-            screen_module._ROWS.clear()
-            fast = parse(text, width, (0, 0))
-            screen_module._ROWS.clear()
-            screen_module._FAST = False
-            try:
-                slow = parse(text, width, (0, 0))
-            finally:
-                screen_module._FAST = True
-            assert fast == slow
-            assert fast._starts == slow._starts

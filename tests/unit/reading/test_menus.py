@@ -1,4 +1,4 @@
-"""read_menu / read_permission / input_text / paste_landed on the recorded screens."""
+"""read_menu / read_permission / input_text on the recorded screens."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 import pytest
 
 from bridge.profiles import load_profile
-from bridge.reader import find_input_box, input_text, paste_landed, read_menu, read_permission
+from bridge.reading import find_input_box, input_text, read_menu, read_permission
 from tests.unit.recorded import CLAUDE, CODEX, DEMO, SHELL, load
 
 CLAUDE_MODELS = ["Default (recommended)", "Opus", "Sonnet", "Sonnet 5 (1M context)", "Haiku"]
@@ -29,7 +29,7 @@ def test_claude_model_menu(name: str, highlighted: int) -> None:
     assert [item.number for item in menu.items] == [1, 2, 3, 4, 5]
     assert menu.highlighted == highlighted
     assert [item.highlighted for item in menu.items] == [i == highlighted for i in range(5)]
-    assert menu.current == 0  # "✔" on Default, removed from the label
+    assert [item.current for item in menu.items] == [i == 0 for i in range(5)]  # "✔", removed
     assert menu.items[2].description == "Sonnet 5 · Efficient for routine tasks · $3/$15 per Mtok"
     assert re.search(load_profile("claude-code").model.title, menu.title)  # type: ignore[union-attr]
 
@@ -85,7 +85,8 @@ def test_demo_model_menu(name: str, highlighted: int) -> None:
     assert menu is not None
     assert menu.title == "Select model"
     assert [item.label for item in menu.items] == ["Default (recommended)", "Opus", "Sonnet", "Haiku"]
-    assert (menu.highlighted, menu.current) == (highlighted, 0)
+    assert menu.highlighted == highlighted
+    assert [item.current for item in menu.items] == [True, False, False, False]
 
 
 def test_demo_switch_confirmation_and_confirmed_line() -> None:
@@ -244,15 +245,13 @@ def test_codex_placeholder_is_flagged() -> None:
     assert box is not None and box.placeholder and box.text == ""
 
 
-def test_paste_landed() -> None:
-    claude = load_profile("claude-code")
-    typed = load(CLAUDE, "02-typed-not-submitted")
-    assert paste_landed(typed, claude, "hello from the bridge, typed not submitted")
-    assert not paste_landed(load(CLAUDE, "02-typed-not-submitted"), claude, "something else")
-    assert paste_landed(load(CLAUDE, "11-pasted-multiline-before-enter"), claude, "whatever was pasted")
-    three = "short paste line A\nshort paste line B\nshort paste line C"
-    assert paste_landed(load(CLAUDE, "11b-pasted-3lines-before-enter"), claude, three)
-    assert not paste_landed(load(CLAUDE, "01-idle-at-start"), claude, "x")
-    codex = load_profile("codex")
-    assert paste_landed(load(CODEX, "11-pasted-multiline-before-enter"), codex, "big paste")
-    assert not paste_landed(load(CODEX, "01-idle-at-start"), codex, "Ask Codex to do anything")
+def test_collapsed_pastes_are_recognised() -> None:
+    """What a big paste shows instead of its text matches the profile's ``input.collapsed``."""
+    for profile, folder in (("claude-code", CLAUDE), ("codex", CODEX)):
+        rules = load_profile(profile).input
+        assert rules is not None
+        for name in ("02b-long-typed-line-before-enter", "11-pasted-multiline-before-enter"):
+            typed = input_text(load(folder, name), load_profile(profile))
+            assert typed and any(p.search(typed) for p in rules.collapsed), (profile, name)
+        typed = input_text(load(folder, "02-typed-not-submitted"), load_profile(profile))
+        assert typed and not any(p.search(typed) for p in rules.collapsed)

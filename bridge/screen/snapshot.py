@@ -1,19 +1,11 @@
 """Pure screen model: ``tmux capture-pane -p -e`` text -> an immutable :class:`Snapshot`.
 
-No I/O here. :func:`parse` renders the captured text with pyte (0.8.2) and freezes the result into
-plain dataclasses: per row the text (trailing spaces stripped, as ``capture-pane -p`` prints it)
-and the cells with their attributes.
-
-pyte 0.8.2 needs help with what tmux emits; :func:`parse` handles it:
-
-* each captured line is placed with an explicit cursor move, so a bare LF never leaves the
-  column where it was (pyte treats LF as "down only");
-* SGR 2 (dim) is dropped by pyte: we interpret SGR ourselves and keep ``dim`` per cell;
-* colon sub-parameters (``4:3``, ``38:2::r:g:b``) make pyte print stray text: they are rewritten
-  into their semicolon forms before pyte sees them;
-* ``58;5;N`` / ``58;2;r;g;b`` (underline colour) would be misread as other attributes: skipped;
-* a zero-width character (U+200B, U+FE0F, U+200D, ...) makes pyte drop the rest of its text run:
-  zero-width characters are attached to the previous cell instead, as tmux does.
+No I/O here. :func:`parse` renders the captured text with pyte (0.8.2, taught what tmux emits in
+:mod:`bridge.screen.emulator`) and freezes the result into plain dataclasses: per row the text
+(trailing spaces stripped, as ``capture-pane -p`` prints it) and the cells with their attributes.
+Each captured line is placed with an explicit cursor move, so a bare LF never leaves the column
+where it was (pyte treats LF as "down only"). Most rows (SGR and one-cell characters only) are
+drawn here without pyte's work per character, and rows already rendered are remembered.
 
 Colours are strings: ``"default"``, a palette index ``"0"``..``"255"`` (SGR 30-37/90-97 are
 ``"0"``-``"15"``), or ``"#rrggbb"`` for 24-bit colour.
@@ -25,17 +17,15 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, cast
 
 import pyte
 from pyte.screens import Char
-from wcwidth import wcwidth
 
-__all__ = ["Cell", "Snapshot", "parse", "strip_ansi", "text_width"]
+from bridge.screen.ansi import strip_ansi
+from bridge.screen.emulator import SGR, Screen, fix_sgr
+from bridge.screen.width import char_width, text_width
 
-_ZWJ = "\u200d"
-_SGR = re.compile(r"\x1b\[([0-9;:]*)m")
-_ANY_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+__all__ = ["BLANK", "Cell", "Snapshot", "parse"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,159 +141,6 @@ class Snapshot:
 # -- rendering ----------------------------------------------------------------------------------
 
 
-class _Char(NamedTuple):
-    """pyte's ``Char`` plus ``dim`` (pyte copies it with ``_replace``, so the field survives)."""
-
-    data: str
-    fg: str = "default"
-    bg: str = "default"
-    bold: bool = False
-    italics: bool = False
-    underscore: bool = False
-    strikethrough: bool = False
-    reverse: bool = False
-    blink: bool = False
-    dim: bool = False
-
-
-_TEXT_ON = {
-    1: "bold",
-    2: "dim",
-    3: "italics",
-    4: "underscore",
-    5: "blink",
-    7: "reverse",
-    9: "strikethrough",
-    21: "underscore",
-}
-_TEXT_OFF = {
-    22: ("bold", "dim"),
-    23: ("italics",),
-    24: ("underscore",),
-    25: ("blink",),
-    27: ("reverse",),
-    29: ("strikethrough",),
-}
-
-
-def _extended_colour(params: list[int]) -> str | None:
-    """Consume ``5;N`` or ``2;r;g;b`` from the front of ``params``; the colour, or None."""
-    if not params:
-        return None
-    kind = params.pop(0)
-    if kind == 5 and params:
-        return str(params.pop(0) & 0xFF)
-    if kind == 2 and len(params) >= 3:
-        r, g, b = (params.pop(0) & 0xFF for _ in range(3))
-        return f"#{r:02x}{g:02x}{b:02x}"
-    return None
-
-
-class _Screen(pyte.Screen):
-    """A pyte screen with our SGR interpretation (dim kept) and zero-width characters kept."""
-
-    @property
-    def default_char(self) -> Char:
-        return cast(Char, _Char(data=" "))  # a Char with one more field, see _Char
-
-    def reset(self) -> None:
-        super().reset()
-        self.cursor.attrs = self.default_char
-
-    def select_graphic_rendition(self, *attrs: int, private: bool = False) -> None:
-        if private:
-            return
-        params = list(attrs) or [0]
-        replace: dict[str, Any] = {}
-        while params:
-            code = params.pop(0)
-            if code == 0:
-                replace = dict(self.default_char._asdict())
-                del replace["data"]
-            elif code in _TEXT_ON:
-                replace[_TEXT_ON[code]] = True
-            elif code in _TEXT_OFF:
-                replace.update(dict.fromkeys(_TEXT_OFF[code], False))
-            elif 30 <= code <= 37 or 90 <= code <= 97:
-                replace["fg"] = str(code - 30 if code < 90 else code - 82)
-            elif 40 <= code <= 47 or 100 <= code <= 107:
-                replace["bg"] = str(code - 40 if code < 100 else code - 92)
-            elif code in (39, 49):
-                replace["fg" if code == 39 else "bg"] = "default"
-            elif code in (38, 48):
-                colour = _extended_colour(params)
-                if colour is not None:
-                    replace["fg" if code == 38 else "bg"] = colour
-            elif code == 58:  # underline colour: consume and ignore
-                _extended_colour(params)
-        self.cursor.attrs = self.cursor.attrs._replace(**replace)
-
-    def draw(self, data: str) -> None:
-        run: list[str] = []
-        joining = False  # the previous character was a ZWJ: tmux puts the next one in its cell
-        for char in data:
-            width = wcwidth(char)
-            if width > 0 and not joining:
-                run.append(char)
-                continue
-            if run:
-                super().draw("".join(run))
-                run = []
-            if width >= 0:
-                self._attach(char)
-            # width < 0: a control character pyte did not consume; drop it
-            joining = char == _ZWJ
-        if run:
-            super().draw("".join(run))
-
-    def _attach(self, char: str) -> None:
-        """Append a zero-width character to the cell left of the cursor (skipping a wide stub)."""
-        x, y = self.cursor.x, self.cursor.y
-        line = self.buffer[y]
-        x -= 1
-        while x >= 0 and line[x].data == "":
-            x -= 1
-        if x >= 0:
-            line[x] = line[x]._replace(data=line[x].data + char)
-
-
-def _fix_sgr(match: re.Match[str]) -> str:
-    """Rewrite colon sub-parameters into forms pyte parses (``4:3`` -> ``4``, ``38:2::r:g:b``...)."""
-    params = match.group(1)
-    if ":" not in params:
-        return match.group(0)
-    out: list[str] = []
-    for part in params.split(";"):
-        if ":" not in part:
-            out.append(part)
-            continue
-        sub = [s or "0" for s in part.split(":")]
-        head = sub[0]
-        if head in ("38", "48", "58") and len(sub) >= 3:
-            if sub[1] == "5":
-                out += [head, "5", sub[2]]
-            elif sub[1] == "2":
-                rgb = sub[3:6] if len(sub) >= 6 else sub[2:5]
-                out += [head, "2", *rgb]
-        elif head == "4":
-            out.append("24" if sub[1] == "0" else "4")
-        else:
-            out.append(head)
-    return "\x1b[" + ";".join(out) + "m"
-
-
-def strip_ansi(text: str) -> str:
-    """``text`` without escape sequences."""
-    return _ANY_ESCAPE.sub("", text)
-
-
-def text_width(text: str) -> int:
-    """Display width of plain ``text`` in cells (zero-width and control characters count 0)."""
-    if text.isascii() and text.isprintable():
-        return len(text)
-    return sum(max(wcwidth(ch), 0) for ch in text)
-
-
 def _cell(ch: Char, cache: dict[Char, Cell]) -> Cell:
     """The immutable :class:`Cell` for a pyte character (shared: most cells are alike)."""
     cell = cache.get(ch)
@@ -359,17 +196,17 @@ def _one_cell_each(text: str) -> bool:
     for ch in set(text):
         ok = _ONE_CELL.get(ch)
         if ok is None:
-            ok = _ONE_CELL[ch] = ch.isprintable() and wcwidth(ch) == 1
+            ok = _ONE_CELL[ch] = ch.isprintable() and char_width(ch) == 1
         if not ok:
             return False
     return True
 
 
-def _plain_row(line: str, screen: _Screen, width: int, cache: dict[Char, Cell]) -> _Row | None:
-    """The row pyte renders for ``line`` (SGR already rewritten by :func:`_fix_sgr`) when it holds
+def _plain_row(line: str, screen: Screen, width: int, cache: dict[Char, Cell]) -> _Row | None:
+    """The row pyte renders for ``line`` (SGR already rewritten by :func:`fix_sgr`) when it holds
     only SGR sequences and one-cell characters, which is most rows, without pyte's work per
     character; ``None`` for anything else (pyte renders it). Updates the cursor's attributes."""
-    parts = _SGR.split(line)  # text, params, text, params, ..., text
+    parts = SGR.split(line)  # text, params, text, params, ..., text
     texts = parts[0::2]
     if sum(map(len, texts)) > width or not all(_one_cell_each(t) for t in texts if t):
         return None
@@ -411,7 +248,7 @@ def parse(
     cols = max(cols, widest)
     rows = max(len(raw_lines), 1)
 
-    screen = _Screen(cols, rows)
+    screen = Screen(cols, rows)
     stream: pyte.Stream | None = None  # made only for a row that needs pyte
     cache: dict[Char, Cell] = {}
     frozen: list[_Row] = []
@@ -425,7 +262,7 @@ def parse(
             frozen.append(known[0])
             screen.cursor.attrs = known[1]
             continue
-        fixed = _SGR.sub(_fix_sgr, line)
+        fixed = SGR.sub(fix_sgr, line)
         row = _plain_row(fixed, screen, cols, cache) if _FAST else None
         if row is None:
             stream = stream or pyte.Stream(screen)

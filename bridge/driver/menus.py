@@ -1,0 +1,180 @@
+"""Menus and permission questions: move the highlight one key at a time (checking each move),
+answer a permission question, switch the model through the agent's own ``/model`` menu.
+
+Never press into an unrecognised screen: :class:`UnrecognisedScreenError` with the screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+
+from bridge.driver.observe import Observation, Observer
+from bridge.errors import ConfigError, UnrecognisedScreenError
+from bridge.profiles import Profile
+from bridge.reading import Menu, State, read_menu, read_permission
+
+__all__ = ["answer_permission", "menu_index", "move_to", "open_menu", "option_index", "switch_model"]
+
+
+def option_index(labels: list[str], answer: str) -> int:
+    """Index of the option ``answer`` names: a number, ``yes`` (first Yes), ``no`` (the No)."""
+    wanted = answer.strip().lower()
+    if wanted.isdigit() and 1 <= int(wanted) <= len(labels):
+        return int(wanted) - 1
+    for i, label in enumerate(labels):
+        if label.strip().lower().startswith(wanted):
+            return i
+    listed = ", ".join(f"{i}. {label}" for i, label in enumerate(labels, 1))
+    raise ConfigError(f"no option {answer!r} (options: {listed})", hint="answer yes, no, or a number")
+
+
+def menu_index(menu: Menu, name: str) -> int:
+    """Row of ``menu`` that ``name`` names: number, exact label, then a unique prefix/substring."""
+    wanted = name.strip().lower()
+    labels = [label.strip().lower() for label in menu.labels]
+    if wanted.isdigit():
+        for i, item in enumerate(menu.items):
+            if item.number == int(wanted):
+                return i
+    for test in (
+        lambda label: label == wanted,
+        lambda label: label.startswith(wanted),
+        lambda label: wanted in label,
+    ):
+        hits = [i for i, label in enumerate(labels) if test(label)]
+        if len(hits) == 1:
+            return hits[0]
+        if len(hits) > 1:
+            break
+    listed = ", ".join(f"{item.number}. {item.label}" for item in menu.items)
+    raise ConfigError(f"no single menu row matches {name!r} (rows: {listed})",
+                      hint="give the row number or more of its label")  # fmt: skip
+
+
+def _highlight_of_menu(obs: Observation, profile: Profile) -> int | None:
+    menu = read_menu(obs.snapshot, profile)
+    return None if menu is None else menu.highlighted
+
+
+def _highlight_of_permission(obs: Observation, profile: Profile) -> int | None:
+    question = read_permission(obs.snapshot, profile)
+    return None if question is None else question.highlighted
+
+
+async def move_to(
+    eyes: Observer, index: int, highlighted: Callable[[Observation], int | None]
+) -> Observation:
+    """Press Up/Down one key at a time until row ``index`` is highlighted, checking each move."""
+    obs = await eyes.observe()
+    current = highlighted(obs)
+    if current is None:
+        raise UnrecognisedScreenError(
+            f"{eyes.agent}: no highlighted row on this screen; not pressing anything",
+            screen=obs.text, state=obs.state.value, host=eyes.tmux.host, target=eyes.pane,
+        )  # fmt: skip
+    while current != index:
+        key = "Down" if index > current else "Up"
+        expected = current + (1 if key == "Down" else -1)
+        await eyes.handle.keys([key])
+        obs = await eyes.wait_for(
+            lambda o, e=expected: highlighted(o) == e,  # type: ignore[misc]
+            2.0, what=f"the highlight to move to row {expected + 1}",
+        )  # fmt: skip
+        current = expected
+    return obs
+
+
+async def answer_permission(eyes: Observer, answer: str) -> Observation:
+    """Choose an option of the pending permission question: ``yes``, ``no`` or its number."""
+    obs = await eyes.observe()
+    question = read_permission(obs.snapshot, eyes.profile) if obs.state is State.PERMISSION else None
+    if question is None:
+        raise eyes.not_ready(obs, "answer a permission question (none is pending)")
+    index = option_index(question.labels, answer)
+    await move_to(eyes, index, lambda o: _highlight_of_permission(o, eyes.profile))
+    await eyes.handle.keys(["Enter"])
+    return await eyes.wait_for(lambda o: o.state is not State.PERMISSION, 10.0, what="the answer to be taken")
+
+
+async def open_menu(eyes: Observer, command: str, title: re.Pattern[str], timeout: float) -> Observation:
+    """Type a slash command (e.g. ``/model``) at an idle prompt and wait for its menu."""
+    await eyes.require_idle(f"open {command}")
+    await eyes.handle.type_literal(command)
+    await asyncio.sleep(eyes.profile.submit.gap_ms / 1000)
+    await eyes.handle.keys(["Enter"])
+
+    def is_menu(o: Observation) -> bool:
+        menu = read_menu(o.snapshot, eyes.profile)
+        return menu is not None and bool(title.search(menu.title))
+
+    return await eyes.wait_for(is_menu, timeout, what=f"the {command} menu")
+
+
+async def switch_model(eyes: Observer, name: str, *, timeout: float) -> str:
+    """Switch the agent's model through its own ``/model`` menu; return the confirmed name.
+
+    ``name`` is a row number, a label, or a case-insensitive prefix of one. Each key press is
+    checked (the highlight moved) before the next; a confirmation question is answered; the
+    profile's confirmation line must appear.
+    """
+    profile = eyes.profile
+    spec = profile.model
+    if spec is None:
+        raise UnrecognisedScreenError(f"{eyes.agent}: profile {profile.name} has no /model menu")
+    obs = await open_menu(eyes, spec.command, spec.title, timeout)
+    menu = read_menu(obs.snapshot, profile)
+    assert menu is not None
+    index = menu_index(menu, name)
+    label = menu.items[index].label
+    await move_to(eyes, index, lambda o: _highlight_of_menu(o, profile))
+    await eyes.handle.keys(["Enter"])
+    done_re = spec.confirmed
+    confirm_re = spec.confirm_title
+
+    def since_command(o: Observation) -> list[str]:
+        # Old confirmation lines stay on screen: only look below the newest echo of the command.
+        rows = [i for i, line in enumerate(o.snapshot.lines) if spec.command in line]
+        return list(o.snapshot.lines[rows[-1] if rows else 0 :])
+
+    def finished(o: Observation) -> bool:
+        return o.state is State.IDLE and any(done_re.search(line) for line in since_command(o))
+
+    def pending_menu(o: Observation) -> re.Pattern[str] | None:
+        m = read_menu(o.snapshot, profile)
+        if m is None:
+            return None
+        for pattern in ([confirm_re] if confirm_re else []) + list(spec.next_titles):
+            if pattern.search(m.title):
+                return pattern
+        return None
+
+    after = await eyes.wait_for(
+        lambda o: finished(o) or pending_menu(o) is not None, timeout, what="the model to be set"
+    )
+    answered: set[str] = set()
+    while not finished(after):
+        pattern = pending_menu(after)
+        if pattern is None or pattern.pattern in answered:
+            raise UnrecognisedScreenError(
+                f"{eyes.agent}: unexpected screen after choosing {label!r}; not pressing anything",
+                screen=after.text, state=after.state.value, host=eyes.tmux.host, target=eyes.pane,
+            )  # fmt: skip
+        answered.add(pattern.pattern)
+        if pattern is confirm_re:
+            follow_up = read_menu(after.snapshot, profile)
+            assert follow_up is not None
+            yes = option_index(follow_up.labels, "yes")
+            await move_to(eyes, yes, lambda o: _highlight_of_menu(o, profile))
+        # A next menu (e.g. Codex's reasoning level): keep its highlighted default.
+        await eyes.handle.keys([profile.menu.select if profile.menu else "Enter"])
+        after = await eyes.wait_for(
+            lambda o, seen=pattern: finished(o) or pending_menu(o) not in (None, seen),  # type: ignore[misc]
+            timeout, what="the model switch to be confirmed",
+        )  # fmt: skip
+    for line in reversed(since_command(after)):
+        m = done_re.search(line)
+        if m:
+            return m.group("model").strip()
+    return label

@@ -1,0 +1,146 @@
+"""Typing: submit a prompt exactly once (paste, see it land, Enter, see it taken), and type the
+resume command into the shell of a dead agent."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from bridge.driver.observe import Observation, Observer, StalePane
+from bridge.errors import (
+    AgentNotReadyError,
+    AgentTimeoutError,
+    HostUnreachableError,
+    PaneChangedError,
+    TargetNotFoundError,
+)
+from bridge.profiles import Profile
+from bridge.reading import State, input_text, user_turns
+
+__all__ = ["echoes", "restart", "submit", "taken"]
+
+log = logging.getLogger("bridge.driver")
+
+
+def taken(obs: Observation, profile: Profile, before: Observation) -> bool:
+    """The agent has taken what was typed: it is busy or asking, or the input box emptied."""
+    if obs.state in (State.BUSY, State.PERMISSION, State.DEAD):
+        return True
+    if obs.state is State.IDLE:
+        return not input_text(obs.snapshot, profile) and obs.text != before.text
+    return False
+
+
+def echoes(obs: Observation, profile: Profile, prompt: str) -> int:
+    """How many past user turns on screen start like ``prompt`` (to tell whether it was taken)."""
+    head = prompt.strip().splitlines()[0][:40] if prompt.strip() else ""
+    return sum(1 for turn in user_turns(obs.snapshot, profile) if head and turn.text.startswith(head))
+
+
+async def submit(eyes: Observer, prompt: str, *, before: Observation | None = None) -> Observation:
+    """Type ``prompt`` (bracketed paste), see it land, wait the gap, Enter, see it taken
+    (with a gap of 0: paste and Enter in one go, then see it taken).
+
+    Exactly once: Enter is pressed again (up to the profile's ``retries``) only while the text
+    still sits unsent in the input box. If the link drops while typing, the bridge reconnects
+    and reads the screen before doing anything: text already in the box is not pasted again,
+    a prompt already taken is not submitted again.
+
+    A ``before`` that is a :attr:`~Observation.reused` look is checked by tmux itself when the
+    paste is due (same place, cursor, size, mode, command): if the pane changed or is gone,
+    nothing is typed and :class:`StalePane` sends the caller back to resolve and look again.
+    """
+    profile, pane = eyes.profile, eyes.handle
+    before = before or await eyes.require_idle("type a prompt")
+    typed_before = input_text(before.snapshot, profile) or ""
+    echoes_before = echoes(before, profile, prompt)
+    deadline = time.monotonic() + 30.0
+
+    def landed(obs: Observation) -> bool:
+        now = input_text(obs.snapshot, profile)
+        return bool(now) and now != typed_before
+
+    def was_taken(obs: Observation) -> bool:
+        return taken(obs, profile, before) or echoes(obs, profile, prompt) > echoes_before
+
+    # A program that takes Enter straight after a paste (gap_ms 0) gets both in one tmux
+    # command list: Enter only if the paste worked, and no look in between.
+    at_once = profile.submit.gap_ms == 0
+    then = [profile.submit.enter_key] if at_once else []
+    entered = at_once
+    try:
+        await pane.paste(prompt, then=then, unless_changed=before.facts if before.reused else None)
+    except (PaneChangedError, TargetNotFoundError) as error:
+        if not before.reused:
+            raise
+        raise StalePane(f"{pane.pane_id} changed since the last look ({error})") from error
+    except HostUnreachableError as error:
+        seen = await eyes.observe_through_drops(deadline)
+        if at_once and was_taken(seen):
+            return seen
+        if not landed(seen) and not was_taken(seen):
+            if before.reused:  # nothing typed; start over from a look of its own (tmux may
+                # have refused the paste because the pane had changed: the answer was lost)
+                raise StalePane(f"the link dropped while typing; nothing was typed ({error})") from error
+            log.info("%s: the paste was lost with the link; pasting it (once) again", eyes.agent)
+            await pane.paste(prompt, then=then)
+        else:
+            entered = False  # the text is there: Enter (again) below if it was not taken
+    await eyes.reached("pasted")
+
+    # Before Enter nothing can have been submitted, except a prompt already taken before a drop
+    # (one more echo of it): a busy-looking screen alone does not count here.
+    def echoed(o: Observation) -> bool:
+        return echoes(o, profile, prompt) > echoes_before
+
+    if entered:
+        landed_obs = before
+    else:
+        landed_obs = await eyes.wait_for(
+            lambda o: landed(o) or echoed(o), 10.0, what="the typed text to show"
+        )
+        if echoed(landed_obs):
+            return landed_obs
+        await asyncio.sleep(profile.submit.gap_ms / 1000)
+    attempts = 1 + profile.submit.retries
+    for attempt in range(1, attempts + 1):
+        try:
+            if not (attempt == 1 and entered):
+                await pane.keys([profile.submit.enter_key])
+        except HostUnreachableError:
+            seen = await eyes.observe_through_drops(deadline)
+            if was_taken(seen):
+                return seen
+            log.info("%s: Enter was lost with the link; the text is still unsent", eyes.agent)
+            continue
+        await eyes.reached("entered")
+        try:
+            return await eyes.wait_for(
+                lambda o: was_taken(o) and o.text != landed_obs.text,
+                profile.submit.confirm_s,
+                what="the agent to take the prompt",
+            )
+        except AgentTimeoutError:
+            seen = await eyes.observe()
+            if was_taken(seen) and seen.text != landed_obs.text:
+                return seen  # taken after all (e.g. the link dropped while we watched)
+            if attempt == attempts or not landed(seen):
+                raise
+            log.info("%s: Enter not taken, pressing it once more", eyes.agent)
+    raise AgentNotReadyError(
+        f"{eyes.agent} did not take the prompt", state="unknown", host=pane.host, target=pane.pane_id
+    )
+
+
+async def restart(eyes: Observer, command: str, *, timeout: float) -> Observation:
+    """Type ``command`` (the resume command) into the shell of a dead agent; wait for idle."""
+    obs = await eyes.observe()
+    if obs.state is not State.DEAD:
+        raise eyes.not_ready(obs, "restart (it is not dead)")
+    await eyes.handle.type_literal(command)
+    await eyes.handle.keys(["Enter"])
+    return await eyes.wait_for(
+        lambda o: o.state is State.IDLE and o.facts.current_command != obs.facts.current_command,
+        timeout, what="the agent to come back",
+    )

@@ -1,0 +1,21 @@
+"""Session transcripts: an agent's exact reply text from the files its CLI keeps, per agent CLI.
+
+Screens show rendered Markdown (backticks vanish, wide lines wrap), so where an agent keeps a
+transcript the bridge reads the raw text from it, over the same connection, and says so
+(``source``). A profile names its reader with ``transcript.kind``; :func:`reader_for` finds it.
+
+* :mod:`.base`: :class:`TranscriptReply`, the :class:`TranscriptReader` every reader implements;
+* :mod:`.claude`: Claude Code's JSONL files (``claude-jsonl``).
+"""
+
+from bridge.transcripts.base import TranscriptReader, TranscriptReply
+from bridge.transcripts.claude import ClaudeTranscripts
+
+__all__ = ["READERS", "TranscriptReader", "TranscriptReply", "reader_for"]
+
+READERS: dict[str, TranscriptReader] = {reader.kind: reader for reader in (ClaudeTranscripts(),)}
+
+
+def reader_for(kind: str) -> TranscriptReader | None:
+    """The reader of ``transcript.kind`` (``None`` for ``none`` and kinds without one yet)."""
+    return READERS.get(kind)

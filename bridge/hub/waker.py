@@ -8,7 +8,7 @@ import asyncio
 from bridge.api import Bridge
 from bridge.errors import AgentNotReadyError, PaneChangedError
 from bridge.hub.pager import Seen
-from bridge.reader import State, input_text
+from bridge.reading import State, input_text
 from bridge.text import check
 
 
@@ -34,14 +34,14 @@ class BridgeWaker:
                 state = "unknown" if seen is None else seen.state.value
                 raise AgentNotReadyError(f"{agent} is {state}, not idle: nothing typed", state=state)
             try:
-                await driver.tmux.paste(driver.pane, safe, unless_changed=seen.facts)
+                await driver.handle.paste(safe, unless_changed=seen.facts)
             except PaneChangedError as exc:
                 raise AgentNotReadyError(
                     f"{agent} changed as the wake was due: nothing typed", state="changed"
                 ) from exc
             driver.last = None  # the pane is about to change: no later ask may start from that look
             await asyncio.sleep(driver.profile.submit.gap_ms / 1000)
-            await driver.tmux.keys(driver.pane, ["Enter"])
+            await driver.handle.keys(["Enter"])
 
     async def shows(self, agent: str, mark: str) -> Seen:
         driver = await self.bridge.driver(agent)

@@ -56,8 +56,10 @@ async def test_each_command_is_aimed_at_the_bound_pane(tmux_server: TmuxServer) 
     await pane.paste("echo pasted-$((6*7))", then=["Enter"])
     argv = transport.argvs[-1]
     assert argv[4:6] == ["load-buffer", "-b"] and argv[7:9] == ["-", ";"]
-    assert argv[9:] == ["paste-buffer", "-p", "-r", "-d", "-b", argv[6], "-t", pane_id,
-                        ";", "send-keys", "-t", pane_id, "Enter"]  # fmt: skip
+    # tmux checks the pane (alive) when the paste is due, then pastes and presses the keys
+    assert argv[9:14] == ["if-shell", "-F", "-t", pane_id, "#{==:#{pane_dead},0}"]
+    assert argv[14].startswith('paste-buffer "-p" "-r" "-d" "-b" "' + argv[6] + '" "-t" "' + pane_id + '"')
+    assert argv[14].endswith('; send-keys "-t" "' + pane_id + '" "Enter"')
     wait_for(lambda: "pasted-42" in tmux_server.capture(pane_id), 10)
 
     seen, screen, stamp = await pane.observe()

@@ -11,18 +11,30 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bridge.errors import ConfigError, NotFoundError, ThreadClosedError, UnknownAgentError
+from bridge.errors import BridgeError, ConfigError, NotFoundError, ThreadClosedError, UnknownAgentError
 from bridge.hub.events import EventLog
-from bridge.hub.models import MAX_BODY, Identity, Message, Status, Thread
+from bridge.hub.models import MAX_BODY, Event, Identity, Message, Status, Thread
 from bridge.hub.store.engine import Store
 from bridge.hub.store.schema import messages, threads
 
 MAX_SUBJECT = 300
+BATCH = 256  # messages written in one transaction at most
+
+
+@dataclass
+class _Outgoing:
+    who: Identity
+    to: str
+    subject: str
+    body: str
+    thread_id: int | None
+    done: asyncio.Future[Message]
 
 
 class Relay:
@@ -32,6 +44,8 @@ class Relay:
         self.agents = frozenset(agents)
         self.changed = asyncio.Event()  # set on every new message: the pager looks
         self.touched: set[str] = set()  # recipients of new messages since the pager last looked
+        self._outbox: list[_Outgoing] = []
+        self._writer: asyncio.Task[None] | None = None
         self.waiting: Callable[[str], str | None] = lambda _agent: None  # the pager says why
 
     # -- writing ----------------------------------------------------------------------------
@@ -39,46 +53,76 @@ class Relay:
     async def send(
         self, who: Identity, to: str, subject: str, body: str, *, thread_id: int | None = None
     ) -> Message:
-        """Store a message for ``to`` (a new thread, or ``thread_id`` if the sender is part of it)."""
+        """Store a message for ``to`` (a new thread, or ``thread_id`` if the sender is part of it).
+
+        Messages sent at the same time are written together, in one transaction (group commit:
+        a transaction's cost is paid once for all of them); each caller gets its own result.
+        """
         if to not in self.agents:
             raise UnknownAgentError(
                 f"no agent {to!r} in the hub's registry", hint="agent-bridge agents lists them"
             )
         _check_text(subject, body)
-        now = time.time()
+        done: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._outbox.append(_Outgoing(who, to, subject, body, thread_id, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="hub-relay-writer")
+        return await done
+
+    async def _write(self) -> None:
+        while self._outbox:
+            batch, self._outbox = self._outbox[:BATCH], self._outbox[BATCH:]
+            try:
+                results = await self._store(batch)
+            except Exception as exc:  # the store failed: every message of the batch was lost
+                for item in batch:
+                    if not item.done.done():
+                        item.done.set_exception(exc)
+                continue
+            for item, (result, event) in zip(batch, results, strict=True):
+                if event is not None:
+                    await self.log.publish(event)
+                    self.touched.add(item.to)
+                if item.done.done():
+                    continue
+                if isinstance(result, Message):
+                    item.done.set_result(result)
+                else:
+                    item.done.set_exception(result)
+            self.changed.set()
+
+    async def _store(self, batch: list[_Outgoing]) -> list[tuple[Message | BridgeError, Event | None]]:
+        results: list[tuple[Message | BridgeError, Event | None]] = []
         async with self.store.begin() as conn:
-            if thread_id is None:
-                thread_id = int(
-                    (
-                        await conn.execute(
-                            threads.insert().values(
-                                subject=subject or "(no subject)", created_by=who.name, created_at=now
-                            )
-                        )
-                    ).inserted_primary_key[0]  # type: ignore[index]
-                )
-            else:
-                thread = await self._thread_row(conn, who, thread_id)
-                if thread.closed_at is not None:
-                    raise ThreadClosedError(
-                        f"thread {thread_id} is closed (by {thread.closed_by}); it takes no more messages",
-                        hint="start a new thread: agent-bridge msg send TO --subject S TEXT",
+            for item in batch:
+                now = time.time()
+                subject, thread_id = item.subject, item.thread_id
+                if thread_id is None:
+                    row = threads.insert().values(
+                        subject=subject or "(no subject)", created_by=item.who.name, created_at=now
                     )
-                subject = subject or thread.subject
-            values = dict(
-                thread_id=thread_id, sender=who.name, recipient=to, subject=subject or "(no subject)",
-                body=body, created_at=now,
-            )  # fmt: skip
-            new_id = int((await conn.execute(messages.insert().values(**values))).inserted_primary_key[0])  # type: ignore[index]
-            event = await self.log.insert(
-                conn, "message", agent=to, actor=who.name, id=new_id, thread_id=thread_id,
-                subject=values["subject"], bytes=len(body.encode()),
-            )  # fmt: skip
-        await self.log.publish(event)
-        self.touched.add(to)
-        self.changed.set()
-        message = Message(id=new_id, **values)  # type: ignore[arg-type]
-        return message
+                    thread_id = int((await conn.execute(row)).inserted_primary_key[0])  # type: ignore[index]
+                else:
+                    try:
+                        thread = await self._thread_row(conn, item.who, thread_id)
+                    except BridgeError as exc:
+                        results.append((exc, None))
+                        continue
+                    if thread.closed_at is not None:
+                        results.append((_closed(thread_id, thread.closed_by), None))
+                        continue
+                    subject = subject or thread.subject
+                values = dict(
+                    thread_id=thread_id, sender=item.who.name, recipient=item.to,
+                    subject=subject or "(no subject)", body=item.body, created_at=now,
+                )  # fmt: skip
+                new_id = int((await conn.execute(messages.insert().values(**values))).inserted_primary_key[0])  # type: ignore[index]
+                event = await self.log.insert(
+                    conn, "message", agent=item.to, actor=item.who.name, id=new_id, thread_id=thread_id,
+                    subject=values["subject"], bytes=len(item.body.encode()),
+                )  # fmt: skip
+                results.append((Message(id=new_id, **values), event))  # type: ignore[arg-type]
+        return results
 
     async def reply(self, who: Identity, message_id: int, body: str) -> Message:
         """Answer message ``message_id`` in its thread, to the other side of it."""
@@ -199,6 +243,13 @@ class Relay:
         if row is None:
             raise NotFoundError(f"no thread {thread_id} for {who.name}")
         return row
+
+
+def _closed(thread_id: int, by: str) -> ThreadClosedError:
+    return ThreadClosedError(
+        f"thread {thread_id} is closed (by {by}); it takes no more messages",
+        hint="start a new thread: agent-bridge msg send TO --subject S TEXT",
+    )
 
 
 def _check_text(subject: str, body: str) -> None:

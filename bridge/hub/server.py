@@ -131,9 +131,7 @@ class Hub:
 
         host, port = parse_listen(listen or self.registry.model.hub.listen)
         try:
-            tcp = socket.create_server(
-                (host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET
-            )
+            tcp = _tcp_socket(host, port)
         except OSError as exc:
             raise BridgeError(
                 f"the hub cannot listen on {host}:{port}: {exc.strerror or exc}",
@@ -182,6 +180,22 @@ class Hub:
             await asyncio.wait(tasks, timeout=5)
             with contextlib.suppress(OSError):
                 os.unlink(socket_path())
+
+
+def _tcp_socket(host: str, port: int) -> socket.socket:
+    """The listening socket, made here so a taken port is one clear error. Its protocol is named
+    (IPPROTO_TCP): asyncio sets TCP_NODELAY only on such sockets, and without it every answer on a
+    kept-alive connection waits ~40 ms for the client's delayed ACK."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def _unix_socket(path: Path) -> socket.socket:

@@ -24,6 +24,8 @@ pytestmark = pytest.mark.integration
 
 TOOLS = {
     "list_agents", "agent_state", "ask", "send", "keys", "screen", "switch_model", "approve", "restart",
+    # the hub's message tools
+    "send_message", "inbox", "read_message", "reply", "close_thread", "message_status",
 }
 
 
@@ -59,7 +61,7 @@ def text_of(result: Any) -> str:
     return "".join(block.text for block in result.content if getattr(block, "type", "") == "text")
 
 
-async def test_lists_nine_tools_with_descriptions(registry: Path, tmp_path: Path) -> None:
+async def test_lists_the_tools_with_descriptions(registry: Path, tmp_path: Path) -> None:
     async with server(registry, tmp_path) as session:
         listed = (await session.list_tools()).tools
     assert {tool.name for tool in listed} == TOOLS

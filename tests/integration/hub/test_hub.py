@@ -168,3 +168,41 @@ def test_budget_holds_wakes_back_visibly(make_hub: Callable[..., HubRun], store_
             )
     time.sleep(1.5)
     assert len(run.wakes("bob")) == 2
+
+
+async def test_message_tools_over_mcp(hub: HubRun) -> None:
+    """An MCP client speaking for alice (her name and token in the server's environment)."""
+    import sys
+
+    import anyio
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    from tests.conftest import REPO
+
+    env = {**hub.env, "AGENT_BRIDGE_AGENT": "alice", "AGENT_BRIDGE_TOKEN": hub.tokens["alice"],
+           "AGENT_BRIDGE_HUB_URL": hub.url, "PYTHONPATH": str(REPO)}  # fmt: skip
+    params = StdioServerParameters(command=sys.executable, cwd=str(REPO), env=env,
+                                   args=["-m", "bridge", "--config", str(hub.registry), "mcp"])  # fmt: skip
+    with (hub.tmp / "mcp.stderr").open("w") as errlog, anyio.fail_after(90):
+        async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as mcp:
+            await mcp.initialize()
+            sent = await mcp.call_tool(
+                "send_message", {"to": "bob", "subject": "via mcp", "body": "hello bob"}
+            )
+            assert not sent.is_error, sent
+            message = sent.structured_content["id"]  # type: ignore[index]
+            wait_for(lambda: len(hub.wakes("bob")) == 1, 20)
+            answer = json.loads(hub.cli("--json", "msg", "read", str(message), who="bob").stdout)
+            assert answer["body"] == "hello bob" and answer["sender"] == "alice"
+            hub.cli("msg", "reply", str(message), "hi alice", who="bob")
+            inbox = await mcp.call_tool("inbox", {})
+            assert [m["body"] for m in inbox.structured_content["messages"]] == ["hi alice"]  # type: ignore[index]
+            read = await mcp.call_tool("read_message", {"id": message + 1})
+            assert "hi alice" in read.content[0].text  # type: ignore[union-attr]
+            status = await mcp.call_tool("message_status", {"id": message})
+            assert status.structured_content["status"] == "read"  # type: ignore[index]
+            closed = await mcp.call_tool("close_thread", {"thread_id": answer["thread_id"]})
+            assert not closed.is_error
+            refused = await mcp.call_tool("reply", {"id": message, "body": "more"})
+            assert refused.is_error and "closed" in refused.content[0].text  # type: ignore[union-attr]

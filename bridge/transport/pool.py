@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bridge.config import HostSpec
+from bridge.config.models import HostSpec
 from bridge.transport.base import Transport
 
 

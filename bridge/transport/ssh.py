@@ -25,7 +25,8 @@ from typing import Any
 
 import asyncssh
 
-from bridge.config import HostSpec
+from bridge.config.models import HostSpec
+from bridge.config.paths import not_private
 from bridge.errors import AuthError, BridgeError, ConfigError, HostError, HostKeyError, HostUnreachableError
 from bridge.transport.base import Completed, Process, decode, encode
 
@@ -387,12 +388,13 @@ def _known_hosts_name(spec: HostSpec) -> str:
 def check_private_key_file(path: Path, *, host: str | None = None) -> None:
     """Refuse a private key that is missing or readable by group or others."""
     try:
-        mode = path.stat().st_mode
+        info = path.stat()
     except OSError as exc:
         raise ConfigError(
             f"identity_file {path} cannot be read: {exc.strerror}", host=host
         ) from exc
-    if mode & 0o077:
+    if not_private(info):
+        mode = info.st_mode
         raise ConfigError(
             f"identity_file {path} is readable by others (mode {mode & 0o777:o})",
             hint=f"chmod 600 {path}",

@@ -1,4 +1,4 @@
-"""bridge/wireguard.py and bridge/cli_wg.py: keys byte-compatible with `wg`, state files and their
+"""bridge/wireguard/ and bridge/cli_wg.py: keys byte-compatible with `wg`, state files and their
 modes, rendered configs that `wg-quick strip` accepts, QR output, and one-line errors."""
 
 from __future__ import annotations

@@ -254,13 +254,10 @@ class SSHTransport:
     ) -> BridgeError:
         """THE mapping of an asyncssh or socket error to an error of the tree (raise it ``from exc``).
 
-        While ``connecting``: a host key that does not verify is :class:`HostKeyError` with both
-        fingerprints (not while ``reading_key``: the presented key itself, which is never
-        verified), a refused login :class:`AuthError`, anything else "cannot reach"
-        (:class:`HostUnreachableError`). Once connected: a live connection that keeps refusing new
-        channels is :class:`HostError`; anything else lost the connection (forgotten here, so the
-        next call reconnects).
-        """
+        ``connecting``: an unverified host key (not while ``reading_key``: reading it never
+        verifies) is :class:`HostKeyError` with both fingerprints, a refused login
+        :class:`AuthError`, the rest "cannot reach". Connected: channels refused by a live
+        connection are :class:`HostError`; the rest lost the connection (forgotten: reconnect)."""
         if connecting:
             if isinstance(exc, asyncssh.HostKeyNotVerifiable) and not reading_key:
                 return await self._host_key_error()
@@ -277,7 +274,7 @@ class SSHTransport:
             )
         if isinstance(exc, _ChannelsFull):
             return HostError(
-                f"{self.host} refused a new SSH channel: {exc.reason}",
+                f"{self.host} refused a new SSH channel: {exc}",
                 hint="too many sessions at once? see sshd's MaxSessions",
                 host=self.host,
             )
@@ -318,11 +315,8 @@ def _linger(conn: asyncssh.SSHClientConnection, flush: bool) -> None:
 
 
 class _ChannelsFull(Exception):
-    """A live connection refused a new channel every time it was asked (sshd's MaxSessions)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    """A live connection refused a new channel every time it was asked (sshd's MaxSessions);
+    its one argument is the reason sshd gave."""
 
 
 _CHUNK = 256 * 1024  # at most this much output per read (less when less has arrived)

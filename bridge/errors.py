@@ -16,7 +16,7 @@ code and prints ``str(error)`` as a single line (what failed, and what to do)::
     │   ├── HubUnreachableError             (a HostUnreachableError) the hub did not answer
     │   ├── AuthError                       the host refused our key
     │   │   └── TokenError                  the hub refused our token
-    │   └── HostKeyError                    unknown or changed host key
+    │   └── HostKeyError                    unknown or changed host key (both fingerprints)
     ├── AgentError                  exit 4  the pane or the agent in it is not usable
     │   ├── TargetNotFoundError             the tmux session/window/pane does not exist
     │   ├── AgentNotReadyError              the agent is not idle (busy, dead, in a menu, ...)
@@ -30,6 +30,7 @@ Errors carry data (host, target, last screen) so that callers (CLI ``--json``, M
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -105,7 +106,31 @@ class AuthError(HostError):
 
 
 class HostKeyError(HostError):
-    """The host key is unknown (under ``strict``) or has changed."""
+    """The host key is unknown (under ``strict``) or has changed.
+
+    ``changed``: known_hosts holds other keys for the host (else it holds none); ``presented``:
+    the fingerprint of the key the host showed (``None`` if it could not be read); ``known``: the
+    fingerprints known_hosts holds for it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        changed: bool = False,
+        presented: str | None = None,
+        known: Sequence[str] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.changed = changed
+        self.presented = presented
+        self.known = list(known)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data.update(changed=self.changed, presented=self.presented, known=self.known)
+        return data
 
 
 class AgentError(BridgeError):

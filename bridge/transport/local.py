@@ -7,19 +7,18 @@ import contextlib
 import logging
 import shlex
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bridge.errors import BridgeError
-from bridge.transport import Completed, decode, encode
-
-if TYPE_CHECKING:
-    from bridge.control import Process
+from bridge.transport.base import Completed, Process, decode, encode
 
 log = logging.getLogger("bridge.transport")
 
 
 class LocalTransport:
-    """The :class:`~bridge.transport.Transport` for ``local = true`` hosts."""
+    """The :class:`~bridge.transport.base.Transport` for ``local = true`` hosts."""
+
+    remote = False  # this machine: no link that could die silently
 
     def __init__(self, host: str = "local") -> None:
         self.host = host
@@ -75,7 +74,7 @@ _LINE_LIMIT = 64 * 1024 * 1024  # asyncio's default (64 KiB) is too short for ca
 
 
 class _LocalProcess:
-    """An asyncio subprocess as a :class:`bridge.control.Process`."""
+    """An asyncio subprocess as a :class:`bridge.transport.base.Process`."""
 
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self._proc = proc

@@ -3,8 +3,12 @@
 One connection per host, opened on first use and reused for every call; keepalives detect a dead
 link; a lost connection is reopened on the next call. Host keys are checked strictly by default:
 ``host_key_policy = "accept-new"`` trusts a host seen for the first time (and records its key), and
-a *changed* key is always refused with both fingerprints shown. ``~/.ssh/config`` is honoured
-(HostName, User, Port, IdentityFile, ProxyJump), as is ssh-agent.
+a *changed* key is always refused with both fingerprints shown (and carried by the
+:class:`~bridge.errors.HostKeyError`). ``~/.ssh/config`` is honoured (HostName, User, Port,
+IdentityFile, ProxyJump), as is ssh-agent.
+
+asyncssh's (and the socket's) errors become errors of the tree in one place,
+:meth:`SSHTransport._mapped`, raised ``from`` the original.
 """
 
 from __future__ import annotations
@@ -17,16 +21,14 @@ import socket
 import struct
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import asyncssh
 
-from bridge.config import HostSpec
-from bridge.errors import AuthError, HostError, HostKeyError, HostUnreachableError
-from bridge.transport import Completed, decode, encode
-
-if TYPE_CHECKING:
-    from bridge.control import Process
+from bridge.config.models import HostSpec
+from bridge.config.paths import not_private
+from bridge.errors import AuthError, BridgeError, ConfigError, HostError, HostKeyError, HostUnreachableError
+from bridge.transport.base import Completed, Process, decode, encode
 
 log = logging.getLogger("bridge.transport")
 
@@ -40,7 +42,9 @@ REFUSED_BACKOFF_S = (0.05, 0.1, 0.2, 0.4, 0.8)  # a refused channel open is trie
 
 
 class SSHTransport:
-    """The :class:`~bridge.transport.Transport` for SSH hosts."""
+    """The :class:`~bridge.transport.base.Transport` for SSH hosts."""
+
+    remote = True  # over a network link, which can die without a word
 
     def __init__(self, host: str, spec: HostSpec) -> None:
         assert spec.address, "SSH hosts have an address"
@@ -98,20 +102,8 @@ class SSHTransport:
             conn = await asyncssh.connect(self.spec.address, **self._options())
             _linger(conn, False)
             return conn
-        except asyncssh.HostKeyNotVerifiable as exc:
-            raise await self._host_key_error() from exc
-        except asyncssh.PermissionDenied as exc:
-            raise AuthError(
-                f"host {self.host} ({self._where}) refused our key: {exc.reason}",
-                hint="check user and identity_file, or load the key into ssh-agent",
-                host=self.host,
-            ) from exc
         except (OSError, TimeoutError, asyncssh.Error) as exc:
-            raise HostUnreachableError(
-                f"cannot reach host {self.host} at {self._where}: {_reason(exc)}",
-                hint=f"is the host up and the tunnel connected? try: agent-bridge doctor {self.host}",
-                host=self.host,
-            ) from exc
+            raise await self._mapped(exc, connecting=True) from exc
 
     def _known_keys(self) -> list[asyncssh.SSHKey]:
         path = self.known_hosts_path
@@ -134,26 +126,26 @@ class SSHTransport:
                 self.spec.connect_timeout,
             )
         except (OSError, TimeoutError, asyncssh.Error) as exc:
-            raise HostUnreachableError(
-                f"cannot reach host {self.host} at {self._where}: {_reason(exc)}",
-                hint=f"is the host up and the tunnel connected? try: agent-bridge doctor {self.host}",
-                host=self.host,
-            ) from exc
+            raise await self._mapped(exc, connecting=True, reading_key=True) from exc
         return key
 
     async def _host_key_error(self) -> HostKeyError:
-        presented = await self._server_key()
-        shown = presented.get_fingerprint() if presented else "unknown"
-        known = self._known_keys()
+        key = await self._server_key()
+        presented = key.get_fingerprint() if key else None
+        shown = presented or "unknown"
+        known = [k.get_fingerprint() for k in self._known_keys()]
         path = self.known_hosts_path
         if known:
-            old = ", ".join(k.get_fingerprint() for k in known)
+            old = ", ".join(known)
             return HostKeyError(
                 f"host key of {self.host} ({self._where}) has CHANGED: it presents {shown}, "
                 f"{path} has {old}; refusing to connect",
                 hint=f"if you expected this, remove the old key: ssh-keygen -R "
                 f"{_known_hosts_name(self.spec)} -f {path}",
                 host=self.host,
+                changed=True,
+                presented=presented,
+                known=known,
             )
         return HostKeyError(
             f"host key of {self.host} ({self._where}) is not in {path} (policy strict); "
@@ -161,6 +153,7 @@ class SSHTransport:
             hint='check that fingerprint on the host, then add it with ssh-keyscan, '
             'or set host_key_policy = "accept-new"',
             host=self.host,
+            presented=presented,
         )
 
     async def _accept_new_host_key(self) -> None:
@@ -195,8 +188,8 @@ class SSHTransport:
             raise HostError(
                 f"{command[:80]} on {self.host} took longer than {timeout}s", host=self.host
             ) from exc
-        except (OSError, asyncssh.Error) as exc:
-            raise self._lost(exc) from exc
+        except (OSError, asyncssh.Error, _ChannelsFull) as exc:
+            raise await self._mapped(exc) from exc
         status = status_code if status_code is not None else 255
         return Completed(tuple(argv), status, decode(out), decode(err))
 
@@ -229,11 +222,7 @@ class SSHTransport:
                     if refused <= len(REFUSED_BACKOFF_S):
                         await asyncio.sleep(REFUSED_BACKOFF_S[refused - 1])
                         continue
-                    raise HostError(
-                        f"{self.host} refused a new SSH channel: {exc.reason}",
-                        hint="too many sessions at once? see sshd's MaxSessions",
-                        host=self.host,
-                    ) from exc
+                    raise _ChannelsFull(exc.reason) from exc
                 self._conn = None
                 if attempt == 2:
                     raise
@@ -256,12 +245,39 @@ class SSHTransport:
         log.debug("ssh %s: open %s", self.host, command)
         try:
             process = await self._open(command, merge_stderr=True)
-        except (OSError, asyncssh.Error) as exc:
-            raise self._lost(exc) from exc
+        except (OSError, asyncssh.Error, _ChannelsFull) as exc:
+            raise await self._mapped(exc) from exc
         return _SSHProcess(process, self)
 
-    def _lost(self, exc: BaseException) -> HostUnreachableError:
-        """Forget the connection (the next call reconnects) and say what was lost."""
+    async def _mapped(
+        self, exc: BaseException, *, connecting: bool = False, reading_key: bool = False
+    ) -> BridgeError:
+        """THE mapping of an asyncssh or socket error to an error of the tree (raise it ``from exc``).
+
+        ``connecting``: an unverified host key (not while ``reading_key``: reading it never
+        verifies) is :class:`HostKeyError` with both fingerprints, a refused login
+        :class:`AuthError`, the rest "cannot reach". Connected: channels refused by a live
+        connection are :class:`HostError`; the rest lost the connection (forgotten: reconnect)."""
+        if connecting:
+            if isinstance(exc, asyncssh.HostKeyNotVerifiable) and not reading_key:
+                return await self._host_key_error()
+            if isinstance(exc, asyncssh.PermissionDenied) and not reading_key:
+                return AuthError(
+                    f"host {self.host} ({self._where}) refused our key: {exc.reason}",
+                    hint="check user and identity_file, or load the key into ssh-agent",
+                    host=self.host,
+                )
+            return HostUnreachableError(
+                f"cannot reach host {self.host} at {self._where}: {_reason(exc)}",
+                hint=f"is the host up and the tunnel connected? try: agent-bridge doctor {self.host}",
+                host=self.host,
+            )
+        if isinstance(exc, _ChannelsFull):
+            return HostError(
+                f"{self.host} refused a new SSH channel: {exc}",
+                hint="too many sessions at once? see sshd's MaxSessions",
+                host=self.host,
+            )
         self._conn = None
         return HostUnreachableError(
             f"lost the connection to {self.host} ({self._where}): {_reason(exc)}",
@@ -298,11 +314,16 @@ def _linger(conn: asyncssh.SSHClientConnection, flush: bool) -> None:
             log.debug("ssh: SO_LINGER not set: %s", exc)
 
 
+class _ChannelsFull(Exception):
+    """A live connection refused a new channel every time it was asked (sshd's MaxSessions);
+    its one argument is the reason sshd gave."""
+
+
 _CHUNK = 256 * 1024  # at most this much output per read (less when less has arrived)
 
 
 class _SSHProcess:
-    """An asyncssh process as a :class:`bridge.control.Process`."""
+    """An asyncssh process as a :class:`bridge.transport.base.Process`."""
 
     def __init__(self, process: asyncssh.SSHClientProcess[bytes], transport: SSHTransport) -> None:
         self._process = process
@@ -360,15 +381,14 @@ def _known_hosts_name(spec: HostSpec) -> str:
 
 def check_private_key_file(path: Path, *, host: str | None = None) -> None:
     """Refuse a private key that is missing or readable by group or others."""
-    from bridge.errors import ConfigError
-
     try:
-        mode = path.stat().st_mode
+        info = path.stat()
     except OSError as exc:
         raise ConfigError(
             f"identity_file {path} cannot be read: {exc.strerror}", host=host
         ) from exc
-    if mode & 0o077:
+    if not_private(info):
+        mode = info.st_mode
         raise ConfigError(
             f"identity_file {path} is readable by others (mode {mode & 0o777:o})",
             hint=f"chmod 600 {path}",

@@ -1,5 +1,5 @@
 """A real WireGuard tunnel (wireguard-go) between two network namespaces, with keys and configs made by
-bridge/wireguard.py: it comes up, a delay relay raises the RTT, a cut makes it unreachable and a
+bridge/wireguard/: it comes up, a delay relay raises the RTT, a cut makes it unreachable and a
 restore brings it (and an open TCP connection) back. Needs root; skips with the reason otherwise.
 """
 
@@ -55,7 +55,7 @@ def _eventually(check: Callable[[], bool], timeout: float) -> bool:
 
 def test_tunnel_comes_up_with_bridge_keys(net: WgNetns) -> None:
     state = wg.show(net.state_dir)
-    # The running interfaces carry exactly the keys bridge/wireguard.py made.
+    # The running interfaces carry exactly the keys bridge/wireguard/ made.
     local_dump = net.local.run(["wg", "show", net.local_if, "dump"]).stdout.splitlines()
     assert local_dump[0].split("\t")[1] == state.peer("local").public_key
     assert local_dump[1].split("\t")[0] == state.hub.public_key

@@ -157,7 +157,7 @@ async def test_over_ssh_a_look_is_reused_only_while_the_host_was_heard_from_late
     """A link that died silently tells no changes: over SSH the last look counts only while the
     host sent something within HEARD_S; otherwise the ask takes the lock and looks first (and
     fails fast if the host is gone, rather than typing into a dead link)."""
-    monkeypatch.setattr("bridge.control.HEARD_S", 0.5)
+    monkeypatch.setattr("bridge.tmux.channel.HEARD_S", 0.5)
     tmux_server.new_pane("work")
     registry = make_registry(
         sshd.host_toml("vps", tmux_socket=tmux_server.socket), agent_toml("sh", "vps", "work:0.0")

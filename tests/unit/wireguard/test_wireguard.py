@@ -1,4 +1,4 @@
-"""bridge/wireguard.py: keys byte-compatible with `wg`, state files and their
+"""bridge/wireguard/: keys byte-compatible with `wg`, state files and their
 modes, rendered configs that `wg-quick strip` accepts, QR output, and one-line errors."""
 
 from __future__ import annotations

@@ -24,9 +24,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bridge.paths import config_dir, runtime_dir
-
-__all__ = ["config_dir", "runtime_dir"]
+from bridge.errors import ConfigError
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 # session[:window[.pane]] — tmux's own target syntax, restricted to what is unambiguous.
@@ -175,8 +173,6 @@ def env_timeout() -> float | None:
     try:
         return float(raw)
     except ValueError:
-        from bridge.errors import ConfigError
-
         raise ConfigError(
             f"AGENT_BRIDGE_TIMEOUT={raw!r} is not a number", hint="set seconds, e.g. 300"
         ) from None

@@ -1,11 +1,12 @@
-"""Typed tmux commands over any :class:`~bridge.transport.Transport`.
+"""Typed tmux commands over any :class:`~bridge.transport.base.Transport`.
 
-Every call goes through :meth:`Tmux.run`, which logs the argv (``shlex.join``) at debug level.
+Every call goes through :meth:`Tmux.run`, the one runner, which logs the argv (``shlex.join``) at
+debug level and sends it over the control link (:mod:`.link`) when it may, else as its own exec.
 Panes are addressed by their stable ``%id``; :meth:`Tmux.resolve` turns a ``session:window.pane``
-target into one. Text is typed exactly: :meth:`Tmux.paste` sends it on stdin to ``load-buffer``
-and pastes it with ``paste-buffer -p`` (bracketed paste) in the same tmux invocation, or, over a
-control channel (:mod:`bridge.control`), as quoted ``set-buffer`` lines and ``paste-buffer -p``
-written at once.
+target into one (:mod:`.facts`). Text is typed exactly: :meth:`Tmux.paste` sends it on stdin to
+``load-buffer`` and pastes it with ``paste-buffer -p`` (bracketed paste) in the same tmux
+invocation, or, over a control channel, as quoted ``set-buffer`` lines and ``paste-buffer -p``
+written at once (:mod:`.paste`). A failure is mapped by :func:`bridge.tmux.failures.failure`.
 """
 
 from __future__ import annotations
@@ -16,103 +17,20 @@ import logging
 import shlex
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from bridge.config import Target
-from bridge.control import unescape, words
+from bridge.config.models import Target
 from bridge.errors import BridgeError, CommandError, HostUnreachableError, TargetNotFoundError
-from bridge.transport import Completed, Transport
+from bridge.tmux.changes import Answered, Stamp
+from bridge.tmux.channel import ControlChannel
+from bridge.tmux.facts import END, FACTS_FORMAT, PaneFacts, mismatch, parse_facts, same_as
+from bridge.tmux.failures import failure
+from bridge.tmux.link import ControlLink
+from bridge.tmux.paste import paste_buffer, paste_via_control, refused_if_changed
+from bridge.tmux.protocol import Chain
+from bridge.tmux.quoting import escape_literal
+from bridge.transport.base import Completed, Transport
 
-if TYPE_CHECKING:
-    from bridge.control import ControlChannel, ControlLink, Stamp
-
-log = logging.getLogger("bridge.tmux")
-
-# What a look reads, in two parts. Numbers and flags first, one space between (they never hold
-# one). Then the names a person or a pane's program controls, each through tmux's ``q`` modifier,
-# which backslash-escapes the shell's specials, space, ``$`` and the backslash itself; so no value
-# holds an unescaped space, and `` $`` ends the record unambiguously (a pane's path may even hold a
-# newline). :func:`bridge.control.unescape` reads the values as tmux 3.3a and 3.4+ print them.
-_FIXED = (
-    "pane_id",
-    "pane_pid",
-    "pane_dead",
-    "pane_width",
-    "pane_height",
-    "cursor_x",
-    "cursor_y",
-    "alternate_on",
-    "history_size",
-    "pane_in_mode",
-    "window_index",
-    "pane_index",
-    "pid",
-)
-_FREE = ("pane_current_command", "session_name", "window_name", "pane_current_path")
-_END = " $"
-FACTS_FORMAT = " ".join(
-    [*(f"#{{{name}}}" for name in _FIXED), *(f"#{{q:{name}}}" for name in _FREE)]
-) + _END
-
-
-@dataclass(frozen=True)
-class PaneFacts:
-    """What tmux knows about a pane, read in one call."""
-
-    pane_id: str
-    current_command: str
-    pid: int
-    dead: bool
-    width: int
-    height: int
-    cursor_x: int
-    cursor_y: int
-    alternate_on: bool
-    history_size: int
-    in_mode: bool
-    session: str
-    window_index: int
-    pane_index: int
-    current_path: str
-    server_pid: int
-    window_name: str = ""
-
-    @property
-    def target(self) -> str:
-        return f"{self.session}:{self.window_index}.{self.pane_index}"
-
-
-def same_as(facts: PaneFacts) -> str:
-    """A tmux format that is true (``1``) while the pane still shows what ``facts`` describe:
-    alive, not in a mode, in the same place, same size, cursor, scrollback, screen and command."""
-
-    def literal(value: str) -> str:  # a literal inside a format: #, comma and } escaped
-        return value.replace("#", "##").replace(",", "#,").replace("}", "#}")
-
-    checks = [
-        ("pane_dead", "0"), ("pane_in_mode", "0"), ("pane_width", str(facts.width)),
-        ("pane_height", str(facts.height)), ("cursor_x", str(facts.cursor_x)),
-        ("cursor_y", str(facts.cursor_y)), ("history_size", str(facts.history_size)),
-        ("alternate_on", "1" if facts.alternate_on else "0"),
-        ("pane_current_command", literal(facts.current_command)),
-        ("session_name", literal(facts.session)), ("window_index", str(facts.window_index)),
-        ("pane_index", str(facts.pane_index)),
-    ]  # fmt: skip
-    condition = f"#{{==:#{{{checks[0][0]}}},{checks[0][1]}}}"
-    for name, value in checks[1:]:
-        condition = f"#{{&&:{condition},#{{==:#{{{name}}},{value}}}}}"
-    return condition
-
-
-def escape_literal(text: str) -> str:
-    """Make ``text`` safe as one ``send-keys -l`` argument.
-
-    tmux treats an argument that ends in ``;`` as a command separator; a backslash before that
-    final ``;`` keeps it literal (``a;`` -> ``a\\;``, and ``a\\;`` -> ``a\\\\;``).
-    """
-    return text[:-1] + "\\;" if text.endswith(";") else text
-
+log = logging.getLogger("bridge.tmux")  # the name it always had (-v output, tests)
 
 # What may go over a control channel: reading, typing, buffers. Everything else (creating
 # sessions, respawning, -V, stdin) keeps its own exec, and so does all of it without a channel.
@@ -127,7 +45,7 @@ _READ_ONLY = frozenset({"display-message", "capture-pane", "list-panes", "has-se
 class Tmux:
     """tmux on one host (``socket`` is ``tmux -S``; ``None`` is the user's default server).
 
-    With a ``control`` link (:class:`bridge.control.ControlLink`, one tmux control-mode client
+    With a ``control`` link (:class:`bridge.tmux.link.ControlLink`, one tmux control-mode client
     attached to the agent's session) reads and keystrokes are one line each on that long-lived
     channel (one round trip, no new SSH channel, no tmux client start), and :meth:`wait_change`
     wakes on the pane's ``%output``. Without one, or while it cannot start, every command is its own
@@ -196,10 +114,8 @@ class Tmux:
     async def _run_control(
         self, channel: ControlChannel, argv: list[str], commands: list[list[str]]
     ) -> Completed:
-        """``a ; b`` as one line (a :class:`~bridge.control.Chain`): one round trip, and tmux skips
-        the rest after a failure, exactly as with exec."""
-        from bridge.control import Chain
-
+        """``a ; b`` as one line (a :class:`~bridge.tmux.protocol.Chain`): one round trip, and tmux
+        skips the rest after a failure, exactly as with exec."""
         timeout = self.control.timeout if self.control is not None else None
         if timeout is not None and any("-S" in c for c in commands):
             timeout *= 3  # scrollback can be megabytes
@@ -208,8 +124,6 @@ class Tmux:
         return dataclasses.replace(result, argv=tuple(argv))
 
     def _raise(self, result: Completed, target: str | None) -> None:
-        from bridge.control import failure
-
         raise failure(self.host, result, target)
 
     # -- facts ------------------------------------------------------------------------------
@@ -235,7 +149,7 @@ class Tmux:
         if not result.ok:
             self._raise(result, None)
         try:
-            facts = self._facts(result.stdout, server)
+            facts = parse_facts(result.stdout, server, self.host)
         except TargetNotFoundError:
             facts = None
         if facts is None or (facts.session, facts.window_name, facts.width) != (server, window, 81):
@@ -253,61 +167,25 @@ class Tmux:
     async def facts(self, target: str) -> PaneFacts:
         """All :class:`PaneFacts` of ``target`` (a ``%id`` or ``session:window.pane``) at once."""
         out = (await self.run("display-message", "-p", "-t", target, FACTS_FORMAT, target=target)).stdout
-        return self._facts(out, target)
-
-    def _facts(self, record: str, target: str) -> PaneFacts:
-        """Parse one :data:`FACTS_FORMAT` record (with or without its end mark)."""
-        head = record.split(_END + "\n", 1)[0].rstrip("\n").removesuffix(_END)
-        fixed = head.split(" ", len(_FIXED))
-        free = words(fixed.pop()) if len(fixed) == len(_FIXED) + 1 else []
-        if len(free) != len(_FREE) or not fixed[0].startswith("%"):
-            raise TargetNotFoundError(
-                f"tmux target {target} not found on {self.host}",
-                hint="check the agent's target in the registry, or run: agent-bridge start AGENT",
-                host=self.host,
-                target=target,
-            )
-        v = dict(zip(_FIXED, fixed, strict=True))
-        n = dict(zip(_FREE, (unescape(word) for word in free), strict=True))
-        return PaneFacts(
-            pane_id=v["pane_id"],
-            current_command=n["pane_current_command"],
-            pid=_int(v["pane_pid"]),
-            dead=v["pane_dead"] == "1",
-            width=_int(v["pane_width"]),
-            height=_int(v["pane_height"]),
-            cursor_x=_int(v["cursor_x"]),
-            cursor_y=_int(v["cursor_y"]),
-            alternate_on=v["alternate_on"] == "1",
-            history_size=_int(v["history_size"]),
-            in_mode=v["pane_in_mode"] == "1",
-            session=n["session_name"],
-            window_index=_int(v["window_index"]),
-            pane_index=_int(v["pane_index"]),
-            current_path=n["pane_current_path"],
-            server_pid=_int(v["pid"]),
-            window_name=n["window_name"],
-        )
+        return parse_facts(out, target, self.host)
 
     async def observe(self, pane: str, *, history: int = 0) -> tuple[PaneFacts, str, Stamp | None]:
         """Pane facts and the captured screen (with SGR) in ONE tmux invocation.
 
-        The :class:`~bridge.control.Stamp` (over a control channel, else ``None``) tells later
+        The :class:`~bridge.tmux.changes.Stamp` (over a control channel, else ``None``) tells later
         whether the pane changed since this look.
         """
         args = ["display-message", "-p", "-t", pane, FACTS_FORMAT]
         args += [";", "capture-pane", "-p", "-e", "-J", "-t", pane]
         if history > 0:
             args += ["-S", str(-history)]
-        from bridge.control import Answered
-
         result = await self.run(*args, target=pane)
         # The record ends at its end mark, not at the first newline: a value may hold one.
-        first, found, screen = result.stdout.partition(_END + "\n")
+        first, found, screen = result.stdout.partition(END + "\n")
         if not found:
             first, _, screen = result.stdout.partition("\n")
         stamp = result.stamp if isinstance(result, Answered) else None  # over control mode only
-        return self._facts(first, pane), screen, stamp
+        return parse_facts(first, pane, self.host), screen, stamp
 
     async def resolve(self, target: str) -> str:
         """The stable ``%id`` of the pane ``target`` names (exactly that pane, never a guess)."""
@@ -346,20 +224,16 @@ class Tmux:
         the same tmux command list (only if the paste worked), e.g. ``["Enter"]``.
 
         ``unless_changed``: the facts of the last look; tmux itself checks, when the paste is due,
-        that the pane still has them (:func:`same_as`), and otherwise types nothing and
+        that the pane still has them (:func:`~bridge.tmux.facts.same_as`), and otherwise types nothing and
         :class:`~bridge.errors.PaneChangedError` is raised.
         """
         text_str = text if isinstance(text, str) else text.decode("utf-8", errors="surrogateescape")
         only_if = None if unless_changed is None else same_as(unless_changed)
         channel = await self._channel() if "\x00" not in text_str else None
         if channel is not None:
-            from bridge.control import paste_via_control
-
             log.debug("tmux on %s (control): paste %d characters into %s", self.host, len(text_str), pane)
             await paste_via_control(channel, pane, text_str, then=then, only_if=only_if)
             return
-        from bridge.control import paste_buffer, refused_if_changed
-
         name = f"agent-bridge-{uuid.uuid4().hex[:12]}"
         typing = paste_buffer(name, pane, then=then, only_if=only_if).args
         try:
@@ -460,38 +334,6 @@ class Tmux:
             result = await self.run(*args, *cwd_args, *fmt, target=target)
         return result.stdout.strip(), True
 
-    async def respawn(self, pane: str, command: str | None = None, *, cwd: str | None = None) -> None:
-        """Kill whatever runs in ``pane`` and start ``command`` (or the default shell) afresh."""
-        args = ["respawn-pane", "-k", "-t", pane]
-        if cwd:
-            args += ["-c", cwd]
-        if command:
-            args.append(command)
-        await self.run(*args, target=pane)
-
-    async def kill_server(self) -> None:
-        """Stop this tmux server (only sensible for a private ``socket``)."""
-        await self.run("kill-server", check=False)
-
-
-def mismatch(target: str, facts: PaneFacts) -> str | None:
-    """Why the pane ``facts`` describe is not what ``target`` names, or ``None`` if it is.
-
-    tmux resolves "sess" or "sess:win" to the active pane, matches names by prefix, and a window
-    that does not exist falls back to the current one: what it found must be what the target
-    names, exactly.
-    """
-    if target.startswith("%"):
-        return None if facts.pane_id == target else f"pane {facts.pane_id} is not {target}"
-    parsed = Target.parse(target)
-    if facts.session != parsed.session:
-        return f"no session {parsed.session} (tmux matched {facts.session})"
-    if parsed.window is not None and parsed.window not in (facts.window_name, str(facts.window_index)):
-        return f"no window {parsed.window} in session {parsed.session}"
-    if parsed.pane is not None and facts.pane_index != parsed.pane:
-        return f"no pane {parsed.pane}"
-    return None
-
 
 def _split(args: Sequence[str]) -> list[list[str]]:
     """``a x ; b y`` -> ``[[a, x], [b, y]]`` (a lone ``;`` separates tmux commands)."""
@@ -502,10 +344,3 @@ def _split(args: Sequence[str]) -> list[list[str]]:
         else:
             commands[-1].append(arg)
     return commands
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        return 0

@@ -1,103 +1,41 @@
-"""WireGuard for agent-bridge: keys, a small hub-and-spoke state, wg-quick configs and phone QR codes.
+"""The WireGuard state of one hub and its peers: one file, ``<state_dir>/state.json`` (mode 0600,
+folder 0700), which holds private keys and is refused when group or others can read it; and the
+actions that change it (init the hub, add and remove peers).
 
 One *hub* (the VPS) and any number of *peers* (laptop, phone, ...) share one tunnel subnet. The hub
-gets the subnet's first address, each peer the next free one. Everything lives in one state file,
-``<state_dir>/state.json`` (mode 0600, folder 0700), which holds private keys: it is refused when
-group or others can read it.
-
-Keys are made with ``cryptography`` and written exactly as ``wg genkey`` / ``wg pubkey`` /
-``wg genpsk`` write them (base64 of 32 raw bytes; private keys clamped). Nothing here runs ``wg``.
-
-    init_hub(state_dir, "vps.example.org:51820", "10.77.0.0/24")
-    peer = add_peer(state_dir, "laptop")
-    print(render(state_dir, "laptop"))   # wg-quick config for the laptop
-    print(render(state_dir, "hub"))      # wg-quick config for the VPS
+gets the subnet's first address, each peer the next free one.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
-import importlib.util
-import io
 import ipaddress
 import json
 import os
 import re
-import secrets
 import stat
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from bridge.config.paths import not_private
 from bridge.errors import ConfigError
+from bridge.wireguard.keys import decode_key, generate_preshared_key, generate_private_key, public_key
 
 STATE_FILE = "state.json"
 STATE_VERSION = 1
 HUB = "hub"
 KEEPALIVE_SECONDS = 25
 DEFAULT_PORT = 51820
-QR_HINT = "pip install 'agent-bridge[qr]'"
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOST_RE = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
-# Keys wg-quick understands but `wg setconf` does not (see `wg-quick strip`).
-WG_QUICK_ONLY_KEYS = frozenset(
-    {"address", "dns", "mtu", "table", "preup", "postup", "predown", "postdown", "saveconfig"}
-)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-# --------------------------------------------------------------------------------------------- keys
-
-
-def _b64(raw: bytes) -> str:
-    return base64.standard_b64encode(raw).decode("ascii")
-
-
-def _decode_key(value: str, what: str = "key") -> bytes:
-    """The 32 raw bytes of a base64 WireGuard key, or a ConfigError."""
-    try:
-        raw = base64.b64decode(value.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        raw = b""
-    if len(raw) != 32:
-        raise ConfigError(
-            f"invalid WireGuard {what}: {value[:8]!r}... is not base64 of 32 bytes",
-            hint="use a key made by `wg genkey` / `wg pubkey` / `wg genpsk`",
-        )
-    return raw
-
-
-def generate_private_key() -> str:
-    """A new X25519 private key, base64 and clamped, exactly like ``wg genkey``."""
-    raw = bytearray(
-        X25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-        )
-    )
-    raw[0] &= 248
-    raw[31] = (raw[31] & 127) | 64
-    return _b64(bytes(raw))
-
-
-def public_key(private_key: str) -> str:
-    """The public key of a base64 private key, like ``wg pubkey``."""
-    key = X25519PrivateKey.from_private_bytes(_decode_key(private_key, "private key"))
-    return _b64(key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
-
-
-def generate_preshared_key() -> str:
-    """A new 32-byte preshared key, base64, like ``wg genpsk``."""
-    return _b64(secrets.token_bytes(32))
 
 
 # ---------------------------------------------------------------------------------------- validation
@@ -168,7 +106,7 @@ def _check_port(port: int, what: str = "listen port") -> int:
 
 def _valid_key(value: str) -> str:
     try:
-        _decode_key(value)
+        decode_key(value)
     except ConfigError:
         raise ValueError("not a WireGuard key (base64 of 32 bytes)") from None
     return value
@@ -249,10 +187,11 @@ def state_path(state_dir: str | os.PathLike[str]) -> Path:
 
 def check_private_file(path: Path) -> None:
     """Refuse a secret file that group or others may read or write."""
-    mode = path.stat().st_mode
-    if mode & 0o077:
+    info = path.stat()
+    if not_private(info):
+        mode = stat.S_IMODE(info.st_mode)
         raise ConfigError(
-            f"{path} holds private keys but is accessible by group/others (mode {stat.S_IMODE(mode):04o})",
+            f"{path} holds private keys but is accessible by group/others (mode {mode:04o})",
             hint=f"run `chmod 600 {path}`",
         )
 
@@ -401,138 +340,3 @@ def remove_peer(state_dir: str | os.PathLike[str], name: str) -> Peer:
 def show(state_dir: str | os.PathLike[str]) -> State:
     """The current state (``State.describe()`` gives a summary without secrets)."""
     return load(state_dir)
-
-
-def _host_prefix(address: str) -> int:
-    return ipaddress.ip_address(address).max_prefixlen
-
-
-def render(state_dir: str | os.PathLike[str], name: str) -> str:
-    """The wg-quick config for ``name`` (a peer) or ``"hub"``; it holds that side's private key."""
-    state = load(state_dir)
-    hub = state.hub
-    if name == HUB:
-        prefix = ipaddress.ip_network(hub.subnet).prefixlen
-        lines = [
-            "# agent-bridge WireGuard hub; install as /etc/wireguard/wg0.conf (mode 0600),",
-            "# then `systemctl enable --now wg-quick@wg0`.",
-            "[Interface]",
-            f"Address = {hub.address}/{prefix}",
-            f"ListenPort = {hub.listen_port}",
-            f"PrivateKey = {hub.private_key}",
-        ]
-        for peer in state.peers:
-            lines += [
-                "",
-                f"# {peer.name}",
-                "[Peer]",
-                f"PublicKey = {peer.public_key}",
-                f"PresharedKey = {peer.preshared_key}",
-                f"AllowedIPs = {peer.address}/{_host_prefix(peer.address)}",
-            ]
-        return "\n".join(lines) + "\n"
-    peer = state.peer(name)
-    lines = [
-        f"# agent-bridge WireGuard peer {peer.name!r}; `wg-quick up ./<name>.conf` or scan the QR code.",
-        "[Interface]",
-        f"Address = {peer.address}/{_host_prefix(peer.address)}",
-        f"PrivateKey = {peer.private_key}",
-        "",
-        "# the hub",
-        "[Peer]",
-        f"PublicKey = {hub.public_key}",
-        f"PresharedKey = {peer.preshared_key}",
-        f"Endpoint = {hub.endpoint}",
-        f"AllowedIPs = {hub.subnet}",
-    ]
-    if peer.keepalive:
-        lines.append(f"PersistentKeepalive = {peer.keepalive}")
-    return "\n".join(lines) + "\n"
-
-
-def strip(config: str) -> str:
-    """Like ``wg-quick strip``: drop comments and wg-quick-only keys so ``wg setconf`` accepts it."""
-    out: list[str] = []
-    for raw in config.splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        key = line.split("=", 1)[0].strip().lower()
-        if "=" in line and key in WG_QUICK_ONLY_KEYS:
-            continue
-        out.append(line)
-    return "\n".join(out) + "\n"
-
-
-def config_values(config: str, key: str) -> list[str]:
-    """Every value of ``key`` in a wg-quick config (comma lists split), e.g. ``Address``."""
-    values: list[str] = []
-    for raw in config.splitlines():
-        line = raw.split("#", 1)[0]
-        name, sep, value = line.partition("=")
-        if sep and name.strip().lower() == key.lower():
-            values += [v.strip() for v in value.split(",") if v.strip()]
-    return values
-
-
-# ------------------------------------------------------------------------------------------------ QR
-
-
-def _without_comments(config: str) -> str:
-    """The config without comment lines: a smaller QR code, same meaning."""
-    return "\n".join(line for line in config.splitlines() if not line.lstrip().startswith("#")).strip() + "\n"
-
-
-def _qrcode() -> Any:
-    try:
-        import qrcode
-    except ImportError as exc:
-        raise ConfigError("QR codes need the optional 'qrcode' package", hint=QR_HINT) from exc
-    return qrcode
-
-
-def _qr_matrix(config: str) -> list[list[bool]]:
-    qrcode = _qrcode()
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_L, border=2)
-    qr.add_data(_without_comments(config))
-    qr.make(fit=True)
-    matrix: list[list[bool]] = qr.get_matrix()
-    return matrix
-
-
-def qr_text(config: str) -> str:
-    """The config as a QR code drawn with half blocks, for a dark terminal (light modules drawn)."""
-    matrix = _qr_matrix(config)
-    if len(matrix) % 2:
-        matrix.append([False] * len(matrix[0]))
-    glyphs = {(True, True): "█", (True, False): "▀", (False, True): "▄", (False, False): " "}
-    rows = []
-    for top, bottom in zip(matrix[::2], matrix[1::2], strict=True):
-        rows.append("".join(glyphs[(not t, not b)] for t, b in zip(top, bottom, strict=True)))
-    return "\n".join(rows) + "\n"
-
-
-def qr_png(config: str, path: str | os.PathLike[str]) -> Path:
-    """Write the config as a QR code PNG (mode 0600: it holds a private key); returns the path."""
-    qrcode = _qrcode()
-    try:
-        from qrcode.image.pure import PyPNGImage
-
-        factory: Any = PyPNGImage
-        if importlib.util.find_spec("png") is None:  # pypng, which PyPNGImage needs
-            raise ImportError("png")
-    except ImportError:
-        try:
-            from qrcode.image.pil import PilImage
-
-            factory = PilImage
-        except ImportError as exc:
-            raise ConfigError("QR PNG files need 'pypng' or 'pillow' besides 'qrcode'", hint=QR_HINT) from exc
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_L, border=4, image_factory=factory)
-    qr.add_data(_without_comments(config))
-    qr.make(fit=True)
-    buffer = io.BytesIO()
-    qr.make_image().save(buffer)
-    target = Path(path).expanduser()
-    write_private(target, buffer.getvalue())
-    return target

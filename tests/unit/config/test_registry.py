@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bridge.config import Target
+from bridge.config.models import Target
+from bridge.config.paths import find_registry
+from bridge.config.registry import Registry
 from bridge.errors import ConfigError, UnknownAgentError, UnknownHostError
-from bridge.registry import Registry, find_registry
 
 GOOD = """
 [hosts.vps]
@@ -58,7 +59,7 @@ def test_good_registry_loads_with_defaults(tmp_path: Path) -> None:
 
 
 def test_shipped_examples_are_valid() -> None:
-    hosts = Path(__file__).resolve().parents[2] / "hosts"
+    hosts = Path(__file__).resolve().parents[3] / "hosts"
     files = sorted(hosts.glob("*.toml"))
     assert {f.name for f in files} >= {"local.toml", "vps.toml"}
     for path in files:

@@ -22,20 +22,20 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bridge.config import HostSpec, env_timeout
+from bridge.config.paths import config_dir
+from bridge.config.registry import Agent, Registry
 from bridge.driver import Driver, Observation, Pane, Reply, StalePane
 from bridge.errors import AgentNotReadyError, ConfigError
 from bridge.holding import Holding
 from bridge.panes import AgentPane, Panes
-from bridge.paths import config_dir
 from bridge.profiles import Profile, load_profile
-from bridge.registry import Agent, Registry
 from bridge.text import check, clean
 from bridge.tmux import PaneFacts, Tmux
 from bridge.transport import Pool
 
 if TYPE_CHECKING:
-    from bridge.control import ControlLink
-    from bridge.lock import LockServer
+    from bridge.tmux.link import ControlLink
+    from bridge.tmux.lock import LockServer
 
 __all__ = ["SHELLS", "AgentPane", "Bridge", "Pane", "ssh_argv"]
 
@@ -57,11 +57,11 @@ class Bridge:
     def __init__(self, registry: Registry, *, pool: Pool | None = None) -> None:
         self.registry = registry
         self.pool = pool or Pool()
-        # One tmux control-mode client per (host, session) an agent lives in (see bridge.control);
+        # One tmux control-mode client per (host, session) an agent lives in (see bridge.tmux.link);
         # AGENT_BRIDGE_NO_CONTROL=1 turns them off (one exec per tmux command, polling).
         self.control = os.environ.get("AGENT_BRIDGE_NO_CONTROL", "") in ("", "0")
         self._links: dict[tuple[str, str], ControlLink] = {}
-        # The pane-lock holder on each host (bridge.lock), and the looks handed between asks.
+        # The pane-lock holder on each host (bridge.tmux.lock), and the looks handed between asks.
         self.holding = Holding(registry)
         # Each agent's pane, remembered: a warm ask skips resolving (one round trip) and confirms
         # it with its first look instead.
@@ -110,7 +110,8 @@ class Bridge:
         if session is not None and self.control:
             link = self._links.get((host_name, session))
             if link is None and sum(host == host_name for host, _ in self._links) < MAX_CONTROL_LINKS:
-                from bridge.control import DEFAULT_TIMEOUT, ControlLink
+                from bridge.tmux.channel import DEFAULT_TIMEOUT
+                from bridge.tmux.link import ControlLink
 
                 timeout = DEFAULT_TIMEOUT if spec.local else spec.connect_timeout
                 link = ControlLink(transport, spec.tmux_socket, session, timeout=timeout)
@@ -330,7 +331,7 @@ class Bridge:
         With ``look`` (an ask), yields an observation of the pane taken while holding it: it is
         read while the lock is being taken (one round trip for both) and read again after taking
         only if the lock says someone else may have held it in between (see
-        :meth:`bridge.lock.Held.untouched_since`). An ask that ends well keeps the lock for
+        :meth:`bridge.tmux.lock.Held.untouched_since`). An ask that ends well keeps the lock for
         ``settings.keep_lock`` seconds; the next ask then needs no round trip before typing when
         tmux's events say the pane did not change since the last look (:meth:`Observation.current`).
         """

@@ -42,12 +42,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bridge.api import Bridge
+from bridge.config.registry import Registry
 from bridge.doctor.network import endpoint_of, measure_rtt, resolve_ip
 from bridge.driver import Driver
 from bridge.errors import BridgeError
 from bridge.profiles import load_profile
-from bridge.reader import State
-from bridge.registry import Registry
+from bridge.reading import State
 
 if TYPE_CHECKING:
     from bridge.config import HostSpec

@@ -69,7 +69,7 @@ def _code_stamp() -> str:
 
 def socket_path() -> Path:
     """This environment's broker socket (in the private runtime folder)."""
-    from bridge.paths import runtime_dir
+    from bridge.config.paths import runtime_dir
 
     try:  # a call from another network namespace needs a broker that lives there
         netns = str(os.stat("/proc/self/ns/net").st_ino)
@@ -107,7 +107,7 @@ class Broker:
 
     async def bridge_for(self, config: str | None) -> Bridge:
         from bridge.api import Bridge  # the server half only: see _run
-        from bridge.paths import find_registry
+        from bridge.config.paths import find_registry
 
         path = find_registry(config)
         key, mtime = str(path.resolve()), path.stat().st_mtime

@@ -1,5 +1,5 @@
 """Holding an agent's pane for one caller only (across processes and machines, see
-:mod:`bridge.lock`), and handing an ask's last look on to the next ask while its lock is kept."""
+:mod:`bridge.tmux.lock`), and handing an ask's last look on to the next ask while its lock is kept."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
+from bridge.config.registry import Registry
 from bridge.driver import Driver, Observation
-from bridge.registry import Registry
 from bridge.tmux import Tmux
 
 if TYPE_CHECKING:
-    from bridge.lock import LockServer
+    from bridge.tmux.lock import LockServer
 
 __all__ = ["Holding"]
 
@@ -26,7 +26,7 @@ class Holding:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
         self.locks: dict[str, LockServer] = {}  # host name -> its pane-lock holder
-        # Lock key -> the last look of an ask that kept its lock (bridge.lock: keep): while that
+        # Lock key -> the last look of an ask that kept its lock (bridge.tmux.lock: keep): while that
         # lock is kept and tmux's events say the pane is unchanged, the next ask starts from it.
         self.seen: dict[str, Observation] = {}
 
@@ -39,7 +39,7 @@ class Holding:
 
     def lock_server(self, tmux: Tmux) -> LockServer:
         """The pane-lock holder on ``tmux``'s host."""
-        from bridge.lock import LockServer  # lazy: only calls that hold a pane need it
+        from bridge.tmux.lock import LockServer  # lazy: only calls that hold a pane need it
 
         locks = self.locks.get(tmux.host)
         if locks is None:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from bridge.driver import Reply
 from bridge.errors import BridgeError, ConfigError
-from bridge.reader import State, read_permission
+from bridge.reading import State, read_permission
 
 if TYPE_CHECKING:
     from bridge.api import Bridge

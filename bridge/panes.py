@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bridge.config import Target
+from bridge.config.registry import Agent
 from bridge.driver.pane import Pane
 from bridge.errors import TargetNotFoundError
-from bridge.registry import Agent
 from bridge.tmux import PaneFacts, Tmux, mismatch
 
 __all__ = ["AgentPane", "Panes", "same_pane"]

@@ -216,7 +216,7 @@ def restart(
 @app.command()
 def profiles(as_json: JsonOpt = False) -> None:
     """List agent profiles: built-in ones and yours (~/.config/agent-bridge/profiles/*.toml)."""
-    from bridge.paths import config_dir  # lazy: see the module's docstring
+    from bridge.config.paths import config_dir  # lazy: see the module's docstring
     from bridge.profiles import list_profiles
 
     with reported(as_json):

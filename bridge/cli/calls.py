@@ -24,7 +24,7 @@ def invoke(op: str, args: dict[str, Any], *, as_json: bool = False) -> Any:
     Errors end the command (one line, exit code: :func:`bridge.cli.app.fail`).
     """
     # Lazy, as all heavy imports of the CLI: `agent-bridge --help` must not pay for them.
-    from bridge.paths import find_registry
+    from bridge.config.paths import find_registry
 
     with reported(as_json):
         config = str(find_registry(OPTS.config).resolve())

@@ -87,8 +87,8 @@ def try_quick(argv: list[str]) -> int | None:
     op, args, config, as_json = parsed
     # Imported only once the call is taken: --help and the other commands do without them.
     from bridge import broker
+    from bridge.config.paths import find_registry
     from bridge.errors import BridgeError
-    from bridge.paths import find_registry
 
     try:
         if op == "ask" and args["prompt"] == "-":

@@ -48,8 +48,8 @@ def serve(
     ] = None,
 ) -> None:
     """Run the hub in the foreground until Ctrl-C (one process owns the store)."""
+    from bridge.config.registry import Registry
     from bridge.hub.server import Hub, parse_listen  # lazy: `agent-bridge --help` stays fast
-    from bridge.registry import Registry
 
     async def main() -> None:
         registry = Registry.from_cli(OPTS.config)

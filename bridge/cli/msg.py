@@ -49,9 +49,9 @@ IdArg = Annotated[int, typer.Argument(help="A message id (see `msg inbox`).", sh
 
 
 def _client(as_agent: str | None, hub: str | None) -> HubClient:
+    from bridge.config.registry import Registry
     from bridge.errors import ConfigError  # lazy: `agent-bridge --help` stays fast
     from bridge.hub.client import HubClient
-    from bridge.registry import Registry
 
     try:
         spec = Registry.from_cli(OPTS.config).model.hub

@@ -13,7 +13,7 @@ def complete_agents(incomplete: str) -> list[str]:
     """Shell completion: agent names from the registry (parsed as plain TOML, quickly)."""
     import tomllib  # lazy: only completion needs it
 
-    from bridge.paths import find_registry
+    from bridge.config.paths import find_registry
 
     try:
         with open(find_registry(OPTS.config), "rb") as handle:

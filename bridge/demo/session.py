@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bridge.config import AgentSpec, HostSpec, RegistryModel
+from bridge.config.paths import runtime_dir
+from bridge.config.registry import Registry
 from bridge.driver import Reply
 from bridge.errors import BridgeError
-from bridge.paths import runtime_dir
 from bridge.reading import State
-from bridge.registry import Registry
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from bridge.screen import Snapshot, parse
 from bridge.tmux import PaneFacts, Tmux
 
 if TYPE_CHECKING:
-    from bridge.control import Stamp
+    from bridge.tmux.changes import Stamp
 
 __all__ = ["Observation", "Observer", "StalePane"]
 

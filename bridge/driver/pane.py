@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from bridge.tmux import PaneFacts, Tmux
 
 if TYPE_CHECKING:
-    from bridge.control import Stamp
+    from bridge.tmux.changes import Stamp
 
 __all__ = ["Pane"]
 

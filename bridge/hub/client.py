@@ -20,9 +20,9 @@ from typing import Any
 import httpx
 
 from bridge import errors
+from bridge.config.paths import config_dir, runtime_dir
 from bridge.errors import BridgeError, ConfigError, HubUnreachableError, TokenError
 from bridge.hub.models import Event, Identity, Message, Status, Thread
-from bridge.paths import config_dir, runtime_dir
 
 _BY_CODE: dict[int, type[BridgeError]] = {2: ConfigError, 3: errors.HostError, 4: errors.AgentError}
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 
+from bridge.config.registry import Registry
 from bridge.errors import HubUnreachableError, UnknownAgentError
 from bridge.hub import tokens
 from bridge.hub.client import HubClient
 from bridge.hub.server import socket_path
 from bridge.hub.store.engine import open_store
-from bridge.registry import Registry
 
 
 async def mint_token(config: str | os.PathLike[str] | None, agent: str | None, *, admin: bool = False) -> str:

@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from bridge.api import Bridge
+from bridge.config.paths import runtime_dir
+from bridge.config.registry import Registry
 from bridge.errors import BridgeError, ConfigError
 from bridge.hub.events import EventLog
 from bridge.hub.pager import DEFAULT_TEXT, Pager, Rules
 from bridge.hub.relay import Relay
 from bridge.hub.store.engine import Store, open_store
 from bridge.hub.waker import BridgeWaker
-from bridge.paths import runtime_dir
-from bridge.registry import Registry
 
 log = logging.getLogger("bridge.hub")
 

@@ -33,7 +33,7 @@ from bridge.transport.base import Completed, Process, decode, encode
 log = logging.getLogger("bridge.transport")
 
 # Stay within sshd's default MaxSessions (10) on one connection: short commands share
-# MAX_CHANNELS; one channel holds every pane lock (bridge.lock.LockServer), or, where the host has
+# MAX_CHANNELS; one channel holds every pane lock (bridge.tmux.lock.LockServer), or, where the host has
 # no bash, each held lock has one of MAX_LOCK_CHANNELS; up to bridge.api.MAX_CONTROL_LINKS tmux
 # control channels (4 + 1 + 3 + 2 = 10).
 MAX_CHANNELS = 4

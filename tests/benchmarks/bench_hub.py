@@ -134,7 +134,7 @@ def percentile(values: list[float], q: float) -> float:
 
 async def bridge_typing(setup: Setup, agent: str, length: int, n: int) -> list[float]:
     from bridge.api import Bridge
-    from bridge.registry import Registry
+    from bridge.config.registry import Registry
 
     times = []
     async with Bridge(Registry.load(setup.registry)) as bridge:

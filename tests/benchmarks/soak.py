@@ -29,8 +29,8 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from bridge.api import Bridge  # noqa: E402
+from bridge.config.registry import Registry  # noqa: E402
 from bridge.errors import BridgeError  # noqa: E402
-from bridge.registry import Registry  # noqa: E402
 from tests.e2e.netns import WgNetns, preflight, wg_netns  # noqa: E402
 from tests.e2e.test_wireguard_e2e import Remote, _start_remote  # noqa: E402
 

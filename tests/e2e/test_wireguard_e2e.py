@@ -308,7 +308,7 @@ def test_tunnel_down_5s_at_each_step_loses_and_doubles_nothing(tmp_path: Path, p
     import threading
 
     from bridge.api import Bridge
-    from bridge.registry import Registry
+    from bridge.config.registry import Registry
 
     runs = 20
     log = tmp_path / "prompts.jsonl"
@@ -351,8 +351,8 @@ def test_a_paste_stuck_on_a_dead_link_never_arrives_late(tmp_path: Path) -> None
     import asyncio
 
     from bridge.api import Bridge
+    from bridge.config.registry import Registry
     from bridge.errors import HostUnreachableError
-    from bridge.registry import Registry
 
     log = tmp_path / "prompts.jsonl"
     with wg_netns(tmp_path / "net") as net:

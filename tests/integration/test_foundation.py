@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bridge.api import Bridge
-from bridge.registry import Registry
+from bridge.config.registry import Registry
 from tests.conftest import (
     Sshd,
     TmuxServer,

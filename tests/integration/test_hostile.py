@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from bridge.api import Bridge
+from bridge.config.registry import Registry
 from bridge.errors import ConfigError
-from bridge.registry import Registry
 from tests.conftest import Sshd, TmuxServer, agent_toml, recorded
 
 pytestmark = pytest.mark.integration

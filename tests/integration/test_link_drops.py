@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from bridge.api import Bridge
-from bridge.registry import Registry
+from bridge.config.registry import Registry
 from tests.conftest import Sshd, TmuxServer, agent_toml, free_port, keygen, start_sshd, wait_for
 
 pytestmark = pytest.mark.integration

@@ -116,7 +116,8 @@ async def test_shared_holder_and_per_lock_holder_exclude_each_other(
     """Hosts without bash use one sh per lock: both kinds lock the same file, so they take turns."""
     from bridge.config import HostSpec
     from bridge.errors import AgentNotReadyError
-    from bridge.lock import LockServer, pane_lock
+    from bridge.tmux.flock import pane_lock
+    from bridge.tmux.lock import LockServer
     from bridge.transport import Transport
     from bridge.transport.local import LocalTransport
     from bridge.transport.ssh import SSHTransport
@@ -153,7 +154,8 @@ async def test_a_lock_tells_whether_anyone_else_held_it_since_a_mark(
     """Every take adds one to the count in the lock file; a process that sees exactly its own
     take since its last one knows nobody else held the pane in between (and may trust a look
     taken while it was taking the lock)."""
-    from bridge.lock import LockServer, Mark, pane_lock
+    from bridge.tmux.flock import pane_lock
+    from bridge.tmux.lock import LockServer, Mark
     from bridge.transport import Transport
     from bridge.transport.local import LocalTransport
 
@@ -256,7 +258,8 @@ async def test_a_kept_lock_is_taken_again_at_once_and_let_go_when_another_caller
     """A hold with ``keep`` keeps the lock: this process takes it again without asking the host;
     another process's holder (either kind) that finds it taken asks for it and gets it at once;
     a caller that is still holding it is not interrupted; a keep also ends by itself."""
-    from bridge.lock import LockServer, pane_lock
+    from bridge.tmux.flock import pane_lock
+    from bridge.tmux.lock import LockServer
     from bridge.transport import Transport
     from bridge.transport.local import LocalTransport
 
@@ -272,6 +275,13 @@ async def test_a_kept_lock_is_taken_again_at_once_and_let_go_when_another_caller
 
     async def free() -> bool:  # flock itself: a taker that never asks anyone to let go
         return (await transport.run(["flock", "-n", lock_file, "true"])).ok
+
+    async def freed() -> bool:  # the holder lets go on its own channel: soon, not at once
+        for _ in range(40):
+            if await free():
+                return True
+            await asyncio.sleep(0.05)
+        return False
 
     async def taken_by_theirs_within() -> float:
         began = time.monotonic()
@@ -308,14 +318,14 @@ async def test_a_kept_lock_is_taken_again_at_once_and_let_go_when_another_caller
         with pytest.raises(RuntimeError):
             async with mine.hold(key, timeout=5, keep=60):
                 raise RuntimeError("the ask failed")
-        assert not mine.keeps(key) and await free(), "a hold that failed is not kept"
+        assert not mine.keeps(key) and await freed(), "a hold that failed is not kept"
 
         await asyncio.sleep(2.1)  # CONTESTED_S after theirs asked
         async with mine.hold(key, timeout=5, keep=0.3):
             pass
         assert mine.keeps(key)
         await asyncio.sleep(0.8)
-        assert not mine.keeps(key) and await free(), "the keep ended by itself"
+        assert not mine.keeps(key) and await freed(), "the keep ended by itself"
     finally:
         await mine.close()
         await theirs.close()

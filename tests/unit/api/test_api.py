@@ -10,9 +10,9 @@ import pytest
 
 from bridge.api import AgentPane, Bridge, Pane, _resume_command, ssh_argv
 from bridge.config import HostSpec, RegistryModel
+from bridge.config.registry import Agent, Registry
 from bridge.errors import ConfigError, ProfileError, TargetNotFoundError, UnknownAgentError
 from bridge.profiles import load_profile
-from bridge.registry import Agent, Registry
 from tests.conftest import TmuxServer, wait_for
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from bridge.control import ControlLink
 from bridge.driver import Driver, Pane
 from bridge.profiles import load_profile
 from bridge.reading import State
 from bridge.tmux import Tmux
+from bridge.tmux.link import ControlLink
 from bridge.transport import Completed
 from bridge.transport.local import LocalTransport
 from tests.conftest import TmuxServer, wait_for

@@ -24,7 +24,7 @@ from bridge.errors import (
     HostUnreachableError,
     PermissionPendingError,
 )
-from bridge.reader import State
+from bridge.reading import State
 
 REQUESTS: list[ops.Request] = [
     ops.HostsRequest(check=True),

@@ -133,7 +133,7 @@ def sshd_config(workdir: Path, host_key: Path, authorized: Path, listen: str, po
 
 def keys(workdir: Path, host: str, port: int) -> tuple[Path, Path, Path, Path]:
     """Host and client keys, authorized_keys and known_hosts for ``host:port`` (all throwaway)."""
-    from tests.conftest import keygen
+    from tests.helpers.fixtures import keygen
 
     host_key, client_key = workdir / "host_ed25519", workdir / "client_ed25519"
     keygen(host_key, "bench-host")
@@ -148,12 +148,13 @@ def keys(workdir: Path, host: str, port: int) -> tuple[Path, Path, Path, Path]:
 
 
 def sshd_argv(config: Path, workdir: Path, keep_rc: bool) -> list[str]:
-    """sshd -D; as root with ~/.bashrc hidden (tests.conftest.sshd_command); ``keep_rc`` measures with it.
+    """sshd -D; as root with ~/.bashrc hidden (tests.helpers.fixtures.sshd_command); ``keep_rc``
+    measures with it.
 
     On a machine whose rc does real work (pyenv init here) that is paid on every tmux command by
     every method alike and would drown what is measured.
     """
-    from tests.conftest import sshd_command
+    from tests.helpers.fixtures import sshd_command
 
     return ["/usr/sbin/sshd", "-D", "-e", "-f", str(config)] if keep_rc else sshd_command(config, workdir)
 
@@ -250,7 +251,7 @@ def user_name() -> str:
 @contextlib.contextmanager
 def loopback_site(n: int, keep_rc: bool) -> Iterator[Site]:
     """sshd on 127.0.0.1 and a private tmux server; both stopped afterwards."""
-    from tests.conftest import free_port
+    from tests.helpers.fixtures import free_port
 
     workdir = new_workdir()
     port = free_port()

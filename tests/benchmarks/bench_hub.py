@@ -35,7 +35,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from tests.conftest import free_port  # noqa: E402
+from tests.helpers.fixtures import free_port  # noqa: E402
 from tests.helpers.postgres import start_postgres  # noqa: E402
 
 

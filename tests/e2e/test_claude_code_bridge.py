@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Sshd, agent_toml, run_cli, wait_for
 from tests.e2e.claude_code import ClaudeCode
 from tests.e2e.mock_anthropic import MULTILINE_COUNT, TOOL_COMMAND
+from tests.helpers.fixtures import Sshd, agent_toml, run_cli, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO, keygen
+from tests.helpers.fixtures import REPO, keygen
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 

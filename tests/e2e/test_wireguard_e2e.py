@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO, keygen, sshd_command
 from tests.e2e.netns import WgNetns, wg_netns
+from tests.helpers.fixtures import REPO, keygen, sshd_command
 from tests.helpers.tmux_under_test import sshd_setenv
 
 pytestmark = [pytest.mark.e2e, pytest.mark.netns, pytest.mark.timeout(240)]
@@ -73,7 +73,7 @@ class Remote:
 
 
 def _sshd_config(workdir: Path, host_key: Path, authorized: Path, listen: str, port: int) -> Path:
-    """Like tests.conftest.start_sshd's config, but listening on the tunnel address."""
+    """Like tests.helpers.fixtures.start_sshd's config, but listening on the tunnel address."""
     config = workdir / "sshd_config"
     config.write_text(
         "\n".join(

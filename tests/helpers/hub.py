@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import REPO, TmuxServer, free_port, wait_for
+from tests.helpers.fixtures import REPO, TmuxServer, free_port, wait_for
 
 AGENTS = ("alice", "bob", "carol")
 

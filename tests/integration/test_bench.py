@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, Sshd, TmuxServer, agent_toml, wait_for
+from tests.helpers.fixtures import REPO, Sshd, TmuxServer, agent_toml, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 

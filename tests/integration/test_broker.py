@@ -17,7 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, TmuxServer, agent_toml, local_host_toml, run_cli, stop_brokers, wait_for
+from tests.helpers.fixtures import (
+    REPO,
+    TmuxServer,
+    agent_toml,
+    local_host_toml,
+    run_cli,
+    stop_brokers,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -26,7 +26,7 @@ from bridge.tmux.protocol import Chain
 from bridge.tmux.quoting import quote
 from bridge.transport.local import LocalTransport
 from bridge.transport.ssh import SSHTransport
-from tests.conftest import (
+from tests.helpers.fixtures import (
     Sshd,
     TmuxServer,
     agent_toml,

@@ -19,7 +19,7 @@ import pytest
 from bridge.demo.keys import Key, KeyDecoder, Paste, Text
 from bridge.demo.render import plain, reply_block, text_width
 from bridge.demo.replies import arithmetic, reply_for, tool_command
-from tests.conftest import TmuxServer, wait_for
+from tests.helpers.fixtures import TmuxServer, wait_for
 
 integration = pytest.mark.integration
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import (
+from tests.helpers.fixtures import (
     REPO,
     Sshd,
     TmuxServer,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Sshd, TmuxServer, agent_toml, run_cli, stop_brokers, wait_for
+from tests.helpers.fixtures import Sshd, TmuxServer, agent_toml, run_cli, stop_brokers, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ import pytest
 
 from bridge.api import Bridge
 from bridge.config.registry import Registry
-from tests.conftest import (
+from tests.helpers.fixtures import (
     Sshd,
     TmuxServer,
     agent_toml,

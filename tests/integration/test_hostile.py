@@ -16,7 +16,7 @@ import pytest
 from bridge.api import Bridge
 from bridge.config.registry import Registry
 from bridge.errors import ConfigError
-from tests.conftest import Sshd, TmuxServer, agent_toml, recorded
+from tests.helpers.fixtures import Sshd, TmuxServer, agent_toml, recorded
 
 pytestmark = pytest.mark.integration
 

@@ -21,7 +21,7 @@ import pytest
 
 from bridge.api import Bridge
 from bridge.config.registry import Registry
-from tests.conftest import Sshd, TmuxServer, agent_toml, free_port, keygen, start_sshd, wait_for
+from tests.helpers.fixtures import Sshd, TmuxServer, agent_toml, free_port, keygen, start_sshd, wait_for
 
 pytestmark = pytest.mark.integration
 

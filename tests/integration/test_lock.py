@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, Sshd, TmuxServer, agent_toml, local_host_toml, run_cli, wait_for
+from tests.helpers.fixtures import REPO, Sshd, TmuxServer, agent_toml, local_host_toml, run_cli, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -161,7 +161,7 @@ async def test_a_lock_tells_whether_anyone_else_held_it_since_a_mark(
 
     transport: Transport = LocalTransport("here")
     if where == "ssh":
-        from tests.conftest import ssh_transport
+        from tests.helpers.fixtures import ssh_transport
 
         transport = ssh_transport(request.getfixturevalue("sshd"))
     key = f"test-{tmp_path.name[-20:]}-{time.monotonic_ns()}"
@@ -265,7 +265,7 @@ async def test_a_kept_lock_is_taken_again_at_once_and_let_go_when_another_caller
 
     transport: Transport = LocalTransport("here")
     if where == "ssh":
-        from tests.conftest import ssh_transport
+        from tests.helpers.fixtures import ssh_transport
 
         transport = ssh_transport(request.getfixturevalue("sshd"))
     key = f"test-{tmp_path.name[-20:]}-{time.monotonic_ns()}"

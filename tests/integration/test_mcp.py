@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO, TmuxServer, agent_toml, local_host_toml, run_cli, wait_for
+from tests.helpers.fixtures import REPO, TmuxServer, agent_toml, local_host_toml, run_cli, wait_for
 
 mcp = pytest.importorskip("mcp", reason="the mcp extra is not installed (pip install -e '.[mcp]')")
 

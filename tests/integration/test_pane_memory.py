@@ -16,7 +16,7 @@ import pytest
 
 from bridge.api import Bridge
 from bridge.errors import AgentNotReadyError
-from tests.conftest import Sshd, TmuxServer, agent_toml, local_host_toml, wait_for
+from tests.helpers.fixtures import Sshd, TmuxServer, agent_toml, local_host_toml, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -22,7 +22,7 @@ from bridge.tmux.channel import ControlChannel
 from bridge.tmux.link import ControlLink
 from bridge.transport.local import LocalTransport
 from bridge.transport.ssh import SSHTransport
-from tests.conftest import TmuxServer, wait_for
+from tests.helpers.fixtures import TmuxServer, wait_for
 
 pytestmark = pytest.mark.integration
 

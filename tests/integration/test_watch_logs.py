@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bridge.watch import crop, log_text, render
-from tests.conftest import TmuxServer, agent_toml, local_host_toml, run_cli, wait_for
+from tests.helpers.fixtures import TmuxServer, agent_toml, local_host_toml, run_cli, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers.fixtures import REPO
 
 BRIDGE = REPO / "bridge"
 MAX_LINES = 400

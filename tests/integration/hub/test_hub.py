@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.conftest import wait_for
+from tests.helpers.fixtures import wait_for
 from tests.helpers.hub import HubRun
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -178,7 +178,7 @@ async def test_message_tools_over_mcp(hub: HubRun) -> None:
     from mcp import ClientSession, StdioServerParameters
     from mcp.client.stdio import stdio_client
 
-    from tests.conftest import REPO
+    from tests.helpers.fixtures import REPO
 
     env = {**hub.env, "AGENT_BRIDGE_AGENT": "alice", "AGENT_BRIDGE_TOKEN": hub.tokens["alice"],
            "AGENT_BRIDGE_HUB_URL": hub.url, "PYTHONPATH": str(REPO)}  # fmt: skip

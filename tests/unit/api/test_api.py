@@ -13,7 +13,7 @@ from bridge.config import HostSpec, RegistryModel
 from bridge.config.registry import Agent, Registry
 from bridge.errors import ConfigError, ProfileError, TargetNotFoundError, UnknownAgentError
 from bridge.profiles import load_profile
-from tests.conftest import TmuxServer, wait_for
+from tests.helpers.fixtures import TmuxServer, wait_for
 
 
 def registry(socket: str, **agents: dict[str, Any]) -> Registry:

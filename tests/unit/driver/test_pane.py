@@ -12,7 +12,7 @@ from bridge.tmux import Tmux
 from bridge.tmux.link import ControlLink
 from bridge.transport import Completed
 from bridge.transport.local import LocalTransport
-from tests.conftest import TmuxServer, wait_for
+from tests.helpers.fixtures import TmuxServer, wait_for
 
 
 class Recording(LocalTransport):

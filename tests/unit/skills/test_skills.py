@@ -11,7 +11,7 @@ import pytest
 
 from bridge.errors import ConfigError
 from bridge.skills import SKILL_NAME, SkillError, front_matter, install, skill_text
-from tests.conftest import REPO, run_cli
+from tests.helpers.fixtures import REPO, run_cli
 
 # Where the agents' documentation says personal and project skills live.
 PERSONAL = {"claude-code": ".claude/skills", "qwen-code": ".qwen/skills"}

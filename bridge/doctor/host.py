@@ -100,8 +100,8 @@ async def check_host(bridge: Bridge, name: str) -> list[Check]:
         done = await transport.run(["true"], timeout=timeout + 10)
         elapsed = (time.perf_counter() - began) * 1000
     except HostKeyError as exc:
-        changed = "CHANGED" in exc.message
-        why = "differs from the one in" if changed else "is not in"
+        why = "differs from the one in" if exc.changed else "is not in"
+        shown = f" (presented {exc.presented}; known {', '.join(exc.known)})" if exc.changed else ""
         return [
             wg_check,
             rtt_check,
@@ -109,7 +109,7 @@ async def check_host(bridge: Bridge, name: str) -> list[Check]:
             fail(
                 "host-key",
                 name,
-                f"policy {policy}: the key {name} presents {why} {known_path}",
+                f"policy {policy}: the key {name} presents {why} {known_path}{shown}",
                 exc.hint or "check the key on the host",
                 HOST_EXIT,
             ),

@@ -188,6 +188,12 @@ def test_changed_host_key_fails(sshd: Sshd, make_registry: Callable[..., Path], 
     key = by_check(rows, "box")["host-key"]
     assert key["status"] == "fail" and "differs from the one in" in key["detail"]
     assert "ssh-keygen -R" in key["fix"]
+    # both fingerprints, from the error's own data: the one presented (the real host key) and the known one
+    real = subprocess.run(["ssh-keygen", "-lf", "/dev/stdin"], input=sshd.host_pubkey, capture_output=True,
+                          text=True, check=True).stdout.split()[1]  # fmt: skip
+    forged_print = subprocess.run(["ssh-keygen", "-lf", f"{other}.pub"], capture_output=True, text=True,
+                                  check=True).stdout.split()[1]  # fmt: skip
+    assert f"presented {real}" in key["detail"] and f"known {forged_print}" in key["detail"]
 
 
 def test_accept_new_warns_once_then_passes(

@@ -65,6 +65,7 @@ class HostRow(Result):
     connect_ms: float | None = None
     rtt_ms: float | None = None
     error: str | None = None
+    exit_code: int | None = None  # with check, when the host could not be used
 
 
 class AgentsRequest(Request):
@@ -78,6 +79,7 @@ class AgentRow(Result):
     profile: str
     state: str | None = None  # with check only
     error: str | None = None  # with check, when the pane could not be looked at
+    exit_code: int | None = None  # ... and the exit code that error has
 
 
 class ScreenRequest(AgentRequest):
@@ -201,7 +203,7 @@ async def hosts(bridge: Bridge, request: HostsRequest) -> list[HostRow]:
             try:
                 row.update(await bridge.check_host(name))
             except BridgeError as exc:
-                row.update(reachable=False, error=str(exc))
+                row.update(reachable=False, error=str(exc), exit_code=exc.exit_code)
         rows.append(HostRow.model_validate(row))
     return rows
 
@@ -217,7 +219,8 @@ async def agents(bridge: Bridge, request: AgentsRequest) -> list[AgentRow]:
             try:
                 row["state"] = (await bridge.state(name)).state.value
             except BridgeError as exc:
-                row.update(state=getattr(exc, "state", None) or "unreachable", error=str(exc))
+                state = getattr(exc, "state", None) or ("unreachable" if exc.exit_code == 3 else "missing")
+                row.update(state=state, error=str(exc), exit_code=exc.exit_code)
         rows.append(AgentRow.model_validate(row))
     return rows
 

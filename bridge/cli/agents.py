@@ -13,9 +13,9 @@ from typing import Annotated
 
 import typer
 
-from bridge.cli.app import OPTS, app, emit, reported
+from bridge.cli.app import OPTS, app, emit, leave, reported
 from bridge.cli.calls import invoke
-from bridge.cli.output import agent_lines, host_lines, note, profile_lines
+from bridge.cli.output import agent_lines, first_failure, host_lines, note, profile_lines
 from bridge.cli.params import AgentArg, JsonOpt, StripOpt, TimeoutOpt
 from bridge.cli.requests import ask_request, state_request
 from bridge.errors import BridgeError
@@ -38,9 +38,11 @@ def hosts(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """List the hosts of the registry (with --check: reachability, RTT and tmux version)."""
+    """List the hosts of the registry (with --check: reachability, RTT and tmux version; a host
+    that cannot be used makes the exit code 3)."""
     rows = invoke("hosts", {"check": check}, as_json=as_json)
     emit(rows, host_lines(rows, check), as_json)
+    leave(first_failure(rows))
 
 
 @app.command()
@@ -50,9 +52,11 @@ def agents(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """List the agents of the registry (with --check: pane and state)."""
+    """List the agents of the registry (with --check: pane and state; a pane that cannot be looked
+    at makes the exit code 4, or 3 for its host)."""
     rows = invoke("agents", {"check": check}, as_json=as_json)
     emit(rows, agent_lines(rows, check), as_json)
+    leave(first_failure(rows))
 
 
 @app.command()

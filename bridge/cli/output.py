@@ -36,6 +36,11 @@ def note(text: str) -> None:
     print(f"agent-bridge: {text}", file=sys.stderr)
 
 
+def first_failure(rows: Sequence[dict[str, Any]]) -> int:
+    """The exit code of the first row a check failed on (0: none did)."""
+    return next((int(row["exit_code"]) for row in rows if row.get("exit_code")), 0)
+
+
 def host_lines(rows: Sequence[dict[str, Any]], check: bool) -> str:
     """``agent-bridge hosts``: one line per host (with ``--check``: tmux and round trip)."""
     lines = []

@@ -28,10 +28,9 @@ from tests.helpers.texts import nasty_text
 
 pytestmark = pytest.mark.integration
 
+
 @pytest.fixture
-def ssh_registry(
-    sshd: Sshd, tmux_server: TmuxServer, make_registry: Callable[..., Path]
-) -> Path:
+def ssh_registry(sshd: Sshd, tmux_server: TmuxServer, make_registry: Callable[..., Path]) -> Path:
     return make_registry(
         sshd.host_toml("box", tmux_socket=tmux_server.socket),
         agent_toml("recv", "box", "recv:0.0"),
@@ -67,8 +66,9 @@ def test_send_strips_key_like_controls_and_says_so(
     refused = run_cli("--config", str(ssh_registry), "send", "recv", "-", input=hostile.encode())
     assert refused.returncode == 2
     assert b"contains ESC (U+001B) at character 1" in refused.stderr and b"--strip-controls" in refused.stderr
-    result = run_cli("--config", str(ssh_registry), "send", "--strip-controls", "recv", "-",
-                     input=hostile.encode())
+    result = run_cli(
+        "--config", str(ssh_registry), "send", "--strip-controls", "recv", "-", input=hostile.encode()
+    )
     assert result.returncode == 0, result.stderr
     assert b"removed 3 control character(s)" in result.stderr
     assert received(out) == ["a[201~bcd\ne"]
@@ -98,9 +98,7 @@ def test_screen_over_ssh(ssh_registry: Path, receiver_pane: tuple[str, Path]) ->
     assert "READY" in json.loads(ansi.stdout)["screen"]
 
 
-async def test_pane_facts_and_pooled_connection(
-    ssh_registry: Path, receiver_pane: tuple[str, Path]
-) -> None:
+async def test_pane_facts_and_pooled_connection(ssh_registry: Path, receiver_pane: tuple[str, Path]) -> None:
     pane, _ = receiver_pane
     async with Bridge(Registry.load(ssh_registry)) as bridge:
         facts = await bridge.facts("recv")
@@ -115,9 +113,7 @@ async def test_pane_facts_and_pooled_connection(
         assert await transport.connection() is conn, "one connection per host, reused"  # type: ignore[attr-defined]
 
 
-def test_start_creates_session_and_runs_command(
-    ssh_registry: Path, tmux_server: TmuxServer
-) -> None:
+def test_start_creates_session_and_runs_command(ssh_registry: Path, tmux_server: TmuxServer) -> None:
     result = run_cli("--config", str(ssh_registry), "--json", "start", "fresh")
     assert result.returncode == 0, result.stderr
     info = json.loads(result.stdout)
@@ -202,8 +198,10 @@ def test_changed_host_key_refused_even_with_accept_new(
     other = tmp_path / "other"
     keygen(other)
     forged = tmp_path / "known_hosts"
-    forged.write_text(f"[127.0.0.1]:{sshd.port} {Path(f'{other}.pub').read_text().split()[0]} "
-                      f"{Path(f'{other}.pub').read_text().split()[1]}\n")
+    forged.write_text(
+        f"[127.0.0.1]:{sshd.port} {Path(f'{other}.pub').read_text().split()[0]} "
+        f"{Path(f'{other}.pub').read_text().split()[1]}\n"
+    )
     for policy in ("strict", "accept-new"):
         reg = make_registry(
             sshd.host_toml("box", host_key_policy=policy).replace(str(sshd.known_hosts), str(forged)),
@@ -238,6 +236,35 @@ def test_local_host_without_ssh(
     assert received(out) == ["local hello"]
     hosts = json.loads(run_cli("--config", str(reg), "--json", "hosts", "--check").stdout)
     assert hosts[0]["reachable"] and hosts[0]["tmux"].startswith("tmux ")
+
+
+def test_checks_that_find_a_failure_exit_non_zero(
+    tmux_server: TmuxServer, make_registry: Callable[..., Path], receiver_pane: tuple[str, Path]
+) -> None:
+    """hosts --check on an unreachable host: exit 3; agents --check on a missing pane: exit 4 (was 0)."""
+    dead_port = free_port()
+    reg = make_registry(
+        local_host_toml("here", tmux_server.socket),
+        f'[hosts.gone]\naddress = "127.0.0.1"\nport = {dead_port}\nconnect_timeout = 2\n',
+        agent_toml("r", "here", "recv"),
+        agent_toml("nowhere", "here", "missing:0.0"),
+    )
+    hosts = run_cli("--config", str(reg), "--json", "hosts", "--check")
+    assert hosts.returncode == 3, hosts.stderr
+    rows = {row["host"]: row for row in json.loads(hosts.stdout)}
+    assert rows["here"]["reachable"] and "exit_code" not in rows["here"]
+    assert rows["gone"]["reachable"] is False and rows["gone"]["exit_code"] == 3
+    agents = run_cli("--config", str(reg), "--json", "agents", "--check")
+    assert agents.returncode == 4, agents.stderr
+    rows = {row["agent"]: row for row in json.loads(agents.stdout)}
+    assert "exit_code" not in rows["r"] and (rows["nowhere"]["state"], rows["nowhere"]["exit_code"]) == (
+        "missing",
+        4,
+    )
+    ok = make_registry(
+        local_host_toml("here", tmux_server.socket), agent_toml("r", "here", "recv"), name="ok.toml"
+    )
+    assert run_cli("--config", str(ok), "agents", "--check").returncode == 0
 
 
 def test_attach_command_line(sshd: Sshd, make_registry: Callable[..., Path]) -> None:

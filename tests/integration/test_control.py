@@ -17,9 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from bridge.control import Chain, ControlChannel, ControlLink, paste_via_control, quote
 from bridge.errors import BridgeError, HostUnreachableError, TargetNotFoundError
 from bridge.tmux import Tmux
+from bridge.tmux.channel import ControlChannel
+from bridge.tmux.link import ControlLink
+from bridge.tmux.paste import paste_via_control
+from bridge.tmux.protocol import Chain
+from bridge.tmux.quoting import quote
 from bridge.transport.local import LocalTransport
 from bridge.transport.ssh import SSHTransport
 from tests.conftest import (

@@ -116,7 +116,8 @@ async def test_shared_holder_and_per_lock_holder_exclude_each_other(
     """Hosts without bash use one sh per lock: both kinds lock the same file, so they take turns."""
     from bridge.config import HostSpec
     from bridge.errors import AgentNotReadyError
-    from bridge.lock import LockServer, pane_lock
+    from bridge.tmux.flock import pane_lock
+    from bridge.tmux.lock import LockServer
     from bridge.transport import Transport
     from bridge.transport.local import LocalTransport
     from bridge.transport.ssh import SSHTransport
@@ -153,7 +154,8 @@ async def test_a_lock_tells_whether_anyone_else_held_it_since_a_mark(
     """Every take adds one to the count in the lock file; a process that sees exactly its own
     take since its last one knows nobody else held the pane in between (and may trust a look
     taken while it was taking the lock)."""
-    from bridge.lock import LockServer, Mark, pane_lock
+    from bridge.tmux.flock import pane_lock
+    from bridge.tmux.lock import LockServer, Mark
     from bridge.transport import Transport
     from bridge.transport.local import LocalTransport
 
@@ -256,7 +258,8 @@ async def test_a_kept_lock_is_taken_again_at_once_and_let_go_when_another_caller
     """A hold with ``keep`` keeps the lock: this process takes it again without asking the host;
     another process's holder (either kind) that finds it taken asks for it and gets it at once;
     a caller that is still holding it is not interrupted; a keep also ends by itself."""
-    from bridge.lock import LockServer, pane_lock
+    from bridge.tmux.flock import pane_lock
+    from bridge.tmux.lock import LockServer
     from bridge.transport import Transport
     from bridge.transport.local import LocalTransport
 

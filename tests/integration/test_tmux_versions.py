@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from bridge.control import ControlChannel, ControlLink
 from bridge.errors import AgentNotReadyError, BridgeError
 from bridge.screen import parse
 from bridge.tmux import Tmux
+from bridge.tmux.channel import ControlChannel
+from bridge.tmux.link import ControlLink
 from bridge.transport.local import LocalTransport
 from bridge.transport.ssh import SSHTransport
 from tests.conftest import TmuxServer, wait_for

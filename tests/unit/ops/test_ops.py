@@ -149,13 +149,13 @@ async def test_call_answers_the_json_the_cli_printed() -> None:
         {"host": "here", "local": True, "address": None, "reachable": True, "tmux": "tmux 3.4",
          "connect_ms": 1.0, "rtt_ms": 0.5},
         {"host": "vps", "local": False, "address": "10.77.0.1", "reachable": False,
-         "error": "cannot reach vps (is it up?)"},
+         "error": "cannot reach vps (is it up?)", "exit_code": 3},
     ]  # fmt: skip
     rows = await call("agents", {"check": True})
     assert rows[0] == {
         "agent": "sh", "host": "here", "target": "work:0.0", "profile": "shell", "state": "idle",
     }  # fmt: skip
-    assert rows[1]["state"] == "busy" and rows[1]["error"] == "busy is busy"
+    assert rows[1]["state"] == "busy" and rows[1]["error"] == "busy is busy" and rows[1]["exit_code"] == 4
     state = {"agent": "sh", "state": "idle", "command": "bash", "pane": "%1"}
     assert await call("state", {"agent": "sh"}) == state
 

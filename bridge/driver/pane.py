@@ -42,6 +42,11 @@ class Pane:
         """The pane's text (``capture-pane -p``); see :meth:`bridge.tmux.Tmux.capture`."""
         return await self.tmux.capture(self.pane_id, ansi=ansi, history=history, join=join)
 
+    async def clear(self) -> None:
+        """Reset the pane's terminal (its screen cleared) and drop its scrollback."""
+        await self.tmux.run("send-keys", "-R", "-t", self.pane_id, ";", "clear-history", "-t", self.pane_id,
+                            target=self.pane_id)  # fmt: skip
+
     async def keys(self, keys: Sequence[str]) -> None:
         """Press tmux key names (``Enter``, ``Down``, ``Escape``, ``C-c``) in order."""
         await self.tmux.keys(self.pane_id, keys)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 
 from bridge.driver.observe import Observation, Observer, StalePane
@@ -21,6 +22,8 @@ from bridge.reading import State, input_text, user_turns
 __all__ = ["echoes", "restart", "submit", "taken"]
 
 log = logging.getLogger("bridge.driver")
+
+START_S = 10.0  # a restarted agent that is still the shell after this long did not start
 
 
 def taken(obs: Observation, profile: Profile, before: Observation) -> bool:
@@ -134,13 +137,38 @@ async def submit(eyes: Observer, prompt: str, *, before: Observation | None = No
 
 
 async def restart(eyes: Observer, command: str, *, timeout: float) -> Observation:
-    """Type ``command`` (the resume command) into the shell of a dead agent; wait for idle."""
+    """Type ``command`` (the resume command) into the shell of a dead agent; wait for idle.
+
+    The pane is cleared first (tmux resets it and drops its scrollback), so that only a screen the
+    new process drew can say it is idle: the dead agent's last frame often still looks idle, and
+    an ask typed before the new process set up its terminal would be lost. A process that dies at
+    once (back at the shell after its own process was seen, or never seen within START_S) fails
+    then, not at the timeout.
+    """
     obs = await eyes.observe()
     if obs.state is not State.DEAD:
         raise eyes.not_ready(obs, "restart (it is not dead)")
+    shell = obs.facts.current_command
+    await eyes.handle.clear()
     await eyes.handle.type_literal(command)
     await eyes.handle.keys(["Enter"])
+    began, started = time.monotonic(), False
+
+    def failed(o: Observation) -> None:
+        nonlocal started
+        # The agent's own process seen (its name, per the profile): not just "not the shell", as
+        # between fork and exec tmux can name anything (the shell's parent, the shell again).
+        command = os.path.basename(o.facts.current_command.strip()).lstrip("-")
+        started = started or command in eyes.profile.process.names
+        if o.state is State.DEAD and (started or time.monotonic() - began > START_S):
+            raise AgentNotReadyError(
+                f"{eyes.agent} did not come back: {'it exited at once' if started else 'it never started'}"
+                f" (the resume command: {command})",
+                hint=f"look at its pane: agent-bridge screen {eyes.agent}",
+                state="dead", screen=o.text, host=eyes.tmux.host, target=eyes.pane,
+            )  # fmt: skip
+
     return await eyes.wait_for(
-        lambda o: o.state is State.IDLE and o.facts.current_command != obs.facts.current_command,
-        timeout, what="the agent to come back",
-    )
+        lambda o: o.state is State.IDLE and o.facts.current_command != shell,
+        timeout, what="the agent to come back", stop=failed,
+    )  # fmt: skip

@@ -137,10 +137,40 @@ def test_dead_agent_then_restart(cli: CLI, demo: tuple[str, Path], tmux_server: 
     assert cli("state", "demo")[1].strip() == "dead"
     code, _, err = cli("ask", "demo", "anyone?")
     assert code == 4 and "agent-bridge restart demo" in err
-    code, out, err = cli("restart", "demo")
-    assert code == 0, err
+    code, out, err = cli("--json", "restart", "demo")
+    assert code == 0, out
     code, out, err = cli("ask", "demo", "What is 2+2?")
     assert code == 0 and out == "4\n", err
+
+
+def test_restart_confirms_on_a_new_screen_and_fails_fast_when_it_dies_at_once(
+    tmux_server: TmuxServer, make_registry: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A resume command whose process exits at once fails in seconds, not at the timeout (and a
+    dead agent's old frame is cleared first, so it cannot be read as the new one's: the restart
+    test above ran flaky on that, about 1 in 2)."""
+    import subprocess
+
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    if subprocess.run(["python3", "-c", "import bridge"], cwd=outside, capture_output=True).returncode == 0:
+        pytest.skip(reason="python3 here imports bridge from anywhere: its resume cannot fail")
+    pane = tmux_server.new_pane("lost", f"{sys.executable} -m bridge.demo --delay 0.1", cwd=outside)
+    wait_for(lambda: "? for shortcuts" in tmux_server.capture(pane), 15)
+    registry = make_registry(
+        f'[hosts.here]\nlocal = true\ntmux_socket = "{tmux_server.socket}"\n',
+        agent_toml("lost", "here", "lost:0.0", profile="demo"),
+    )
+    tmux_server.tmux("send-keys", "-t", pane, "C-c", "C-c")
+    wait_for(lambda: tmux_server.current_command(pane) == "bash", 10)
+    began = time.monotonic()
+    # python3 -m bridge.demo (the demo profile's resume) cannot find bridge from here: it exits
+    result = run_cli("--config", str(registry), "--json", "restart", "lost", "--timeout", "60")
+    took = time.monotonic() - began
+    assert result.returncode == 4, result.stdout
+    error = json.loads(result.stdout)
+    assert error["state"] == "dead" and "exited at once" in error["message"]
+    assert "ModuleNotFoundError" in tmux_server.capture(pane) and took < 20
 
 
 def test_agents_check_reports_state(cli: CLI) -> None:

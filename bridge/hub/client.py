@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from bridge import errors
-from bridge.config.paths import config_dir, runtime_dir
+from bridge.config.paths import config_dir, not_private, runtime_dir
 from bridge.errors import BridgeError, ConfigError, HubUnreachableError, TokenError
 from bridge.hub.models import Event, Identity, Message, Status, Thread
 
@@ -35,9 +35,9 @@ def read_token_file(path: Path) -> str:
     """A token file's token; refused unless it is private to its owner (0600)."""
     try:
         info = path.stat()
-        if info.st_mode & 0o077:
+        if not_private(info, owner=True):
             raise TokenError(
-                f"the token file {path} is readable by others (mode {stat.S_IMODE(info.st_mode):o})",
+                f"the token file {path} is not private to you (mode {stat.S_IMODE(info.st_mode):o})",
                 hint=f"chmod 600 {path}",
             )
         return path.read_text().strip()

@@ -4,7 +4,6 @@ WireGuard layer itself)."""
 
 from __future__ import annotations
 
-import stat
 from pathlib import Path
 
 import pytest
@@ -13,19 +12,12 @@ from typer.testing import CliRunner
 from bridge import wireguard as wg
 from bridge.cli.wg import default_state_dir, wg_app
 from bridge.errors import ConfigError
-
-ENDPOINT = "vps.example.org:51820"
-
-
-def _mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
+from tests.helpers.wg import ENDPOINT, init_hub, mode
 
 
 @pytest.fixture
 def hub(tmp_path: Path) -> Path:
-    state_dir = tmp_path / "wireguard"
-    wg.init_hub(state_dir, ENDPOINT, "10.77.0.0/24")
-    return state_dir
+    return init_hub(tmp_path)
 
 
 def test_default_state_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -46,7 +38,7 @@ def test_cli_flow(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     result = runner.invoke(wg_app, ["init", "--endpoint", ENDPOINT, "--subnet", "10.77.0.0/24"])
     assert result.exit_code == 0, result.output
     state_dir = tmp_path / "agent-bridge" / "wireguard"
-    assert _mode(state_dir / "state.json") == 0o600
+    assert mode(state_dir / "state.json") == 0o600
 
     result = runner.invoke(wg_app, ["add-peer", "laptop"])
     assert result.exit_code == 0, result.output
@@ -59,7 +51,7 @@ def test_cli_flow(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
     out = tmp_path / "wg0.conf"
     result = runner.invoke(wg_app, ["render", "hub", "-o", str(out)])
-    assert result.exit_code == 0 and _mode(out) == 0o600
+    assert result.exit_code == 0 and mode(out) == 0o600
     assert out.read_text() == wg.render(state_dir, "hub")
 
     result = runner.invoke(wg_app, ["remove-peer", "laptop"])

@@ -14,15 +14,49 @@ Answer = tuple[bool, list[str]]  # one block: %end (True) or %error, and its lin
 Reply = Callable[[bytes], Answer | list[Answer] | None]
 
 
-class FakeTmux:
+class ScriptedProcess:
+    """What every scripted :class:`~bridge.transport.base.Process` shares: its output is a queue
+    the script fills (``b""``: end of file), and closing ends it (after ``goodbye``)."""
+
+    goodbye = b""
+
+    def __init__(self) -> None:
+        self.out: asyncio.Queue[bytes] = asyncio.Queue()
+        self.closing = False
+
+    async def readline(self) -> bytes:
+        return await self.out.get()
+
+    async def read(self) -> bytes:
+        return await self.out.get()
+
+    def close(self) -> None:
+        if not self.closing:
+            self.closing = True
+            if self.goodbye:
+                self.out.put_nowait(self.goodbye)
+            self.out.put_nowait(b"")
+
+    def abandon(self) -> None:
+        self.close()
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    async def wait_closed(self) -> None:
+        return None
+
+
+class FakeTmux(ScriptedProcess):
     """A Process that answers each command line like tmux -C (``reply`` decides the answer)."""
 
+    goodbye = b"%exit\n"
+
     def __init__(self, reply: Reply) -> None:
+        super().__init__()
         self.reply = reply
         self.lines: list[bytes] = []
-        self.out: asyncio.Queue[bytes] = asyncio.Queue()
         self.number = 100
-        self.closing = False
         self.held: list[bytes] = []
         self.writes: list[bytes] = []  # each write as it came (lines: the same, split)
         self.block(True, [], flags=0)  # the attach
@@ -51,28 +85,6 @@ class FakeTmux:
     def push(self, data: bytes) -> None:
         for line in data.splitlines(keepends=True) or [b""]:
             self.out.put_nowait(line)
-
-    async def readline(self) -> bytes:
-        return await self.out.get()
-
-    async def read(self) -> bytes:
-        return await self.out.get()
-
-    def close(self) -> None:
-        if not self.closing:
-            self.closing = True
-            self.out.put_nowait(b"%exit\n")
-            self.out.put_nowait(b"")
-
-    def abandon(self) -> None:
-        self.close()
-
-    def is_closing(self) -> bool:
-        return self.closing
-
-    async def wait_closed(self) -> None:
-        return None
-
 
 class FakeTransport:
     host = "fake"

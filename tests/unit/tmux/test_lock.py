@@ -15,6 +15,7 @@ from bridge.errors import AgentNotReadyError, BridgeError
 from bridge.tmux.flock import SERVER, busy, raise_setup_failure
 from bridge.tmux.lock import Held, LockServer, Mark
 from bridge.transport.base import Completed, Process
+from tests.unit.tmux.fake_tmux import ScriptedProcess
 
 # -- what a take tells -------------------------------------------------------------------------
 
@@ -51,16 +52,15 @@ def test_what_a_holder_first_line_says() -> None:
 # -- the bash holder's protocol, scripted -------------------------------------------------------
 
 
-class FakeHolder:
+class FakeHolder(ScriptedProcess):
     """A Process speaking the bash holder's lines (``L id key`` / ``U id``, ``WANT`` on SIGUSR1)."""
 
     def __init__(self, first: bytes = b"READY\n") -> None:
-        self.out: asyncio.Queue[bytes] = asyncio.Queue()
+        super().__init__()
         self.out.put_nowait(first)
         self.lines: list[str] = []
         self.counts: dict[str, int] = {}
         self.taken: set[str] = set()  # keys another process holds
-        self.closing = False
 
     def write(self, data: bytes) -> None:
         for line in data.decode().splitlines():
@@ -73,27 +73,6 @@ class FakeHolder:
                 self.out.put_nowait(f"{id_} OK {self.counts[key]}\n".encode())
             else:
                 self.out.put_nowait(f"{id_} OK\n".encode())
-
-    async def readline(self) -> bytes:
-        return await self.out.get()
-
-    async def read(self) -> bytes:
-        return await self.out.get()
-
-    def close(self) -> None:
-        if not self.closing:
-            self.closing = True
-            self.out.put_nowait(b"")
-
-    def abandon(self) -> None:
-        self.close()
-
-    def is_closing(self) -> bool:
-        return self.closing
-
-    async def wait_closed(self) -> None:
-        return None
-
 
 class FakeTransport:
     host = "box"

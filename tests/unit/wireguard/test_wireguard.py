@@ -7,7 +7,6 @@ import base64
 import json
 import os
 import shutil
-import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -16,29 +15,24 @@ import pytest
 
 from bridge import wireguard as wg
 from bridge.errors import ConfigError
+from tests.helpers.wg import ENDPOINT, init_hub, mode
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Path:
+    return init_hub(tmp_path)
+
 
 WG = shutil.which("wg")
 needs_wg = pytest.mark.skipif(
     WG is None, reason="`wg` is not installed (apt-get install --no-install-recommends wireguard-tools)"
 )
-ENDPOINT = "vps.example.org:51820"
 
 
 def _wg(*args: str, input: str | None = None) -> str:
     return subprocess.run(
         ["wg", *args], input=input, capture_output=True, text=True, check=True
     ).stdout.strip()
-
-
-def _mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
-
-
-@pytest.fixture
-def hub(tmp_path: Path) -> Path:
-    state_dir = tmp_path / "wireguard"
-    wg.init_hub(state_dir, ENDPOINT, "10.77.0.0/24")
-    return state_dir
 
 
 # ---------------------------------------------------------------------------------------- keys
@@ -90,8 +84,8 @@ def test_init_makes_private_state(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     path = tmp_path / "a" / "wireguard" / "state.json"
-    assert _mode(path) == 0o600
-    assert _mode(path.parent) == 0o700
+    assert mode(path) == 0o600
+    assert mode(path.parent) == 0o700
     assert state.hub.address == "10.77.0.1"
     assert state.hub.listen_port == 51820  # from the endpoint
     assert json.loads(path.read_text())["hub"]["public_key"] == wg.public_key(state.hub.private_key)
@@ -117,7 +111,7 @@ def test_peers_get_sequential_addresses_and_own_keys(hub: Path) -> None:
     assert laptop.preshared_key != phone.preshared_key
     assert laptop.public_key == wg.public_key(laptop.private_key)
     assert (laptop.keepalive, phone.keepalive) == (25, None)
-    assert _mode(hub / "state.json") == 0o600
+    assert mode(hub / "state.json") == 0o600
     wg.remove_peer(hub, "laptop")
     assert [p.name for p in wg.show(hub).peers] == ["phone"]
     assert wg.add_peer(hub, "tablet").address == "10.77.0.2"  # the freed address is reused
@@ -311,7 +305,7 @@ def test_qr_png(hub: Path, tmp_path: Path) -> None:
     wg.add_peer(hub, "phone")
     path = wg.qr_png(wg.render(hub, "phone"), tmp_path / "phone.png")
     assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
-    assert _mode(path) == 0o600
+    assert mode(path) == 0o600
 
 
 def _has(module: str) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import os
@@ -304,10 +305,13 @@ class Bridge:
     ) -> Reply:
         async with self.exclusive(driver, limit, look=not model) as first:
             try:
-                if model:
-                    await driver.switch_model(model, timeout=min(limit, 60.0))
+                confirmed = await driver.switch_model(model, timeout=min(limit, 60.0)) if model else None
                 left = max(limit - (time.monotonic() - began), 1.0)
-                return await driver.ask(prompt, timeout=left, first=first)
+                reply = await driver.ask(prompt, timeout=left, first=first)
+                # the model it was switched to (where the reply does not say), and the whole call's time
+                return dataclasses.replace(
+                    reply, model=reply.model or confirmed, elapsed_s=time.monotonic() - began
+                )
             except AgentNotReadyError as error:
                 if error.state != "dead" or agent.spec.restart != "auto":
                     raise

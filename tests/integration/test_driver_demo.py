@@ -87,9 +87,12 @@ def test_model_switch(cli: CLI, demo: tuple[str, Path]) -> None:
     assert cli("ask", "demo", "after switch")[0] == 0
     assert json.loads(demo[1].read_text().splitlines()[-1])["model"] == "Sonnet"
     # With a conversation, the demo asks "Switch model?" like Claude: answered.
-    code, out, err = cli("ask", "demo", "and now?", "--model", "4")
+    code, out, err = cli("--json", "ask", "demo", "and now?", "--model", "4")
     assert code == 0, err
     assert json.loads(demo[1].read_text().splitlines()[-1])["model"] == "Haiku"
+    # the JSON names the model switched to (it said null), and its time counts the switch too
+    answer = json.loads(out)
+    assert answer["model"] == "Haiku" and answer["elapsed_s"] > 0.3
 
 
 def test_unknown_model_is_refused_without_pressing(cli: CLI) -> None:

@@ -7,13 +7,16 @@ Never press into an unrecognised screen: :class:`UnrecognisedScreenError` with t
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Callable
 
 from bridge.driver.observe import Observation, Observer
-from bridge.errors import ConfigError, UnrecognisedScreenError
+from bridge.errors import BridgeError, ConfigError, UnrecognisedScreenError
 from bridge.profiles import Profile
 from bridge.reading import Menu, State, read_menu, read_permission
+
+log = logging.getLogger("bridge.driver")
 
 __all__ = ["answer_permission", "menu_index", "move_to", "open_menu", "option_index", "switch_model"]
 
@@ -112,6 +115,17 @@ async def open_menu(eyes: Observer, command: str, title: re.Pattern[str], timeou
     return await eyes.wait_for(is_menu, timeout, what=f"the {command} menu")
 
 
+async def back_out(eyes: Observer, *, timeout: float = 5.0) -> None:
+    """Close a menu this driver opened (the profile's cancel key) and wait, bounded, until the
+    agent shows no menu; a failure here is logged, never raised over the error that led here."""
+    cancel = eyes.profile.menu.cancel if eyes.profile.menu else "Escape"
+    try:
+        await eyes.handle.keys([cancel])
+        await eyes.wait_for(lambda o: o.state is not State.MENU, timeout, what="the menu to close")
+    except BridgeError as exc:
+        log.warning("%s: could not close the menu: %s", eyes.agent, exc)
+
+
 async def switch_model(eyes: Observer, name: str, *, timeout: float) -> str:
     """Switch the agent's model through its own ``/model`` menu; return the confirmed name.
 
@@ -126,9 +140,13 @@ async def switch_model(eyes: Observer, name: str, *, timeout: float) -> str:
     obs = await open_menu(eyes, spec.command, spec.title, timeout)
     menu = read_menu(obs.snapshot, profile)
     assert menu is not None
-    index = menu_index(menu, name)
-    label = menu.items[index].label
-    await move_to(eyes, index, lambda o: _highlight_of_menu(o, profile))
+    try:
+        index = menu_index(menu, name)
+        label = menu.items[index].label
+        await move_to(eyes, index, lambda o: _highlight_of_menu(o, profile))
+    except BridgeError:
+        await back_out(eyes)  # nothing chosen: leave the agent as it was, not in its menu
+        raise
     await eyes.handle.keys(["Enter"])
     done_re = spec.confirmed
     confirm_re = spec.confirm_title

@@ -98,6 +98,10 @@ def test_model_switch(cli: CLI, demo: tuple[str, Path]) -> None:
 def test_unknown_model_is_refused_without_pressing(cli: CLI) -> None:
     code, _, err = cli("model", "demo", "gpt-9")
     assert code == 2 and "no single menu row matches 'gpt-9'" in err
+    # the menu it opened is closed again: the agent is as it was, and the next ask works
+    assert cli("state", "demo")[1].strip() == "idle"
+    code, out, err = cli("ask", "demo", "What is 3+4?")
+    assert code == 0 and out == "7\n", err
 
 
 def test_permission_yes(cli: CLI) -> None:

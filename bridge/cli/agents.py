@@ -98,9 +98,11 @@ def keys(
     names: Annotated[
         list[str], typer.Argument(help="tmux key names, pressed in order: Down Enter Escape C-c …")
     ],
+    as_json: JsonOpt = False,
 ) -> None:
     """Press keys in the agent's pane by tmux key name (e.g. `keys claude Down Enter`)."""
-    invoke("keys", {"agent": agent, "keys": names})
+    result = invoke("keys", {"agent": agent, "keys": names}, as_json=as_json)
+    emit(result, None, as_json)
 
 
 @app.command()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bridge.cli.app import app, emit
+from bridge.cli.app import OPTS, app, emit
 from bridge.errors import BridgeError, ConfigError
 
 if TYPE_CHECKING:
@@ -63,8 +63,14 @@ def install_command(
 
 
 @skill_app.command("show")
-def show_command() -> None:
+def show_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
     """Print the SKILL.md that `install` copies."""
     from bridge.skills import skill_text  # lazy: see _client
 
-    print(skill_text(), end="")
+    text = skill_text()
+    if as_json or OPTS.json:
+        emit({"skill": text}, None, True)
+        return
+    print(text, end="")

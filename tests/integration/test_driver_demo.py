@@ -180,6 +180,16 @@ def test_restart_confirms_on_a_new_screen_and_fails_fast_when_it_dies_at_once(
     assert "ModuleNotFoundError" in tmux_server.capture(pane) and took < 20
 
 
+def test_keys_and_skill_show_honour_json_before_and_after(cli: CLI) -> None:
+    for args in (("keys", "demo", "Escape", "--json"), ("--json", "keys", "demo", "Escape")):
+        code, out, err = cli(*args)
+        assert code == 0, err
+        assert json.loads(out) == {"agent": "demo", "keys": ["Escape"]}
+    for args in (("skill", "show", "--json"), ("--json", "skill", "show")):
+        code, out, err = cli(*args)
+        assert code == 0 and json.loads(out)["skill"].startswith("---\nname: agent-bridge"), err
+
+
 def test_agents_check_reports_state(cli: CLI) -> None:
     code, out, err = cli("--json", "agents", "--check")
     assert code == 0, err

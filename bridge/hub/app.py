@@ -14,6 +14,7 @@ machine. A caller that gives a token is who the token says.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 WEB = Path(__file__).resolve().parent / "web"
 COOKIE = "ab_token"
 TOKEN_CACHE_S = 30.0
+MAX_REQUEST = 8 * 2**20
 _STATUS = {2: 400, 3: 401, 4: 409, 5: 409}
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -107,8 +109,15 @@ def build_app(hub: Hub, *, local_admin: bool = False) -> Starlette:
         return handle
 
     async def body(request: Request) -> dict[str, Any]:
+        """The JSON object sent, read up to MAX_REQUEST bytes (a 1 MB message, JSON-escaped, fits)."""
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_REQUEST:
+                raise ConfigError(f"the request is over {MAX_REQUEST // 2**20} MB")
+            chunks.append(chunk)
         try:
-            data = await request.json()
+            data = json.loads(b"".join(chunks))
         except (ValueError, UnicodeDecodeError):
             raise ConfigError("the request body is not JSON") from None
         if not isinstance(data, dict):

@@ -80,6 +80,10 @@ def test_tokens_identity_and_big_bodies(hub: HubRun) -> None:
     hub.tokens["mallory"] = "abt_" + "x" * 43
     bad = hub.cli("msg", "inbox", who="mallory")
     assert bad.returncode == 3 and len(bad.stderr.strip().splitlines()) == 1
+    huge = hub.api(
+        "POST", "/api/messages", who="alice", content=b'{"to": "bob", "body": "' + b"x" * (9 * 2**20) + b'"}'
+    )
+    assert huge.status_code == 400 and "over 8 MB" in huge.json()["message"]  # read no further than that
     assert hub.api("GET", "/api/agents", who="bob").status_code == 403  # an agent is not an admin
     assert hub.api("GET", "/api/agents").status_code == 200
     # tokens appear nowhere: not on any pane, not in the hub's log

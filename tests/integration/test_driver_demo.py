@@ -160,9 +160,11 @@ def test_restart_confirms_on_a_new_screen_and_fails_fast_when_it_dies_at_once(
 
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    if subprocess.run(["python3", "-c", "import bridge"], cwd=outside, capture_output=True).returncode == 0:
-        pytest.skip(reason="python3 here imports bridge from anywhere: its resume cannot fail")
-    pane = tmux_server.new_pane("lost", f"{sys.executable} -m bridge.demo --delay 0.1", cwd=outside)
+    path = {"PATH": "/usr/bin:/bin"}  # the system's python3, without this checkout's venv
+    found = subprocess.run(["python3", "-c", "import bridge"], cwd=outside, capture_output=True, env=path)
+    if found.returncode == 0:
+        pytest.skip(reason="the system's python3 imports bridge from anywhere: its resume cannot fail")
+    pane = tmux_server.new_pane("lost", f"{sys.executable} -m bridge.demo --delay 0.1", cwd=outside, env=path)
     wait_for(lambda: "? for shortcuts" in tmux_server.capture(pane), 15)
     registry = make_registry(
         f'[hosts.here]\nlocal = true\ntmux_socket = "{tmux_server.socket}"\n',

@@ -158,8 +158,8 @@ async def restart(eyes: Observer, command: str, *, timeout: float) -> Observatio
         nonlocal started
         # The agent's own process seen (its name, per the profile): not just "not the shell", as
         # between fork and exec tmux can name anything (the shell's parent, the shell again).
-        command = os.path.basename(o.facts.current_command.strip()).lstrip("-")
-        started = started or command in eyes.profile.process.names
+        running = os.path.basename(o.facts.current_command.strip()).lstrip("-")
+        started = started or running in eyes.profile.process.names
         if o.state is State.DEAD and (started or time.monotonic() - began > START_S):
             raise AgentNotReadyError(
                 f"{eyes.agent} did not come back: {'it exited at once' if started else 'it never started'}"

@@ -28,7 +28,7 @@ import secrets
 import socket
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -52,6 +52,7 @@ DEFAULT_TEXT = (
 LEASE_S = 60.0
 SWEEP_S = 30.0  # a full look at the store for queued agents (the loop otherwise follows new messages)
 HOUR = 3600.0
+SENDERS = 5  # senders a wake line names at most (the newest)
 Seen = Literal["pending", "submitted", "absent"]
 
 
@@ -68,6 +69,17 @@ class Waker(Protocol):
 
     async def submit(self, agent: str) -> None:
         """Press Enter: a wake typed by a pager that died before it pressed Enter."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """An agent's queued messages, summed up: how many, the newest id, who (the newest few
+    senders, oldest first) and the newest subject."""
+
+    count: int
+    newest: int
+    senders: list[str]
+    subject: str
 
 
 @dataclass(frozen=True)
@@ -113,10 +125,9 @@ class Pager:
             touched, self.relay.touched = self.relay.touched, set()
             if now - swept >= SWEEP_S:
                 swept = now
-                touched |= set(await self.queued_agents())
+                touched |= self._forget(await self.queued_agents())
             look = {a for a in touched if due.get(a, 0.0) <= now} | {a for a, t in due.items() if t <= now}
-            outcomes = await asyncio.gather(*(self.try_wake(a) for a in sorted(look)))
-            for agent, outcome in zip(sorted(look), outcomes, strict=True):
+            for agent, outcome in (await self._look(sorted(look))).items():
                 if outcome in (None, "typed"):
                     due.pop(agent, None)
                 else:
@@ -127,11 +138,19 @@ class Pager:
                     await self.relay.changed.wait()
 
     async def round(self) -> dict[str, str | None]:
-        """One look at every agent with queued messages, now; what happened to each."""
-        agents = await self.queued_agents()
-        for agent in list(self.why):
-            if agent not in agents:
-                del self.why[agent]
+        """One look at every agent with queued messages, now (what :meth:`run` does when it
+        sweeps the store); what happened to each."""
+        queued = await self.queued_agents()
+        self._forget(queued)
+        return await self._look(queued)
+
+    def _forget(self, queued: list[str]) -> set[str]:
+        """Drop why agents wait that are no longer queued; the queued ones, as a set."""
+        for agent in set(self.why) - set(queued):
+            del self.why[agent]
+        return set(queued)
+
+    async def _look(self, agents: list[str]) -> dict[str, str | None]:
         outcomes = await asyncio.gather(*(self.try_wake(a) for a in agents))
         return dict(zip(agents, outcomes, strict=True))
 
@@ -164,16 +183,15 @@ class Pager:
 
     async def try_wake(self, agent: str) -> str | None:
         batch = await self._batch(agent)
-        if not batch:
+        if batch is None:
             self.why.pop(agent, None)
             return None
         rule = self.rule(agent)
         if await self._used(agent) >= rule.budget:
             self.why[agent] = f"wake budget used up ({rule.budget}/h)"
-            newest = max(r.id for r in batch)
-            if self._held.get(agent) != newest:
-                self._held[agent] = newest
-                await self.events.add("wake-held", agent=agent, reason=self.why[agent], messages=len(batch))
+            if self._held.get(agent) != batch.newest:
+                self._held[agent] = batch.newest
+                await self.events.add("wake-held", agent=agent, reason=self.why[agent], messages=batch.count)
             return "held"
         try:
             state = await self.waker.state(agent)
@@ -191,7 +209,7 @@ class Pager:
         if claimed == "done":  # another pager woke it before we held the lease
             return None
         fence, wake_id = claimed
-        batch = await self._batch(agent)
+        batch = await self._batch(agent) or batch  # what arrived meanwhile is announced too
         text = self._text(agent, rule, batch) + f" [wake {nonce}]"
         try:
             await self.waker.type_line(agent, text)
@@ -229,20 +247,35 @@ class Pager:
 
     # -- the store's part -------------------------------------------------------------------
 
-    async def _batch(self, agent: str) -> Sequence[Any]:
-        query = (
-            sa.select(messages.c.id, messages.c.sender, messages.c.subject)
-            .join(threads, threads.c.id == messages.c.thread_id)
-            .where(
-                messages.c.recipient == agent,
-                messages.c.read_at.is_(None),
-                messages.c.woken_at.is_(None),
-                threads.c.closed_at.is_(None),
-            )
-            .order_by(messages.c.id)
+    async def _batch(self, agent: str) -> Batch | None:
+        """The agent's queued batch, summed up in the store (count, newest id) with its newest
+        few senders and subject: a look costs the same with 5 or 5,000 messages waiting."""
+        queued = sa.and_(
+            messages.c.recipient == agent,
+            messages.c.read_at.is_(None),
+            messages.c.woken_at.is_(None),
+            threads.c.closed_at.is_(None),
         )
+        joined = messages.join(threads, threads.c.id == messages.c.thread_id)
         async with self.store.begin() as conn:
-            return (await conn.execute(query)).all()
+            count, newest = (
+                await conn.execute(
+                    sa.select(sa.func.count(), sa.func.max(messages.c.id)).select_from(joined).where(queued)
+                )
+            ).one()
+            if not count:
+                return None
+            rows = (
+                await conn.execute(
+                    sa.select(messages.c.sender, messages.c.subject)
+                    .select_from(joined)
+                    .where(queued)
+                    .order_by(messages.c.id.desc())
+                    .limit(SENDERS)
+                )
+            ).all()
+        senders = list(dict.fromkeys(str(r.sender) for r in reversed(rows)))
+        return Batch(int(count), int(newest), senders, str(rows[0].subject))
 
     async def _used(self, agent: str) -> int:
         query = sa.select(sa.func.count()).where(
@@ -320,11 +353,11 @@ class Pager:
             "wake", agent=agent, actor="pager", outcome=outcome, wake=wake_id, detail=detail
         )
 
-    def _text(self, agent: str, rule: Rules, batch: Sequence[Any]) -> str:
-        senders = ", ".join(dict.fromkeys(str(r.sender) for r in batch))
+    def _text(self, agent: str, rule: Rules, batch: Batch) -> str:
+        senders = ", ".join(batch.senders)
         # Another agent's words, typed into this one's prompt: printable only, and short.
-        subject = "".join(ch for ch in str(batch[-1].subject) if ch.isprintable())[:80]
-        line = rule.text.format(agent=agent, count=len(batch), senders=senders, subject=repr(subject))
+        subject = "".join(ch for ch in batch.subject if ch.isprintable())[:80]
+        line = rule.text.format(agent=agent, count=batch.count, senders=senders, subject=repr(subject))
         return " ".join(line.split())  # one line, whatever the template or subject held
 
 

@@ -94,8 +94,8 @@ class Hub:
             seen = self.states.get(name, {})
             rows.append({
                 "agent": name, "host": spec.host, "target": spec.target, "profile": spec.profile,
-                "state": seen.get("state", "unknown"), "since": seen.get("since"),
-                "last_activity": seen.get("since"), "unread": unread.get(name, 0),
+                "state": seen.get("state", "unknown"), "last_activity": seen.get("since"),
+                "unread": unread.get(name, 0),
                 "waiting": self.pager.why.get(name),
             })  # fmt: skip
         return rows

@@ -16,6 +16,7 @@ code and prints ``str(error)`` as a single line (what failed, and what to do)::
     │   ├── HubUnreachableError             (a HostUnreachableError) the hub did not answer
     │   ├── AuthError                       the host refused our key
     │   │   └── TokenError                  the hub refused our token
+    │   │       └── NotAdminError           ... an agent's token where an admin's is needed
     │   └── HostKeyError                    unknown or changed host key (both fingerprints)
     ├── AgentError                  exit 4  the pane or the agent in it is not usable
     │   ├── TargetNotFoundError             the tmux session/window/pane does not exist
@@ -214,7 +215,11 @@ class ThreadClosedError(ConfigError):
 
 
 class TokenError(AuthError):
-    """The hub refused the caller's token (missing, unknown, revoked, or not allowed here)."""
+    """The hub refused the caller's token (missing, unknown or revoked)."""
+
+
+class NotAdminError(TokenError):
+    """The token is an agent's, and this needs an admin's (HTTP 403, not 401)."""
 
 
 class HubUnreachableError(HostUnreachableError):

@@ -50,7 +50,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 def error_response(exc: BridgeError) -> JSONResponse:
     status = 404 if isinstance(exc, errors.NotFoundError) else _STATUS.get(exc.exit_code, 500)
-    if isinstance(exc, TokenError) and "admin" in exc.message:
+    if isinstance(exc, errors.NotAdminError):
         status = 403
     body = {"error": type(exc).__name__, "message": exc.message, "hint": exc.hint, "exit_code": exc.exit_code}
     return JSONResponse(body, status_code=status)
@@ -93,7 +93,7 @@ def build_app(hub: Hub, *, local_admin: bool = False) -> Starlette:
     async def admin(request: Request, *, cookie: bool = False) -> Identity:
         who = await identify(request, cookie=cookie)
         if not who.admin:
-            raise TokenError(f"this needs an admin token; {who.name}'s token is an agent's")
+            raise errors.NotAdminError(f"this needs an admin token; {who.name}'s token is an agent's")
         return who
 
     def endpoint(job: Callable[[Request], Awaitable[Any]]) -> Handler:

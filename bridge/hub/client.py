@@ -15,7 +15,7 @@ import os
 import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -23,6 +23,9 @@ from bridge import errors
 from bridge.config.paths import config_dir, not_private, runtime_dir
 from bridge.errors import BridgeError, ConfigError, HubUnreachableError, TokenError
 from bridge.hub.models import Event, Identity, Message, Status, Thread
+
+if TYPE_CHECKING:
+    from bridge.config.models import HubSpec
 
 _BY_CODE: dict[int, type[BridgeError]] = {2: ConfigError, 3: errors.HostError, 4: errors.AgentError}
 
@@ -90,9 +93,14 @@ class HubClient:
 
     @classmethod
     def configured(
-        cls, hub: Any = None, *, url: str | None = None, agent: str | None = None, token: str | None = None
+        cls,
+        hub: HubSpec | None = None,
+        *,
+        url: str | None = None,
+        agent: str | None = None,
+        token: str | None = None,
     ) -> HubClient:
-        """From ``--hub``/env/registry ``[hub]`` (a :class:`bridge.config.HubSpec` or None)."""
+        """From ``--hub``/env/registry ``[hub]`` (``hub``: the registry's, if there is one)."""
         agent = agent or os.environ.get("AGENT_BRIDGE_AGENT") or None
         url = url or os.environ.get("AGENT_BRIDGE_HUB_URL") or (hub.url if hub is not None else None)
         token = token or find_token(agent, hub.token_file if hub is not None else None)

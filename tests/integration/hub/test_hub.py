@@ -121,26 +121,11 @@ def test_never_wakes_a_busy_permission_or_menu_pane(hub: HubRun) -> None:
         hub.logs["bob"].write_text("")  # count afresh
 
 
-def test_a_second_hub_on_the_same_store_refuses(hub: HubRun, make_hub: Callable[..., HubRun]) -> None:
-    second = subprocess.run(
-        [*hub_argv(hub), "--listen", "127.0.0.1:1"], capture_output=True, text=True, timeout=60,
-        env=hub_env(hub),
-    )  # fmt: skip
+def test_a_second_hub_on_the_same_store_refuses(hub: HubRun) -> None:
+    second = hub.cli("hub", "serve", "--listen", "127.0.0.1:1")
     assert second.returncode != 0
     assert "already open by another hub" in second.stderr
     assert len(second.stderr.strip().splitlines()) == 1
-
-
-def hub_argv(hub: HubRun) -> list[str]:
-    import sys
-
-    return [sys.executable, "-m", "bridge", "--config", str(hub.registry), "hub", "serve"]
-
-
-def hub_env(hub: HubRun) -> dict[str, str]:
-    import os
-
-    return {**os.environ, **hub.env}
 
 
 @pytest.mark.parametrize("after_ms", [0, 40, 120, 400])

@@ -3,13 +3,16 @@ a user's script would (the bridge knows nothing of the hub)."""
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 
 from bridge.api import Bridge
-from bridge.errors import AgentNotReadyError, PaneChangedError
+from bridge.driver import StalePane
+from bridge.errors import AgentNotReadyError
 from bridge.hub.pager import Seen
 from bridge.reading import State, input_text
 from bridge.text import check
+
+SCROLLBACK = 5000  # lines a restarted pager searches for a wake's nonce
 
 
 class BridgeWaker:
@@ -21,11 +24,12 @@ class BridgeWaker:
         return (await self.bridge.state(agent)).state.value
 
     async def type_line(self, agent: str, text: str) -> None:
-        """Type ``text`` + Enter only while the agent is idle, else AgentNotReadyError.
+        """Type ``text`` as a prompt only while the agent is idle, else AgentNotReadyError.
 
-        Under the pane's lock (no ask of anyone else in between): one look, and the paste is
-        checked by tmux itself against that look when it is due, so a pane that woke up, opened a
-        menu or died in between gets nothing typed.
+        Under the pane's lock (no ask of anyone else in between): one look, then the driver's own
+        exactly-once submit (paste, see it land, the profile's gap, Enter, see it taken), with
+        that look handed on as the one to check: tmux itself refuses the paste if the pane
+        changed since (woke up, opened a menu, died), and nothing is typed.
         """
         safe = check(text)
         driver = await self.bridge.driver(agent)
@@ -34,21 +38,19 @@ class BridgeWaker:
                 state = "unknown" if seen is None else seen.state.value
                 raise AgentNotReadyError(f"{agent} is {state}, not idle: nothing typed", state=state)
             try:
-                await driver.handle.paste(safe, unless_changed=seen.facts)
-            except PaneChangedError as exc:
+                await driver.submit(safe, before=dataclasses.replace(seen, reused=True))
+            except StalePane as exc:
                 raise AgentNotReadyError(
                     f"{agent} changed as the wake was due: nothing typed", state="changed"
                 ) from exc
-            driver.last = None  # the pane is about to change: no later ask may start from that look
-            await asyncio.sleep(driver.profile.submit.gap_ms / 1000)
-            await driver.handle.keys(["Enter"])
 
     async def shows(self, agent: str, mark: str) -> Seen:
+        """In one look (the screen and its scrollback): still in the input box, or anywhere."""
         driver = await self.bridge.driver(agent)
-        seen = await driver.observe()
+        seen = await driver.observe(history=SCROLLBACK)
         if mark in (input_text(seen.snapshot, driver.profile) or ""):
             return "pending"
-        return "submitted" if mark in await self.bridge.screen(agent, history=5000) else "absent"
+        return "submitted" if mark in seen.text else "absent"
 
     async def submit(self, agent: str) -> None:
         await self.bridge.keys(agent, ["Enter"])

@@ -195,3 +195,16 @@ async def test_message_tools_over_mcp(hub: HubRun) -> None:
             assert not closed.is_error
             refused = await mcp.call_tool("reply", {"id": message, "body": "more"})
             assert refused.is_error and "closed" in refused.content[0].text  # type: ignore[union-attr]
+
+
+def test_top_shows_agents_and_events(hub: HubRun) -> None:
+    sent_id(hub.cli("--json", "msg", "send", "bob", "-s", "for top", "hi", who="alice"))
+    wait_for(lambda: len(hub.wakes("bob")) == 1, 20)
+    snapshot = json.loads(hub.cli("top", "--json", who="admin").stdout)
+    rows = {row["agent"]: row for row in snapshot["agents"]}
+    assert set(rows) == {"alice", "bob", "carol"} and rows["bob"]["unread"] == 1
+    assert {"message", "wake"} <= {event["kind"] for event in snapshot["events"]}
+    table = hub.cli("top", "--once", who="admin")
+    assert table.returncode == 0 and "bob" in table.stdout and "wake" in table.stdout
+    refused = hub.cli("top", "--once", who="bob")  # an agent's token is not an admin's
+    assert refused.returncode == 3 and len(refused.stderr.strip().splitlines()) == 1

@@ -140,14 +140,12 @@ class Tmux:
         """
         server = f"agent-bridge-probe-{uuid.uuid4().hex[:8]}"
         window = "probe $ name\\"
-        argv = [
-            "tmux", "-u", "-L", server, "-f", "/dev/null", "new-session", "-d", "-s", server,
+        throwaway = Tmux(self.transport)  # -L names its own server; the runner adds no -S
+        result = await throwaway.run(
+            "-L", server, "-f", "/dev/null", "new-session", "-d", "-s", server,
             "-n", window, "-x", "81", "-y", "11", "sleep 30",
             ";", "display-message", "-p", "-t", f"={server}:", FACTS_FORMAT, ";", "kill-server",
-        ]  # fmt: skip
-        result = await self.transport.run(argv, None)
-        if not result.ok:
-            self._raise(result, None)
+        )  # fmt: skip
         try:
             facts = parse_facts(result.stdout, server, self.host)
         except TargetNotFoundError:

@@ -45,6 +45,7 @@ HubOpt = Annotated[
         "--hub", help="The hub's URL; default $AGENT_BRIDGE_HUB_URL, then [hub] url.", show_default=False
     ),
 ]
+AGES_S = 5.0  # top redraws at least this often
 IdArg = Annotated[int, typer.Argument(help="A message id (see `msg inbox`).", show_default=False)]
 
 
@@ -226,15 +227,34 @@ def top(
 
         from rich.live import Live
 
+        from bridge.errors import HubUnreachableError
         from bridge.hub.top import render
 
         agents, events = await snapshot(client)
-        with Live(render(agents, events), auto_refresh=False, screen=False) as view:
-            while True:
-                await asyncio.sleep(1.0)
-                agents = await client.agents()
-                events = (events + await client.events(events[-1].id if events else 0))[-15:]
-                view.update(render(agents, events), refresh=True)
+        arrived: asyncio.Queue[Any] = asyncio.Queue()
+
+        async def follow() -> None:  # the hub's event stream says when something happened
+            async for event in client.stream(events[-1].id if events else None):
+                arrived.put_nowait(event)
+            raise HubUnreachableError(f"the hub at {client.url} closed its event stream")
+
+        reader = asyncio.create_task(follow())
+        try:
+            with Live(render(agents, events), auto_refresh=False, screen=False) as view:
+                while True:
+                    # redraw on each event, and every AGES_S anyway ("last activity" keeps counting)
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(AGES_S):
+                            events.append(await arrived.get())
+                    while not arrived.empty():
+                        events.append(arrived.get_nowait())
+                    if reader.done():
+                        reader.result()  # the stream ended: say why
+                    events = events[-15:]
+                    agents = await client.agents()
+                    view.update(render(agents, events), refresh=True)
+        finally:
+            reader.cancel()
 
     with contextlib.suppress(KeyboardInterrupt):
         _with(None, hub, live, False)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.helpers.fixtures import wait_for
+from tests.helpers.fixtures import REPO, TmuxServer, wait_for
 from tests.helpers.hub import HubRun
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -208,3 +208,22 @@ def test_top_shows_agents_and_events(hub: HubRun) -> None:
     assert table.returncode == 0 and "bob" in table.stdout and "wake" in table.stdout
     refused = hub.cli("top", "--once", who="bob")  # an agent's token is not an admin's
     assert refused.returncode == 3 and len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_top_follows_the_hub_live(hub: HubRun, tmux_server: TmuxServer) -> None:
+    """The live table in a real terminal (a tmux pane): a new message shows within a second or
+    two, from the hub's event stream (the fallback redraw is every 5 s)."""
+    import shlex
+    import sys
+
+    env = {**hub.env, "AGENT_BRIDGE_TOKEN": hub.tokens["admin"], "PYTHONPATH": str(REPO)}
+    command = shlex.join([sys.executable, "-m", "bridge", "--config", str(hub.registry), "top"])
+    pane = tmux_server.new_pane("top", f"cd {shlex.quote(str(REPO))} && {command}", width=160, env=env)
+    wait_for(lambda: "carol" in tmux_server.capture(pane), 20)
+    time.sleep(5.5)  # past one fallback redraw: what follows comes from the stream
+    began = time.monotonic()
+    sent_id(hub.cli("--json", "msg", "send", "bob", "-s", "live-subject-7q", "hi", who="alice"))
+    wait_for(lambda: "live-subject-7q" in tmux_server.capture(pane), 10)
+    assert time.monotonic() - began < 3.0
+    tmux_server.tmux("send-keys", "-t", pane, "C-c")
+    wait_for(lambda: tmux_server.current_command(pane) == "bash", 10)

@@ -53,16 +53,15 @@ def serve(
 
     async def main() -> None:
         registry = Registry.from_cli(OPTS.config)
-        host, port = parse_listen(listen or registry.model.hub.listen)
+        address = parse_listen(listen or registry.model.hub.listen)
         hub = await Hub.open(registry, store)
         try:
-            print(
-                f"agent-bridge hub: serving http://{host}:{port}/ (store: {hub.store.label}); "
-                "Ctrl-C stops it",
-                file=sys.stderr,
-                flush=True,
-            )
-            await hub.serve(f"{host}:{port}" if ":" not in host else f"[{host}]:{port}")
+            host, port = address
+            where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            await hub.serve(address, ready=lambda: print(
+                f"agent-bridge hub: serving http://{where}/ (store: {hub.store.label}); Ctrl-C stops it",
+                file=sys.stderr, flush=True,
+            ))  # fmt: skip
         finally:
             await hub.close()
 

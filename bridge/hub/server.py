@@ -16,7 +16,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -123,13 +123,14 @@ class Hub:
 
     # -- serving ----------------------------------------------------------------------------
 
-    async def serve(self, listen: str | None = None, *, ready: asyncio.Event | None = None) -> None:
-        """Serve until cancelled: HTTP on ``listen``, the private socket, the pager, the watcher."""
+    async def serve(self, address: tuple[str, int], *, ready: Callable[[], None] | None = None) -> None:
+        """Serve until cancelled: HTTP on ``address`` (see :func:`parse_listen`), the private
+        socket, the pager, the watcher; ``ready`` is called once both servers listen."""
         import uvicorn
 
         from bridge.hub.app import build_app
 
-        host, port = parse_listen(listen or self.registry.model.hub.listen)
+        host, port = address
         try:
             tcp = _tcp_socket(host, port)
         except OSError as exc:
@@ -165,8 +166,8 @@ class Hub:
                 if any(t.done() for t in tasks):
                     break
                 await asyncio.sleep(0.02)
-            if ready is not None:
-                ready.set()
+            if ready is not None and all(s.started for s in servers):
+                ready()
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 error = task.exception()

@@ -155,8 +155,9 @@ async def _transcript_reply(
     deadline = time.monotonic() + rules.wait_s
     while True:
         text = await reader.fetch(
-            eyes.tmux.transport, pane_pid=facts.pid, cwd=facts.current_path, rules=rules
-        )
+            eyes.tmux.transport, pane_pid=facts.pid, cwd=facts.current_path, rules=rules,
+            session_id=facts.session_id,
+        )  # fmt: skip
         found = reader.reply_after(text, prompt) if text else None
         if found is not None and found.complete:
             return found

@@ -9,6 +9,7 @@ non-space cell of the match. Colours are ``"default"``, a palette index ``"0"``-
 from __future__ import annotations
 
 import re
+import string
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -181,17 +182,33 @@ class SubmitRules(_Strict):
 class TranscriptRules(_Strict):
     """Where the agent keeps its session transcript (on the agent's host), for the exact reply.
 
-    ``kind`` names the reader (``none``: screen only). ``path`` is a glob with placeholders
-    ``{config}`` (``$<config_env>`` if the agent's environment sets it, else ``~/<config_dir>``),
-    ``{cwd_slug}`` (the working directory with every non-alphanumeric character replaced by ``-``)
-    and ``{session_id}`` (``*`` when unknown). ``wait_s``: how long to wait for the file to catch up.
+    ``kind`` names the reader (``none``: screen only). ``path`` is a glob that starts with
+    ``{config}/`` (``$<config_env>`` if the agent's environment sets it, else ``~/<config_dir>``)
+    or ``{home}/``, with placeholders ``{cwd_slug}`` (the working directory with every
+    non-alphanumeric character replaced by ``-``), ``{cwd_sha256}`` (its hex SHA-256) and
+    ``{session_id}`` (``*`` when unknown); the newest match is read. ``wait_s``: how long to wait
+    for the file to catch up.
     """
 
-    kind: Literal["none", "claude-jsonl", "codex-jsonl"] = "none"
+    kind: Literal["none", "claude-jsonl", "codex-jsonl", "qwen-jsonl", "gemini-json"] = "none"
     path: str | None = None
     config_dir: str | None = None
     config_env: str | None = None
     wait_s: Annotated[float, Field(ge=0)] = 2.0
+
+    @model_validator(mode="after")
+    def _path(self) -> TranscriptRules:
+        if self.path is None:
+            if self.kind != "none":
+                raise ValueError(f"transcript kind {self.kind!r} needs a path")
+            return self
+        if not self.path.startswith(("{config}/", "{home}/")):
+            raise ValueError(f"path {self.path!r} must start with {{config}}/ or {{home}}/")
+        names = {name for _, name, _, _ in string.Formatter().parse(self.path.split("}/", 1)[1]) if name}
+        unknown = names - {"cwd_slug", "cwd_sha256", "session_id"}
+        if unknown:
+            raise ValueError(f"path {self.path!r}: unknown placeholder {{{sorted(unknown)[0]}}}")
+        return self
 
 
 class TurnRules(_Strict):

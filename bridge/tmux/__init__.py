@@ -8,7 +8,7 @@ layers use (``from bridge.tmux import Tmux``).
 """
 
 from bridge.tmux.commands import Tmux
-from bridge.tmux.facts import FACTS_FORMAT, PaneFacts, mismatch, same_as
+from bridge.tmux.facts import FACTS_FORMAT, SESSION_OPTION, PaneFacts, mismatch, same_as
 from bridge.tmux.quoting import escape_literal
 
-__all__ = ["FACTS_FORMAT", "PaneFacts", "Tmux", "escape_literal", "mismatch", "same_as"]
+__all__ = ["FACTS_FORMAT", "SESSION_OPTION", "PaneFacts", "Tmux", "escape_literal", "mismatch", "same_as"]

@@ -38,7 +38,9 @@ _FIXED = (
     "pane_index",
     "pid",
 )
-_FREE = ("pane_current_command", "session_name", "window_name", "pane_current_path")
+# ``@agent_bridge_session``: the agent session id the bridge started (or found) in this pane.
+SESSION_OPTION = "@agent_bridge_session"
+_FREE = ("pane_current_command", "session_name", "window_name", "pane_current_path", SESSION_OPTION)
 END = " $"  # the record's end mark
 FACTS_FORMAT = " ".join(
     [*(f"#{{{name}}}" for name in _FIXED), *(f"#{{q:{name}}}" for name in _FREE)]
@@ -66,6 +68,7 @@ class PaneFacts:
     current_path: str
     server_pid: int
     window_name: str = ""
+    session_id: str = ""  # the pane's :data:`SESSION_OPTION`, empty when unknown
 
     @property
     def target(self) -> str:
@@ -105,6 +108,7 @@ def parse_facts(record: str, target: str, host: str) -> PaneFacts:
         current_path=n["pane_current_path"],
         server_pid=_int(v["pid"]),
         window_name=n["window_name"],
+        session_id=n[SESSION_OPTION],
     )
 
 

@@ -8,10 +8,10 @@ transcript the bridge reads the raw text from it, over the same connection, and 
 * :mod:`.claude`: Claude Code's JSONL files (``claude-jsonl``).
 """
 
-from bridge.transcripts.base import TranscriptReader, TranscriptReply
+from bridge.transcripts.base import TokenUsage, TranscriptReader, TranscriptReply
 from bridge.transcripts.claude import ClaudeTranscripts
 
-__all__ = ["READERS", "TranscriptReader", "TranscriptReply", "reader_for"]
+__all__ = ["READERS", "TokenUsage", "TranscriptReader", "TranscriptReply", "reader_for"]
 
 READERS: dict[str, TranscriptReader] = {reader.kind: reader for reader in (ClaudeTranscripts(),)}
 

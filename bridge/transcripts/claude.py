@@ -1,43 +1,16 @@
 """Claude Code's transcripts: ``<config>/projects/<cwd with non-alphanumerics as ->/<id>.jsonl``.
 
-The agent's own ``HOME`` / ``CLAUDE_CONFIG_DIR`` are taken from its process environment where
-readable (``/proc/PID/environ``), since an agent may run with another HOME than the SSH login.
+The file is found by the profile's path template (:mod:`.base`); the pane's session id names it
+exactly when the bridge started the agent with one.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from bridge.profiles import TranscriptRules
-from bridge.transcripts.base import TranscriptReader, TranscriptReply, json_lines, run_script
-from bridge.transport import Transport
+from bridge.transcripts.base import TokenUsage, TranscriptReader, TranscriptReply, json_lines
 
-__all__ = ["ClaudeTranscripts", "project_slug", "reply_after"]
-
-# Prints the newest transcript of the agent running under the pane's shell (PID $1), for the
-# project slug $2, config sub-folder $3 (e.g. ".claude") and the env override name $4.
-_FETCH = r"""
-pid="$1"; slug="$2"; sub="$3"; override="$4"
-home="$HOME"; cfg=""
-kids=$(ps -o pid= --ppid "$pid" 2>/dev/null | tr -d ' ')
-for p in $kids $pid; do
-  env_file="/proc/$p/environ"
-  [ -r "$env_file" ] || continue
-  h=$(tr '\0' '\n' < "$env_file" | sed -n 's/^HOME=//p' | head -n 1)
-  c=$(tr '\0' '\n' < "$env_file" | sed -n "s/^$override=//p" | head -n 1)
-  if [ -n "$h" ]; then home="$h"; cfg="$c"; break; fi
-done
-dir="${cfg:-$home/$sub}/projects/$slug"
-file=$(ls -t "$dir"/*.jsonl 2>/dev/null | head -n 1)
-[ -n "$file" ] || exit 3
-tail -c 8000000 "$file"
-"""
-
-
-def project_slug(cwd: str) -> str:
-    """Claude Code's folder name for a project: every non-alphanumeric character becomes ``-``."""
-    return re.sub(r"[^A-Za-z0-9]", "-", cwd)
+__all__ = ["ClaudeTranscripts", "reply_after", "usage"]
 
 
 def _texts(message: dict[str, Any]) -> list[str]:
@@ -93,17 +66,38 @@ def reply_after(jsonl: str, prompt: str) -> TranscriptReply | None:
     return TranscriptReply("\n\n".join(t.strip("\n") for t in texts), model, complete)
 
 
+def usage(jsonl: str) -> list[TokenUsage]:
+    """Token usage per model call. Claude Code writes one row per content block, each repeating
+    its message's usage: a call is counted once, by ``message.id`` + ``requestId`` (its last row,
+    which carries the final output count)."""
+    calls: dict[tuple[str, str], TokenUsage] = {}
+    for entry in json_lines(jsonl):
+        message = entry.get("message")
+        if entry.get("type") != "assistant" or not isinstance(message, dict):
+            continue
+        counts = message.get("usage")
+        if not isinstance(counts, dict):
+            continue
+        key = (str(message.get("id", "")), str(entry.get("requestId", "")))
+        if key == ("", ""):
+            key = (str(entry.get("uuid", len(calls))), "")
+        calls[key] = TokenUsage(
+            model=message.get("model"),
+            input=int(counts.get("input_tokens") or 0) + int(counts.get("cache_creation_input_tokens") or 0),
+            output=int(counts.get("output_tokens") or 0),
+            cached=int(counts.get("cache_read_input_tokens") or 0),
+            when=entry.get("timestamp"),
+        )
+    return list(calls.values())
+
+
 class ClaudeTranscripts(TranscriptReader):
     """``transcript.kind = "claude-jsonl"``."""
 
     kind = "claude-jsonl"
 
-    async def fetch(
-        self, transport: Transport, *, pane_pid: int, cwd: str, rules: TranscriptRules
-    ) -> str | None:
-        sub = rules.config_dir or ".claude"
-        override = rules.config_env or "CLAUDE_CONFIG_DIR"
-        return await run_script(transport, _FETCH, str(pane_pid), project_slug(cwd), sub, override)
-
     def reply_after(self, text: str, prompt: str) -> TranscriptReply | None:
         return reply_after(text, prompt)
+
+    def usage(self, text: str) -> list[TokenUsage]:
+        return usage(text)

@@ -12,8 +12,8 @@ from tests.unit.tmux.printed import PATH, PATH_33A, PATH_35A
 FIXED = "%7 41 0 120 40 3 39 1 2000 0 2 1 99"  # id pid dead w h x y alt history mode window pane server
 
 
-def record(command: str, session: str, window: str, path: str) -> str:
-    return f"{FIXED} {command} {session} {window} {path} $\n"
+def record(command: str, session: str, window: str, path: str, session_id: str = "") -> str:
+    return f"{FIXED} {command} {session} {window} {path} {session_id} $\n"
 
 
 def test_facts_record_of_either_version() -> None:
@@ -27,6 +27,9 @@ def test_facts_record_of_either_version() -> None:
         assert facts.session == "my session"
         assert facts.window_name == "w $ 1"
         assert facts.current_path == PATH
+        assert facts.session_id == ""
+    tagged = parse_facts(record("claude", "s", "w", PATH_35A, "0b1e-77"), "%7", "here")
+    assert tagged.session_id == "0b1e-77"
 
 
 def test_facts_format_ends_with_the_mark_and_quotes_every_name() -> None:

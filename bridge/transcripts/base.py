@@ -77,6 +77,11 @@ class TranscriptReader(ABC):
         """Every model call's token usage in the transcript ``text``, each counted once."""
         return []
 
+    def session_of(self, text: str) -> str | None:
+        """The agent session id the transcript ``text`` belongs to, where it records one (so a
+        CLI that picks its own id can be resumed into this session later)."""
+        return None
+
 
 def project_slug(cwd: str) -> str:
     """A folder name from a path: every non-alphanumeric character becomes ``-`` (Claude Code's)."""

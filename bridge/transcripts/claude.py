@@ -101,3 +101,6 @@ class ClaudeTranscripts(TranscriptReader):
 
     def usage(self, text: str) -> list[TokenUsage]:
         return usage(text)
+
+    def session_of(self, text: str) -> str | None:
+        return next((str(e["sessionId"]) for e in json_lines(text) if e.get("sessionId")), None)

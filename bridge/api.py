@@ -348,11 +348,14 @@ class Bridge:
         """
         return self.holding.exclusive(driver, timeout, look=look)
 
-    async def switch_model(self, agent_name: str, name: str, *, timeout: float = 60.0) -> str:
-        """Switch the agent's model via its own menu; returns the name the agent confirmed."""
+    async def switch_model(
+        self, agent_name: str, name: str, *, timeout: float = 60.0, save: bool = False
+    ) -> str:
+        """Switch the agent's model via its own menu (this session only where the CLI offers
+        that; ``save``: as the user's default); returns the name the agent confirmed."""
         driver = await self.driver(agent_name)
         async with self.exclusive(driver, timeout):
-            return await driver.switch_model(name, timeout=timeout)
+            return await driver.switch_model(name, timeout=timeout, save=save)
 
     async def approve(
         self, agent_name: str, answer: str = "yes", *, wait: bool = False, timeout: float | None = None

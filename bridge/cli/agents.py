@@ -184,10 +184,18 @@ def model(
     agent: AgentArg,
     name: Annotated[str, typer.Argument(help="Row number, label, or a prefix of it (e.g. sonnet).")],
     timeout: Annotated[float, typer.Option("--timeout", "-t", min=1, help="Seconds to wait.")] = 60.0,
+    save: Annotated[
+        bool, typer.Option("--save", help="Also the default for new sessions (else: this session only)."),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Switch the agent's model through its own /model menu, one checked key press at a time."""
-    result = invoke("model", {"agent": agent, "name": name, "timeout": timeout}, as_json=as_json)
+    """Switch the agent's model through its own /model menu, one checked key press at a time.
+
+    The switch is for this session only where the agent offers that (Claude Code does); an
+    agent already on that model is left as it is.
+    """
+    args = {"agent": agent, "name": name, "timeout": timeout, "save": save}
+    result = invoke("model", args, as_json=as_json)
     emit(result, f"model set to {result['model']}", as_json)
 
 

@@ -73,6 +73,19 @@ def test_model_switch_to_sonnet_reaches_the_api(
     main = claude_code.mock.main_requests()
     assert "sonnet" in main[-1].model, [r.model for r in main]
     assert json.loads(out)["model"] == main[-1].model
+    # For this session only ("s" in Claude's menu): the user's default is not touched.
+    settings = claude_code.home / ".claude" / "settings.json"
+    assert "model" not in (json.loads(settings.read_text()) if settings.exists() else {})
+    assert "Set model to Sonnet 5 for this session only" in claude_code.capture()
+    # Already on it: the menu says so (✔), nothing is switched and no confirmation is added.
+    code, out, err = cli("--json", "model", "claude", "sonnet")
+    assert code == 0 and json.loads(out)["model"] == "Sonnet", err
+    assert claude_code.capture().count("Set model to") == 1
+    assert claude_code.wait_idle()
+    # --save: Claude's own Enter, which saves it as the default for new sessions.
+    code, out, err = cli("--json", "model", "claude", "haiku", "--save")
+    assert code == 0, err
+    assert "haiku" in json.loads(settings.read_text())["model"]
 
 
 def test_ask_with_model_flag_switches_first(

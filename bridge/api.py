@@ -37,7 +37,6 @@ from bridge.transport import Pool
 
 if TYPE_CHECKING:
     from bridge.tmux.link import ControlLink
-    from bridge.tmux.lock import LockServer
 
 __all__ = ["SHELLS", "AgentPane", "Bridge", "Pane", "ssh_argv"]
 
@@ -68,11 +67,6 @@ class Bridge:
         # Each agent's pane, remembered: a warm ask skips resolving (one round trip) and confirms
         # it with its first look instead.
         self.panes = Panes(self.tmux)
-
-    @property
-    def _locks(self) -> dict[str, LockServer]:
-        """Shim: the old place of ``holding.locks``, still read by tests of another layer."""
-        return self.holding.locks
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str] | None = None) -> Bridge:

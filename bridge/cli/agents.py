@@ -15,7 +15,7 @@ import typer
 
 from bridge.cli.app import OPTS, app, emit, leave, reported
 from bridge.cli.calls import invoke
-from bridge.cli.output import agent_lines, first_failure, host_lines, note, profile_lines
+from bridge.cli.output import agent_lines, first_failure, host_lines, note
 from bridge.cli.params import AgentArg, JsonOpt, StripOpt, TimeoutOpt
 from bridge.cli.requests import ask_request, state_request
 from bridge.errors import BridgeError
@@ -230,15 +230,3 @@ def restart(
     emit(result, f"{agent} is {result['state']}{session}", as_json)
 
 
-@app.command()
-def profiles(as_json: JsonOpt = False) -> None:
-    """List agent profiles: built-in ones and yours (~/.config/agent-bridge/profiles/*.toml)."""
-    from bridge.config.paths import config_dir  # lazy: see the module's docstring
-    from bridge.profiles import list_profiles
-
-    with reported(as_json):
-        infos = list_profiles(config_dir() / "profiles")
-    rows = [
-        {"name": i.name, "agent": i.agent, "version": i.version, "source": str(i.source)} for i in infos
-    ]
-    emit(rows, profile_lines(rows), as_json)

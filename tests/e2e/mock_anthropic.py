@@ -65,6 +65,7 @@ class RecordedRequest:
     query: dict[str, list[str]]
     headers: dict[str, str]  # lower-case names
     body: Any  # parsed JSON, or raw text, or None
+    usage: dict[str, int] = field(default_factory=dict, compare=False)  # what the answer reported
 
     @property
     def is_messages(self) -> bool:
@@ -456,6 +457,7 @@ class MockAnthropic:
             "cache_read_input_tokens": 0,
             "output_tokens": output_tokens,
         }
+        request.usage.update(usage_final)
         if not request.stream:
             await self._json(writer, 200, {
                 "id": msg_id, "type": "message", "role": "assistant", "model": model,

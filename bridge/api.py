@@ -174,7 +174,7 @@ class Bridge:
         agent = self.registry.agent(agent_name)
         profile = self.profile(agent.spec.profile)
         tmux = self.tmux(agent.host_name)
-        pane_id, created = await tmux.ensure_pane(agent.spec.target, cwd=agent.spec.cwd)
+        pane_id, created = await tmux.ensure_pane(agent.spec.target, cwd=agent.spec.cwd, env=agent.spec.env)
         facts = await Pane(tmux, pane_id).current_facts()
         running = facts.current_command not in SHELLS
         launch = None if running else start_command(agent, profile)

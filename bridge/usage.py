@@ -50,8 +50,9 @@ def total(agent: str, calls: list[TokenUsage], session_id: str | None) -> AgentU
     )
 
 
-async def agent_usage(bridge: Bridge, name: str) -> AgentUsage | None:
-    """The agent's usage from its transcript; ``None`` if its profile keeps none it can read."""
+async def agent_usage(bridge: Bridge, name: str, *, day: str | None = None) -> AgentUsage | None:
+    """The agent's usage from its transcript (only calls made on ``day``, ``YYYY-MM-DD`` UTC, when
+    given); ``None`` if its profile keeps no transcript it can read."""
     agent = bridge.registry.agent(name)
     profile = bridge.profile(agent.spec.profile)
     reader = reader_for(profile.transcript.kind)
@@ -61,4 +62,7 @@ async def agent_usage(bridge: Bridge, name: str) -> AgentUsage | None:
     facts = pane.facts or await pane.current_facts()
     text = await reader.fetch(pane.tmux.transport, pane_pid=facts.pid, cwd=facts.current_path,
                               rules=profile.transcript, session_id=facts.session_id)  # fmt: skip
-    return total(name, reader.usage(text) if text else [], facts.session_id or None)
+    calls = reader.usage(text) if text else []
+    if day is not None:
+        calls = [c for c in calls if (c.when or "").startswith(day)]
+    return total(name, calls, facts.session_id or None)

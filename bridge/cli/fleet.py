@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from typing import Annotated, Any
@@ -142,7 +143,5 @@ def status(
                 shown.update(Text(time.strftime("%H:%M:%S  ") + "agent-bridge status\n" + status_lines(rows)))
                 await asyncio.sleep(2.0)
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends the watch
         run(live)
-    except KeyboardInterrupt:
-        raise typer.Exit(0) from None

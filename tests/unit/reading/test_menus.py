@@ -64,6 +64,23 @@ def test_codex_model_menu(name: str, highlighted: int) -> None:
     assert menu.items[0].description == "Latest workhorse model for coding and everyday work."
 
 
+def test_codex_model_menu_marks_the_current_model() -> None:
+    """06c: "› 4. GPT-6-Luna (current)": the label is the model's name, the row the current one."""
+    menu = read_menu(load(CODEX, "06c-model-menu-current-luna"), load_profile("codex"))
+    assert menu is not None
+    assert [item.label for item in menu.items] == CODEX_MODELS
+    assert [item.current for item in menu.items] == [i == 3 for i in range(len(CODEX_MODELS))]
+    assert menu.highlighted == 3
+
+
+def test_codex_effort_menu_opens_on_the_models_default() -> None:
+    menu = read_menu(load(CODEX, "08b-model-effort-menu-luna"), load_profile("codex"))
+    assert menu is not None
+    assert menu.title == "Select Reasoning Level for GPT-6-Luna"
+    assert [i.label for i in menu.items][:2] == ["Low", "Medium (default)"]
+    assert menu.highlighted == 1
+
+
 def test_codex_effort_menu_and_confirmation() -> None:
     profile = load_profile("codex")
     assert profile.model is not None

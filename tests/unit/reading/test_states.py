@@ -67,17 +67,22 @@ CODEX_STATES: dict[str, State] = {
     "02b-long-typed-line-before-enter": I_,
     "03-busy": B,
     "03e-busy-acceptance": B,
+    "03f-busy-hollow-bullet": B,  # the busy bullet blinks: "◦ Working (0s • esc to interrupt)"
+    "03g-busy-hollow-after-preamble": B,  # "usetool": the preamble shown, the question not yet
     "04-reply-done-short": I_,
     "05-reply-done-multiline": I_,
     "05-reply-done-multiline.hist": I_,
     "06-model-menu-open": M,
     "06a-slash-autocomplete": I_,
+    "06c-model-menu-current-luna": M,  # "› 4. GPT-6-Luna (current)"
     "07-model-menu-down1": M,
     "08-model-selected": I_,
     "08a-model-effort-menu": M,
+    "08b-model-effort-menu-luna": M,  # the default effort (row 2) highlighted
     "09-permission-prompt": P,
     "09b-permission-down1": P,
     "10-after-permission-yes": I_,
+    "10b-after-permission-no": I_,
     "11-pasted-multiline-before-enter": I_,
     "12-pasted-multiline-after-enter": I_,
     "12b-paste3-then-immediate-enter": I_,
@@ -86,9 +91,11 @@ CODEX_STATES: dict[str, State] = {
     "15a-ctrl-c-once-no-daemon": X,
     "15a-ctrl-c-once": X,
     "17-restart-no-daemon-idle": I_,
+    "17b-resume-by-id-idle": I_,  # codex resume --no-daemon <id>: the old turns shown again
     "18-after-exit-shell": X,
     "18a-exit-typed": I_,
     "19-crashed-kill9-shell": X,
+    "19b-crashed-kill9-after-turns": X,
     "20-noalt-idle": I_,
     "21-noalt-reply-multiline": I_,
     "21-noalt-reply-multiline.hist": I_,

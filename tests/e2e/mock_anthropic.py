@@ -167,36 +167,30 @@ def default_reply(request: RecordedRequest) -> Reply:
     if not request.is_main_turn:
         # Claude's side requests (title/topic). Keep them instant and unremarkable.
         return Reply(text='{"title": "Mock session"}')
-    result = request.tool_result_text
-    if result is not None:
-        return Reply(text=f"MOCK-REPLY: tool done: {result}")
-    prompt = request.last_user_text
+    return scripted_reply(request.last_user_text, request.tool_result_text)
+
+
+def multiline_text(prompt: str) -> str:
+    """The answer to a prompt with ``multiline`` in it: 30 numbered lines and ``MOCK-END``."""
+    lines = [f"{i:02d}. mock line {i} of {MULTILINE_COUNT} - {FILLER}" for i in range(1, MULTILINE_COUNT + 1)]
+    return "\n".join([f"MOCK-REPLY: {prompt}", *lines, "MOCK-END"])
+
+
+def scripted_reply(prompt: str, tool_result: str | None) -> Reply:
+    """The script every mock API follows, from the user's last ``prompt`` (or the result of the
+    tool the model asked to run, when that came back): see the module docstring."""
+    if tool_result is not None:
+        return Reply(text=f"MOCK-REPLY: tool done: {tool_result}")
     delay = 0.0
     if match := re.search(r"delay(\d+(?:\.\d+)?)", prompt):
         delay = float(match.group(1))
     word_delay = 0.25 if "slowstream" in prompt else 0.0
-    if "useechotool" in prompt:
-        return Reply(
-            text=TOOL_INTRO,
-            tool={"name": "Bash", "input": {"command": ECHO_TOOL_COMMAND,
-                                            "description": "Mock tool call: print a marker"}},
-            delay=delay,
-            stop_reason="tool_use",
-        )
-    if "usetool" in prompt:
-        return Reply(
-            text=TOOL_INTRO,
-            tool={"name": "Bash", "input": {"command": TOOL_COMMAND,
-                                            "description": "Mock tool call: print a marker"}},
-            delay=delay,
-            stop_reason="tool_use",
-        )
-    text = f"MOCK-REPLY: {prompt}"
-    if "multiline" in prompt:
-        lines = [
-            f"{i:02d}. mock line {i} of {MULTILINE_COUNT} - {FILLER}" for i in range(1, MULTILINE_COUNT + 1)
-        ]
-        text = "\n".join([text, *lines, "MOCK-END"])
+    for word, command in (("useechotool", ECHO_TOOL_COMMAND), ("usetool", TOOL_COMMAND)):
+        if word in prompt:
+            args = {"command": command, "description": "Mock tool call: print a marker"}
+            tool = {"name": "Bash", "input": args}
+            return Reply(text=TOOL_INTRO, tool=tool, delay=delay, stop_reason="tool_use")
+    text = multiline_text(prompt) if "multiline" in prompt else f"MOCK-REPLY: {prompt}"
     return Reply(text=text, delay=delay, word_delay=word_delay)
 
 

@@ -63,6 +63,8 @@ CLAUDE_STATES: dict[str, State] = {
 CODEX_STATES: dict[str, State] = {
     "01-idle-at-start": I_,
     "01b-warning-f2": D,  # the startup warnings panel covers the composer
+    # the first ~0.4 s: the composer is drawn, the status row under it ("<model> · <cwd>") not yet
+    "01c-starting-before-status-row": State.UNKNOWN,
     "02-typed-not-submitted": I_,
     "02b-long-typed-line-before-enter": I_,
     "03-busy": B,

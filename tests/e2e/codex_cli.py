@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.e2e.mock_openai_responses import MockResponses
-from tests.e2e.npm_cli import CliUnavailable, PrivatePane, base_env, install_npm_cli
+from tests.e2e.npm_cli import CliUnavailable, PrivatePane, base_env, install_npm_cli, is_elf
 
 __all__ = ["CODEX_VERSION", "CliUnavailable", "Codex", "install_codex", "launch_codex"]
 
@@ -36,18 +36,10 @@ STATUS_ROW = re.compile(r"^  \S.* · [~/]", re.M)
 START = "codex --no-daemon"
 
 
-def _is_elf(path: Path) -> bool:
-    try:
-        with path.open("rb") as fh:
-            return fh.read(4) == b"\x7fELF"
-    except OSError:
-        return False
-
-
 def find_executable(prefix: Path) -> Path | None:
     """The native ``codex`` of the platform package (``@openai/codex-linux-*``), or None."""
     found = sorted((prefix / "node_modules" / "@openai").glob("codex-*/vendor/*/bin/codex"))
-    return next((p for p in found if os.access(p, os.X_OK) and _is_elf(p)), None)
+    return next((p for p in found if os.access(p, os.X_OK) and is_elf(p)), None)
 
 
 def install_codex() -> Path:

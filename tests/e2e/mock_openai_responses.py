@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tests.e2e.mock_anthropic import TOOL_COMMAND, Reply, scripted_reply
+from tests.e2e.mock_log import RequestLog
 
 log = logging.getLogger(__name__)
 
@@ -116,14 +117,12 @@ def default_reply(request: ResponsesRequest) -> Reply:
     return scripted_reply(request.last_user_text, request.tool_output)
 
 
-class MockResponses:
+class MockResponses(RequestLog[ResponsesRequest]):
     """The mock server. ``start()`` / ``stop()`` (or ``with``); ``base_url`` ends in ``/v1``."""
 
     def __init__(self, port: int = 0, responder: Callable[[ResponsesRequest], Reply] = default_reply) -> None:
+        super().__init__()
         self.responder = responder
-        self._requests: list[ResponsesRequest] = []
-        self._errors: list[str] = []
-        self._cond = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -154,46 +153,16 @@ class MockResponses:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # -- what tests read ---------------------------------------------------------------------
-    def requests(self) -> list[ResponsesRequest]:
-        """Every request so far, in arrival order (a copy)."""
-        with self._cond:
-            return list(self._requests)
-
+    # -- what tests read (and requests(), errors(), wait_for() of RequestLog) ------------------
     def turns(self) -> list[ResponsesRequest]:
         """The conversation's model calls (``POST …/responses``, title requests left out)."""
         return [r for r in self.requests() if r.is_turn and not r.is_title]
 
-    def errors(self) -> list[str]:
-        with self._cond:
-            return list(self._errors)
-
-    def wait_for(
-        self, predicate: Callable[[list[ResponsesRequest]], bool], timeout: float = 30.0
-    ) -> list[ResponsesRequest]:
-        """Block until ``predicate(requests)`` is true; raise TimeoutError with what was seen."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not predicate(list(self._requests)):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    seen = [(r.method, r.path, r.model) for r in self._requests]
-                    raise TimeoutError(f"mock: condition not met in {timeout}s; requests: {seen}")
-                self._cond.wait(min(left, 0.5))
-            return list(self._requests)
-
-    def _record(self, method: str, path: str, headers: dict[str, str], body: Any) -> ResponsesRequest:
-        with self._cond:
-            request = ResponsesRequest(len(self._requests) + 1, method, path, headers, body)
-            self._requests.append(request)
-            self._cond.notify_all()
+    def _add(self, method: str, path: str, headers: dict[str, str], body: Any) -> ResponsesRequest:
+        request = self._record(lambda seq: ResponsesRequest(seq, method, path, headers, body))
         log.info("mock Responses: %s %s model=%s effort=%s user=%r tool output=%r", method, path,
                  request.model, request.effort, request.last_user_text[:60], request.tool_output)  # fmt: skip
         return request
-
-    def _failed(self, error: str) -> None:
-        with self._cond:
-            self._errors.append(error)
 
 
 def _handler(mock: MockResponses) -> type[BaseHTTPRequestHandler]:
@@ -204,7 +173,7 @@ def _handler(mock: MockResponses) -> type[BaseHTTPRequestHandler]:
             log.debug("mock Responses: " + format, *args)
 
         def do_GET(self) -> None:
-            request = mock._record("GET", urlsplit(self.path).path, self._headers(), None)
+            request = mock._add("GET", urlsplit(self.path).path, self._headers(), None)
             if request.path.rstrip("/").endswith("/models"):
                 self._json(200, {"models": [], "data": [], "object": "list"})
             else:
@@ -217,7 +186,7 @@ def _handler(mock: MockResponses) -> type[BaseHTTPRequestHandler]:
                 body: Any = json.loads(raw) if raw else None
             except ValueError:
                 body = raw.decode("utf-8", "replace")
-            request = mock._record("POST", urlsplit(self.path).path, self._headers(), body)
+            request = mock._add("POST", urlsplit(self.path).path, self._headers(), body)
             if not request.is_turn or not isinstance(body, dict):
                 self._json(404, {"error": {"message": f"mock: no POST {request.path}"}})
                 return
@@ -310,16 +279,3 @@ def _handler(mock: MockResponses) -> type[BaseHTTPRequestHandler]:
             return item
 
     return Handler
-
-
-if __name__ == "__main__":  # manual use: python -m tests.e2e.mock_openai_responses [port]
-    import sys
-
-    logging.basicConfig(level=logging.INFO)
-    server = MockResponses(port=int(sys.argv[1]) if len(sys.argv) > 1 else 0).start()
-    print(server.base_url, flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.stop()

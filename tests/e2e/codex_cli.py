@@ -116,6 +116,19 @@ class Codex:
         self.pane.type_command(command)
         self.pane.wait_for(self.is_idle, timeout)
 
+    def ask(self, text: str, timeout: float = 30) -> None:
+        """Type ``text``, Enter after a pause (at once it would be a newline), wait for the mock's
+        answer to it and the idle composer again."""
+        self.pane.send_keys(text, literal=True)
+        time.sleep(0.2)
+        self.pane.send_keys("Enter")
+        self.pane.wait_for(lambda screen: f"MOCK-REPLY: {text}" in screen and self.is_idle(screen), timeout)
+
+    def quit(self) -> None:
+        """Ctrl-C on the empty composer: Codex exits at once; wait for the shell."""
+        self.pane.send_keys("C-c")
+        self.pane.wait_shell()
+
     def codex_pid(self) -> int | None:
         return self.pane.foreground_pid()
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from bridge.transcripts.codex import CodexTranscripts
 from tests.e2e.codex_cli import CliUnavailable, Codex, install_codex, launch_codex
 from tests.e2e.mock_anthropic import TOOL_COMMAND, TOOL_INTRO, multiline_text
 from tests.e2e.mock_openai_responses import MockResponses
@@ -184,3 +185,24 @@ def test_codex_stays_on_loopback(tmp_path: Path, codex_executable: Path) -> None
     )
     assert any(port == str(mock.port) for port, _ in found), "the mock was never reached?"
     assert {address for port, address in found if port != "53"} <= {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
+
+
+def test_resume_by_id_reopens_that_session(codex: Codex) -> None:
+    """``codex resume --no-daemon <id>`` (the profile's resume with the session id) continues
+    the session it names, not the newest one in the folder, in the same rollout file."""
+    codex.ask("marker of the first session")
+    first = codex.rollouts()[-1]
+    session = CodexTranscripts().session_of(first.read_text())
+    assert session and first.name.endswith(f"-{session}.jsonl")
+    codex.quit()
+    codex.start()
+    codex.ask("marker of the second session")
+    codex.quit()
+    assert len(codex.rollouts()) == 2
+    codex.start(f"codex resume --no-daemon {session}")
+    codex.ask("which session is this")
+    seen = json.dumps(codex.mock.turns()[-1].items)
+    assert "marker of the first session" in seen and "marker of the second session" not in seen
+    assert codex.rollouts()[-1] == first  # appended to its own file
+    reply = CodexTranscripts().reply_after(first.read_text(), "which session is this")
+    assert reply is not None and reply.text == "MOCK-REPLY: which session is this"

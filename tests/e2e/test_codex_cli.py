@@ -105,6 +105,8 @@ def test_model_switch_reaches_the_api_and_an_unknown_model_changes_nothing(cli: 
     assert json.loads(out)["reply"] == "MOCK-REPLY: which model now"
     assert codex.mock.turns()[-1].model == "gpt-6-astra"
     assert json.loads(out)["model"] == "gpt-6-astra"  # from the transcript's turn
+    code, out, err = cli("model", "codex", "gpt-6-astra")  # already on it: the status row says so
+    assert code == 0 and "GPT-6-Astra" in out, err
     code, _, err = cli("model", "codex", "no-such-model")
     assert code != 0 and "no-such-model" in err
     assert cli("state", "codex")[1].strip() == "idle"  # the /model menu was closed again
@@ -149,8 +151,15 @@ def test_kill9_dead_then_restart_into_the_same_session(cli: Cli, codex: Codex) -
     wait_for(lambda: cli("state", "codex")[1].strip() == "dead", 10, 0.2)
     code, _, err = cli("ask", "codex", "hello?")
     assert code == 4 and "agent-bridge restart codex" in err
-    code, out, err = cli("restart", "codex")
+    code, out, err = cli("--json", "restart", "codex")
     assert code == 0, err
+    # Resumed by the session id learnt from the rollout: codex resume --no-daemon <id>.
+    session = CodexTranscripts().session_of(codex.rollouts()[-1].read_text())
+    assert session and json.loads(out)["session_id"] == session
+    resumed = codex.codex_pid()
+    assert resumed is not None
+    assert Path(f"/proc/{resumed}/cmdline").read_bytes().split(b"\0")[:-1] == [
+        b"codex", b"resume", b"--no-daemon", session.encode()]  # fmt: skip
     assert cli("state", "codex")[1].strip() == "idle"
     code, out, err = cli("--json", "ask", "codex", "back again")
     assert code == 0, err

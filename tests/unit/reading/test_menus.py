@@ -8,6 +8,7 @@ import pytest
 
 from bridge.profiles import load_profile
 from bridge.reading import find_input_box, input_text, read_menu, read_permission
+from bridge.reading.match import last_hit
 from tests.unit.recorded import CLAUDE, CODEX, DEMO, SHELL, load
 
 CLAUDE_MODELS = ["Default (recommended)", "Opus", "Sonnet", "Sonnet 5 (1M context)", "Haiku"]
@@ -88,6 +89,18 @@ def test_codex_model_menu_marks_the_current_model() -> None:
     assert [item.label for item in menu.items] == CODEX_MODELS
     assert [item.current for item in menu.items] == [i == 3 for i in range(len(CODEX_MODELS))]
     assert menu.highlighted == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "model"),
+    [("01-idle-at-start", "gpt-5-codex"), ("08-model-selected", "GPT-6-Astra"),
+     ("17b-resume-by-id-idle", "GPT-6-Luna"), ("09-permission-prompt", None)],
+)  # fmt: skip
+def test_codex_status_row_names_the_current_model(name: str, model: str | None) -> None:
+    profile = load_profile("codex")
+    assert profile.model is not None and profile.model.current is not None
+    found = last_hit(load(CODEX, name), profile.model.current)
+    assert (found.group("model") if found else None) == model
 
 
 def test_codex_effort_menu_opens_on_the_models_default() -> None:

@@ -97,9 +97,12 @@ def test_a_slow_reply_is_waited_for(cli: Cli) -> None:
 
 
 def test_model_switch_reaches_the_api_and_an_unknown_model_changes_nothing(cli: Cli, codex: Codex) -> None:
+    config = (codex.codex_home / "config.toml").read_text()
     code, out, err = cli("model", "codex", "GPT-6-Astra")  # then Codex asks the reasoning level
     assert code == 0, err
     assert "gpt-6-astra" in out
+    # "s" in the reasoning-level menu: for this session only, the user's config.toml untouched.
+    assert (codex.codex_home / "config.toml").read_text() == config
     code, out, err = cli("--json", "ask", "codex", "which model now")
     assert code == 0, err
     assert json.loads(out)["reply"] == "MOCK-REPLY: which model now"
@@ -113,6 +116,9 @@ def test_model_switch_reaches_the_api_and_an_unknown_model_changes_nothing(cli: 
     code, out, err = cli("ask", "codex", "still there")
     assert code == 0 and out == "MOCK-REPLY: still there\n", err
     assert codex.mock.turns()[-1].model == "gpt-6-astra"
+    code, out, err = cli("model", "codex", "GPT-6-Luna", "--save")  # Enter: the new default
+    assert code == 0, err
+    assert 'model = "gpt-6-luna"' in (codex.codex_home / "config.toml").read_text()
 
 
 def test_permission_question_then_approve_yes(cli: Cli, codex: Codex) -> None:

@@ -124,6 +124,9 @@ def test_codex_effort_menu_and_confirmation() -> None:
     rows = load(CODEX, "08-model-selected").lines
     done = [m for line in rows if (m := profile.model.confirmed.search(line))]
     assert [(m.group("model"), m.group("effort")) for m in done] == [("gpt-6-astra", "low")]
+    rows = load(CODEX, "08c-model-selected-session-only").lines  # after "s": "… for this session only"
+    done = [m for line in rows if (m := profile.model.confirmed.search(line))]
+    assert [(m.group("model"), m.group("effort")) for m in done] == [("gpt-6-astra", "low")]
 
 
 @pytest.mark.parametrize(("name", "highlighted"), [("06-model-menu-open", 0), ("07-model-menu-down1", 1)])

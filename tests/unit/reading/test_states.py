@@ -82,6 +82,7 @@ CODEX_STATES: dict[str, State] = {
     "08-model-selected": I_,
     "08a-model-effort-menu": M,
     "08b-model-effort-menu-luna": M,  # the default effort (row 2) highlighted
+    "08c-model-selected-session-only": I_,  # "s" in the effort menu: "… for this session only"
     "09-permission-prompt": P,
     "09b-permission-down1": P,
     "10-after-permission-yes": I_,

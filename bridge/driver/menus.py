@@ -171,7 +171,11 @@ async def switch_model(eyes: Observer, name: str, *, timeout: float, save: bool 
         await back_out(eyes)  # nothing chosen: leave the agent as it was, not in its menu
         raise
     select = profile.menu.select if profile.menu else "Enter"
-    await eyes.handle.keys([spec.session_key if spec.session_key and not save else select])
+    # The session key goes where the choice is made final: the last of next_titles' menus when
+    # there are some (Codex's reasoning level), else the model menu itself (Claude's).
+    final = spec.next_titles[-1] if spec.next_titles else None
+    session = spec.session_key if spec.session_key and not save else select
+    await eyes.handle.keys([session if final is None else select])
     done_re = spec.confirmed
     confirm_re = spec.confirm_title
 
@@ -210,7 +214,7 @@ async def switch_model(eyes: Observer, name: str, *, timeout: float, save: bool 
             yes = option_index(follow_up.labels, "yes")
             await move_to(eyes, yes, lambda o: _highlight_of_menu(o, profile))
         # A next menu (e.g. Codex's reasoning level): keep its highlighted default.
-        await eyes.handle.keys([profile.menu.select if profile.menu else "Enter"])
+        await eyes.handle.keys([session if pattern is final else select])
         after = await eyes.wait_for(
             lambda o, seen=pattern: finished(o) or pending_menu(o) not in (None, seen),  # type: ignore[misc]
             timeout, what="the model switch to be confirmed",

@@ -118,6 +118,10 @@ class Settings(_Model):
         "pane reserved after an ask, so that its next ask types at once; any other caller that "
         "wants the pane gets it right away (0: release at once)",
     )
+    restart_limit: int = Field(
+        default=3, ge=1, description='auto restarts within restart_window before the agent is "failed"'
+    )
+    restart_window: float = Field(default=600.0, gt=0, description="seconds the restart_limit counts over")
 
 
 class WindowSpec(_Model):

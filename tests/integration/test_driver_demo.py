@@ -221,6 +221,29 @@ def test_demo_command_needs_no_config(tmp_path: Path) -> None:
         subprocess.run(["tmux", "-S", str(socket), "kill-server"], capture_output=True, timeout=10)
 
 
+def test_demo_left_on_a_question_is_answered_by_its_hint_then_replaced(tmp_path: Path) -> None:
+    """#16 item 4: the exit-5 hint works without a registry, and a demo left on a question does not
+    make the next run time out (it is replaced by a fresh demo agent)."""
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    env = {"XDG_RUNTIME_DIR": str(runtime), "AGENT_BRIDGE_CONFIG": str(tmp_path / "none.toml")}
+    socket = runtime / "agent-bridge" / "demo.sock"
+    try:
+        asked = run_cli("demo", "-p", "run ls", env=env, timeout=90)
+        assert asked.returncode == 5, asked.stderr
+        hint = asked.stderr.decode()
+        assert "agent-bridge demo --approve yes" in hint, hint
+        answered = run_cli("--json", "demo", "--approve", "yes", env=env, timeout=90)
+        assert answered.returncode == 0, answered.stderr
+        assert json.loads(answered.stdout)["state"] == "idle"
+        assert run_cli("demo", "-p", "run ls", env=env, timeout=90).returncode == 5
+        again = run_cli("--json", "demo", "-p", "What is 2+3?", env=env, timeout=90)
+        assert again.returncode == 0, again.stderr
+        assert json.loads(again.stdout)["reply"] == "5"
+    finally:
+        subprocess.run(["tmux", "-S", str(socket), "kill-server"], capture_output=True, timeout=10)
+
+
 def test_spinner_on_a_terminal_only(
     cli: CLI, tmux_server: TmuxServer, sshd: Sshd, make_registry: Callable[..., Path]
 ) -> None:

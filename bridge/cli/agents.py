@@ -127,19 +127,22 @@ def attach(
     print_only: Annotated[
         bool, typer.Option("--print", help="Print the command instead of running it.")
     ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the command as JSON (argv) instead of running it.")
+    ] = False,
 ) -> None:
     """Attach this terminal to the agent's tmux session (over ssh -t for remote hosts).
 
     Detach with the tmux prefix then d (usually Ctrl-b d).
     """
-    from bridge.api import Bridge  # lazy: see the module's docstring
+    import shlex  # lazy: see the module's docstring
 
-    with reported():
+    from bridge.api import Bridge
+
+    with reported(as_json):
         argv = Bridge.from_config(OPTS.config).attach_argv(agent, read_only=read_only)
-    if print_only:
-        import shlex
-
-        print(shlex.join(argv))
+    if print_only or as_json or OPTS.json:
+        emit({"agent": agent, "argv": argv, "command": shlex.join(argv)}, shlex.join(argv), as_json)
         return
     try:
         os.execvp(argv[0], argv)

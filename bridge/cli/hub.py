@@ -6,6 +6,7 @@ the event log and serves the dashboard. See :mod:`bridge.hub.server`.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -46,6 +47,9 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Say where it serves as one JSON line on stdout.")
+    ] = False,
 ) -> None:
     """Run the hub in the foreground until Ctrl-C (one process owns the store)."""
     from bridge.config.registry import Registry
@@ -58,15 +62,21 @@ def serve(
         try:
             host, port = address
             where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-            await hub.serve(address, ready=lambda: print(
-                f"agent-bridge hub: serving http://{where}/ (store: {hub.store.label}); Ctrl-C stops it",
-                file=sys.stderr, flush=True,
-            ))  # fmt: skip
+            url = f"http://{where}/"
+
+            def ready() -> None:
+                if as_json or OPTS.json:
+                    print(json.dumps({"serving": url, "store": hub.store.label}), flush=True)
+                else:
+                    print(f"agent-bridge hub: serving {url} (store: {hub.store.label}); Ctrl-C stops it",
+                          file=sys.stderr, flush=True)  # fmt: skip
+
+            await hub.serve(address, ready=ready)
         finally:
             await hub.close()
 
     try:
-        run_async(main)
+        run_async(main, as_json=as_json)
     except KeyboardInterrupt:
         print("agent-bridge hub: stopped", file=sys.stderr)
 

@@ -1,8 +1,9 @@
 """``agent-bridge wg``: make and keep the WireGuard keys and configs for a hub (VPS) and its peers.
 
-Commands raise :mod:`bridge.errors` exceptions; :func:`bridge.cli.app.execute` turns them into
-messages and exit codes. Configs (which hold private keys) go to stdout so they can be redirected
-into a file; messages go to stderr. The work is :mod:`bridge.wireguard`'s.
+Errors are :mod:`bridge.errors` exceptions, reported like every command's (with ``--json``, as a
+JSON object too). Configs (which hold private keys) go to stdout or to a file written 0600;
+messages go to stderr; with ``--json`` the result is one JSON object. The work is
+:mod:`bridge.wireguard`'s.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Annotated
 
 import typer
 
-from bridge.cli.app import app
+from bridge.cli.app import OPTS, app, emit, reported
+from bridge.cli.params import JsonOpt
 
 wg_app = typer.Typer(
     help="WireGuard for agent-bridge: one hub (your VPS) and its peers (laptop, phone, ...). "
@@ -46,6 +48,7 @@ StateDirOpt = Annotated[
         show_default=False,
     ),
 ]
+UPDATE_HUB = "Update the hub: `agent-bridge wg render hub`."
 NameArg = Annotated[str, typer.Argument(help="Peer name, e.g. laptop or phone.", show_default=False)]
 
 
@@ -53,8 +56,10 @@ def _dir(state_dir: Path | None) -> Path:
     return state_dir if state_dir is not None else default_state_dir()
 
 
-def _say(text: str) -> None:
-    typer.echo(text, err=True)
+def _say(text: str, as_json: bool) -> None:
+    """A message for the person at the terminal (on stderr; none with ``--json``)."""
+    if not (as_json or OPTS.json):
+        typer.echo(text, err=True)
 
 
 @wg_app.command()
@@ -78,17 +83,21 @@ def init(
         bool, typer.Option("--force", help="Replace existing state, throwing away every key.")
     ] = False,
     state_dir: StateDirOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Create the hub: its keys, tunnel address, endpoint and listen port."""
     from bridge import wireguard as wg  # lazy: `agent-bridge --help` stays fast
 
     folder = _dir(state_dir)
-    state = wg.init_hub(folder, endpoint, subnet, listen_port, force=force)
+    with reported(as_json):
+        state = wg.init_hub(folder, endpoint, subnet, listen_port, force=force)
     _say(
         f"WireGuard hub created in {folder}: {state.hub.address} in {state.hub.subnet}, "
-        f"listening on {state.hub.listen_port}/udp, reached at {state.hub.endpoint}."
+        f"listening on {state.hub.listen_port}/udp, reached at {state.hub.endpoint}.",
+        as_json,
     )
-    _say("Next: `agent-bridge wg add-peer NAME` for each device, then `agent-bridge wg render hub`.")
+    _say("Next: `agent-bridge wg add-peer NAME` for each device, then `agent-bridge wg render hub`.", as_json)
+    emit({"state_dir": str(folder), **state.public()}, None, as_json)
 
 
 @wg_app.command("add-peer")
@@ -106,6 +115,7 @@ def add_peer(
         typer.Option(help="Send a keepalive every 25 s (keeps NAT mappings open)."),
     ] = True,
     state_dir: StateDirOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Add a peer at the next free tunnel address and print its wg-quick config (or QR code).
 
@@ -115,32 +125,40 @@ def add_peer(
     from bridge import wireguard as wg  # lazy: `agent-bridge --help` stays fast
 
     folder = _dir(state_dir)
-    peer = wg.add_peer(folder, name, keepalive=keepalive)
-    config = wg.render(folder, name)
-    _say(f"Added peer {peer.name} at {peer.address}. Update the hub: `agent-bridge wg render hub`.")
-    if qr_png is not None:
-        _say(f"QR code written to {wg.qr_png(config, qr_png)} (it holds the private key).")
-    if qr:
-        typer.echo(wg.qr_text(config), nl=False)
-    elif qr_png is None:
-        typer.echo(config, nl=False)
+    with reported(as_json):
+        peer = wg.add_peer(folder, name, keepalive=keepalive)
+        config = wg.render(folder, name)
+        _say(f"Added peer {peer.name} at {peer.address}. {UPDATE_HUB}", as_json)
+        if qr_png is not None:
+            _say(f"QR code written to {wg.qr_png(config, qr_png)} (it holds the private key).", as_json)
+        if as_json or OPTS.json:
+            emit({"peer": peer.name, "address": peer.address, "public_key": peer.public_key,
+                  "config": config}, None, True)  # fmt: skip
+        elif qr:
+            typer.echo(wg.qr_text(config), nl=False)
+        elif qr_png is None:
+            typer.echo(config, nl=False)
 
 
 @wg_app.command()
-def show(state_dir: StateDirOpt = None) -> None:
+def show(state_dir: StateDirOpt = None, as_json: JsonOpt = False) -> None:
     """Show the hub and its peers (addresses and public keys; no secrets)."""
     from bridge import wireguard as wg  # lazy: `agent-bridge --help` stays fast
 
-    typer.echo(wg.show(_dir(state_dir)).describe())
+    with reported(as_json):
+        state = wg.show(_dir(state_dir))
+    emit(state.public(), state.describe(), as_json)
 
 
 @wg_app.command("remove-peer")
-def remove_peer(name: NameArg, state_dir: StateDirOpt = None) -> None:
+def remove_peer(name: NameArg, state_dir: StateDirOpt = None, as_json: JsonOpt = False) -> None:
     """Remove a peer; its address becomes free. Re-render and reload the hub afterwards."""
     from bridge import wireguard as wg  # lazy: `agent-bridge --help` stays fast
 
-    peer = wg.remove_peer(_dir(state_dir), name)
-    _say(f"Removed peer {peer.name} ({peer.address}). Update the hub: `agent-bridge wg render hub`.")
+    with reported(as_json):
+        peer = wg.remove_peer(_dir(state_dir), name)
+    _say(f"Removed peer {peer.name} ({peer.address}). {UPDATE_HUB}", as_json)
+    emit({"removed": peer.name, "address": peer.address}, None, as_json)
 
 
 @wg_app.command()
@@ -153,13 +171,19 @@ def render(
         ),
     ] = None,
     state_dir: StateDirOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Print the wg-quick config of the hub or of a peer (it holds that side's private key)."""
     from bridge import wireguard as wg  # lazy: `agent-bridge --help` stays fast
 
-    config = wg.render(_dir(state_dir), name)
-    if output is None:
-        typer.echo(config, nl=False)
+    with reported(as_json):
+        config = wg.render(_dir(state_dir), name)
+        if output is not None:
+            wg.write_private(output.expanduser(), config)
+    if output is not None:
+        _say(f"Wrote {output} (mode 0600).", as_json)
+        emit({"name": name, "written": str(output)}, None, as_json)
+    elif as_json or OPTS.json:
+        emit({"name": name, "config": config}, None, True)
     else:
-        wg.write_private(output.expanduser(), config)
-        _say(f"Wrote {output} (mode 0600).")
+        typer.echo(config, nl=False)

@@ -165,6 +165,13 @@ class State(_Model):
             hint="see `agent-bridge wg show`, or add it with `agent-bridge wg add-peer NAME`",
         )
 
+    def public(self) -> dict[str, Any]:
+        """The state without private or preshared keys (``wg show --json``)."""
+        return {
+            "hub": self.hub.model_dump(exclude={"private_key"}),
+            "peers": [p.model_dump(exclude={"private_key", "preshared_key"}) for p in self.peers],
+        }
+
     def describe(self) -> str:
         """A human summary without private or preshared keys."""
         hub = self.hub

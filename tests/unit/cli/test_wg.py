@@ -66,12 +66,13 @@ def test_cli_qr(tmp_path: Path) -> None:
     assert result.exit_code == 0 and "█" in result.stdout and "PrivateKey" not in result.stdout
 
 
-def test_cli_errors_surface_as_bridge_errors(tmp_path: Path) -> None:
+def test_cli_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(wg_app, ["show", "--state-dir", str(tmp_path)])
-    assert isinstance(result.exception, ConfigError) and "agent-bridge wg init" in str(result.exception)
+    assert result.exit_code == 2 and "agent-bridge wg init" in result.stderr
+    assert result.stderr.startswith("agent-bridge: error: ") and result.stderr.count("\n") == 1
     result = runner.invoke(wg_app, ["init", "--endpoint", "nope", "--state-dir", str(tmp_path)])
-    assert isinstance(result.exception, ConfigError) and result.exception.exit_code == 2
+    assert result.exit_code == 2 and result.stderr.startswith("agent-bridge: error: ")
 
 
 def test_unwritable_output_is_a_config_error(hub: Path, tmp_path: Path) -> None:
@@ -80,7 +81,7 @@ def test_unwritable_output_is_a_config_error(hub: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(
         wg_app, ["render", "hub", "-o", str(tmp_path / "missing" / "wg0.conf"), "--state-dir", str(hub)]
     )
-    assert isinstance(result.exception, ConfigError)
+    assert result.exit_code == 2 and "cannot write" in result.stderr
 
 
 def test_cli_help() -> None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from bridge.cli.app import OPTS, app, emit, reported
 from bridge.cli.params import JsonOpt
+from bridge.errors import ConfigError
 
 wg_app = typer.Typer(
     help="WireGuard for agent-bridge: one hub (your VPS) and its peers (laptop, phone, ...). "
@@ -45,6 +46,18 @@ StateDirOpt = Annotated[
         help="Folder holding the WireGuard state (keys). Default: <config dir>/wireguard, where the "
         "config dir is that of $AGENT_BRIDGE_CONFIG, else $XDG_CONFIG_HOME/agent-bridge or "
         "~/.config/agent-bridge.",
+        show_default=False,
+    ),
+]
+QrOpt = Annotated[bool, typer.Option("--qr", help="Print the config as a QR code (for a phone).")]
+QrPngOpt = Annotated[
+    Path | None,
+    typer.Option("--qr-png", help="Also write the QR code to this PNG file (mode 0600).", show_default=False),
+]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output", "-o", help="Write the config to this file (mode 0600) instead of stdout.",
         show_default=False,
     ),
 ]
@@ -103,13 +116,9 @@ def init(
 @wg_app.command("add-peer")
 def add_peer(
     name: NameArg,
-    qr: Annotated[bool, typer.Option("--qr", help="Print the config as a QR code (for a phone).")] = False,
-    qr_png: Annotated[
-        Path | None,
-        typer.Option(
-            "--qr-png", help="Also write the QR code to this PNG file (mode 0600).", show_default=False
-        ),
-    ] = None,
+    qr: QrOpt = False,
+    qr_png: QrPngOpt = None,
+    output: OutputOpt = None,
     keepalive: Annotated[
         bool,
         typer.Option(help="Send a keepalive every 25 s (keeps NAT mappings open)."),
@@ -119,6 +128,7 @@ def add_peer(
 ) -> None:
     """Add a peer at the next free tunnel address and print its wg-quick config (or QR code).
 
+    The config holds the peer's private key: write it with `-o FILE` (mode 0600), not with `>`.
     The hub's config changes too: re-render it with `agent-bridge wg render hub` and reload the
     hub (`wg syncconf wg0 <(wg-quick strip wg0)`).
     """
@@ -126,18 +136,11 @@ def add_peer(
 
     folder = _dir(state_dir)
     with reported(as_json):
+        _can_deliver(qr, qr_png, output)  # before the peer is added: a retry must not find it there
         peer = wg.add_peer(folder, name, keepalive=keepalive)
-        config = wg.render(folder, name)
         _say(f"Added peer {peer.name} at {peer.address}. {UPDATE_HUB}", as_json)
-        if qr_png is not None:
-            _say(f"QR code written to {wg.qr_png(config, qr_png)} (it holds the private key).", as_json)
-        if as_json or OPTS.json:
-            emit({"peer": peer.name, "address": peer.address, "public_key": peer.public_key,
-                  "config": config}, None, True)  # fmt: skip
-        elif qr:
-            typer.echo(wg.qr_text(config), nl=False)
-        elif qr_png is None:
-            typer.echo(config, nl=False)
+        facts = {"peer": peer.name, "address": peer.address, "public_key": peer.public_key}
+        _deliver(wg.render(folder, name), facts, qr=qr, qr_png=qr_png, output=output, as_json=as_json)
 
 
 @wg_app.command()
@@ -164,26 +167,59 @@ def remove_peer(name: NameArg, state_dir: StateDirOpt = None, as_json: JsonOpt =
 @wg_app.command()
 def render(
     name: Annotated[str, typer.Argument(help="`hub`, or a peer name.", show_default=False)],
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output", "-o", help="Write to this file (mode 0600) instead of stdout.", show_default=False
-        ),
-    ] = None,
+    output: OutputOpt = None,
+    qr: QrOpt = False,
+    qr_png: QrPngOpt = None,
     state_dir: StateDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Print the wg-quick config of the hub or of a peer (it holds that side's private key)."""
+    """Print the wg-quick config of the hub or of a peer (it holds that side's private key), or
+    write it to a file (`-o`, mode 0600), or show it as a QR code (`--qr`, for a phone)."""
     from bridge import wireguard as wg  # lazy: `agent-bridge --help` stays fast
 
     with reported(as_json):
+        _can_deliver(qr, qr_png, output)
         config = wg.render(_dir(state_dir), name)
-        if output is not None:
-            wg.write_private(output.expanduser(), config)
+        _deliver(config, {"name": name}, qr=qr, qr_png=qr_png, output=output, as_json=as_json)
+
+
+def _can_deliver(qr: bool, qr_png: Path | None, output: Path | None) -> None:
+    """Raise unless the config can be delivered as asked (the ``qr`` extra, the output folder)."""
+    from bridge import wireguard as wg  # lazy: see render
+
+    if qr or qr_png is not None:
+        wg.require_qr(png=qr_png is not None)
+    for path in (output, qr_png):
+        if path is not None and not path.expanduser().parent.is_dir():
+            raise ConfigError(f"cannot write {path}: no folder {path.expanduser().parent}",
+                              hint="create the folder first")  # fmt: skip
+
+
+def _deliver(
+    config: str,
+    facts: dict[str, Any],
+    *,
+    qr: bool,
+    qr_png: Path | None,
+    output: Path | None,
+    as_json: bool,
+) -> None:
+    """Hand a config over: to ``output`` and/or a QR PNG (both 0600), as a QR code on stdout, as
+    JSON (``facts`` plus the config or where it went), or as text on stdout (when nothing else
+    was asked)."""
+    from bridge import wireguard as wg  # lazy: see render
+
+    data = dict(facts)
     if output is not None:
-        _say(f"Wrote {output} (mode 0600).", as_json)
-        emit({"name": name, "written": str(output)}, None, as_json)
-    elif as_json or OPTS.json:
-        emit({"name": name, "config": config}, None, True)
-    else:
+        wg.write_private(output.expanduser(), config)
+        data["written"] = str(output)
+        _say(f"Wrote {output} (mode 0600: it holds the private key).", as_json)
+    if qr_png is not None:
+        data["qr_png"] = str(wg.qr_png(config, qr_png))
+        _say(f"QR code written to {qr_png} (mode 0600: it holds the private key).", as_json)
+    if as_json or OPTS.json:
+        emit(data if output is not None else {**data, "config": config}, None, True)
+    elif qr:
+        typer.echo(wg.qr_text(config), nl=False)
+    elif output is None and qr_png is None:
         typer.echo(config, nl=False)

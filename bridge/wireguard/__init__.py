@@ -25,6 +25,7 @@ from bridge.wireguard.render import (
     qr_png,
     qr_text,
     render,
+    require_qr,
     strip,
 )
 from bridge.wireguard.state import (
@@ -80,6 +81,7 @@ __all__ = [
     "qr_text",
     "remove_peer",
     "render",
+    "require_qr",
     "save",
     "show",
     "state_path",

@@ -130,22 +130,36 @@ def qr_text(config: str) -> str:
     return "\n".join(rows) + "\n"
 
 
-def qr_png(config: str, path: str | os.PathLike[str]) -> Path:
-    """Write the config as a QR code PNG (mode 0600: it holds a private key); returns the path."""
-    qrcode = _qrcode()
+def _png_factory() -> Any:
+    """The image factory for QR PNG files: pypng's (pure) if present, else pillow's."""
     try:
         from qrcode.image.pure import PyPNGImage
 
-        factory: Any = PyPNGImage
         if importlib.util.find_spec("png") is None:  # pypng, which PyPNGImage needs
             raise ImportError("png")
+        return PyPNGImage
     except ImportError:
         try:
             from qrcode.image.pil import PilImage
 
-            factory = PilImage
+            return PilImage
         except ImportError as exc:
             raise ConfigError("QR PNG files need 'pypng' or 'pillow' besides 'qrcode'", hint=QR_HINT) from exc
+
+
+def require_qr(*, png: bool = False) -> None:
+    """Raise (:class:`ConfigError`, with how to install) unless QR codes (and, with ``png``, QR
+    PNG files) can be made: checked before anything changes, so a missing extra never leaves a
+    half-done step behind."""
+    _qrcode()
+    if png:
+        _png_factory()
+
+
+def qr_png(config: str, path: str | os.PathLike[str]) -> Path:
+    """Write the config as a QR code PNG (mode 0600: it holds a private key); returns the path."""
+    qrcode = _qrcode()
+    factory = _png_factory()
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_L, border=4, image_factory=factory)
     qr.add_data(_without_comments(config))
     qr.make(fit=True)

@@ -8,7 +8,6 @@ messages go to stderr; with ``--json`` the result is one JSON object. The work i
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,22 +29,23 @@ app.add_typer(wg_app, name="wg")
 
 
 def default_state_dir() -> Path:
-    """``<config dir>/wireguard``: the folder of ``$AGENT_BRIDGE_CONFIG`` if set, else
-    ``$XDG_CONFIG_HOME/agent-bridge`` or ``~/.config/agent-bridge``."""
-    registry = os.environ.get("AGENT_BRIDGE_CONFIG")
-    if registry:
-        return Path(registry).expanduser().parent / "wireguard"
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base).expanduser() / "agent-bridge" / "wireguard"
+    """``$XDG_CONFIG_HOME/agent-bridge/wireguard`` or ``~/.config/agent-bridge/wireguard``.
+
+    It does not follow ``$AGENT_BRIDGE_CONFIG``: a registry is often a file in a project or a
+    repository (``hosts/vps.toml``), and private keys must not land next to it, nor move when
+    another registry is picked. ``--state-dir`` chooses another folder.
+    """
+    from bridge.config.paths import config_dir  # lazy: `agent-bridge --help` stays fast
+
+    return config_dir() / "wireguard"
 
 
 StateDirOpt = Annotated[
     Path | None,
     typer.Option(
         "--state-dir",
-        help="Folder holding the WireGuard state (keys). Default: <config dir>/wireguard, where the "
-        "config dir is that of $AGENT_BRIDGE_CONFIG, else $XDG_CONFIG_HOME/agent-bridge or "
-        "~/.config/agent-bridge.",
+        help="Folder holding the WireGuard state (keys). Default: ~/.config/agent-bridge/wireguard "
+        "($XDG_CONFIG_HOME/agent-bridge/wireguard if set), whatever registry is in use.",
         show_default=False,
     ),
 ]
@@ -166,21 +166,57 @@ def remove_peer(name: NameArg, state_dir: StateDirOpt = None, as_json: JsonOpt =
 
 @wg_app.command()
 def render(
-    name: Annotated[str, typer.Argument(help="`hub`, or a peer name.", show_default=False)],
+    name: Annotated[
+        str, typer.Argument(help="`hub`, a peer name, or `cloud-init`.", show_default=False)
+    ],
     output: OutputOpt = None,
     qr: QrOpt = False,
     qr_png: QrPngOpt = None,
+    ssh_key: Annotated[
+        str | None,
+        typer.Option(
+            "--ssh-key", help="cloud-init: the public key (or a .pub file) that may log in as `agents`.",
+            show_default=False,
+        ),
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source", help="cloud-init: where the VPS installs agent-bridge from (git+https://...).",
+            show_default=False,
+        ),
+    ] = None,
     state_dir: StateDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Print the wg-quick config of the hub or of a peer (it holds that side's private key), or
-    write it to a file (`-o`, mode 0600), or show it as a QR code (`--qr`, for a phone)."""
+    write it to a file (`-o`, mode 0600), or show it as a QR code (`--qr`, for a phone).
+
+    `render cloud-init` prints the VPS's cloud-init user data (deploy/cloud-init/user-data.yaml
+    with this hub's keys, tunnel address and port: sshd listens and the lock-down checks on
+    that address). Add the peers first: the hub's config inside lists those known now.
+    """
     from bridge import wireguard as wg  # lazy: `agent-bridge --help` stays fast
 
     with reported(as_json):
         _can_deliver(qr, qr_png, output)
-        config = wg.render(_dir(state_dir), name)
+        if name == wg.CLOUD_INIT:
+            config = wg.cloud_init(_dir(state_dir), ssh_key=_public_key(ssh_key), source=source)
+        else:
+            config = wg.render(_dir(state_dir), name)
         _deliver(config, {"name": name}, qr=qr, qr_png=qr_png, output=output, as_json=as_json)
+
+
+def _public_key(value: str | None) -> str | None:
+    """``--ssh-key``: a public key line, or a file holding one (e.g. ~/.ssh/id_ed25519.pub)."""
+    if value is None or value.startswith(("ssh-", "ecdsa-", "sk-")):
+        return value
+    path = Path(value).expanduser()
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the SSH key {path}: {exc.strerror}",
+                          hint="give a .pub file or the key line itself") from None  # fmt: skip
 
 
 def _can_deliver(qr: bool, qr_png: Path | None, output: Path | None) -> None:

@@ -23,9 +23,9 @@ def hub(tmp_path: Path) -> Path:
 
 
 def test_default_state_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("AGENT_BRIDGE_CONFIG", str(tmp_path / "conf" / "registry.toml"))
-    assert default_state_dir() == tmp_path / "conf" / "wireguard"
-    monkeypatch.delenv("AGENT_BRIDGE_CONFIG")
+    """#16 item 9: the keys stay in the config folder, whatever registry $AGENT_BRIDGE_CONFIG
+    names (often a file in a repository, where private keys must not land)."""
+    monkeypatch.setenv("AGENT_BRIDGE_CONFIG", str(tmp_path / "repo" / "hosts" / "vps.toml"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     assert default_state_dir() == tmp_path / "xdg" / "agent-bridge" / "wireguard"
     monkeypatch.delenv("XDG_CONFIG_HOME")

@@ -221,11 +221,22 @@ class Bridge:
 
         Local hosts: ``tmux attach``; SSH hosts: ``ssh -t HOST tmux attach`` with the registry's
         port, user, key and host-key policy. ``read_only`` adds ``-r``: you watch, you cannot type.
+
+        A watcher's terminal must never resize the agent's window (the agent redraws, and the
+        bridge reads it, at the size it was started with). ``-f ignore-size`` alone does not do
+        it: tmux honours that flag only while some other client sizes the window. So a read-only
+        attach first sets that window's ``window-size`` to ``manual`` (in the same tmux command):
+        from then on no terminal resizes it; ``tmux resize-window`` still can.
         """
         agent = self.registry.agent(agent_name)
         spec = agent.host
+        target = agent.spec.target
         tmux = ["tmux"] + (["-S", spec.tmux_socket] if spec.tmux_socket else [])
-        tmux += ["attach-session", "-t", agent.spec.target] + (["-r"] if read_only else [])
+        if read_only:
+            tmux += ["set-option", "-w", "-t", target, "window-size", "manual", ";"]
+        tmux += ["attach-session", "-t", target]
+        if read_only:
+            tmux += ["-r", "-f", "ignore-size"]
         if spec.local:
             return tmux
         return [*ssh_argv(spec), "-t", "--", shlex.join(tmux)]

@@ -220,23 +220,15 @@ class Bridge:
         """The command that attaches this terminal to the agent's tmux session.
 
         Local hosts: ``tmux attach``; SSH hosts: ``ssh -t HOST tmux attach`` with the registry's
-        port, user, key and host-key policy. ``read_only`` adds ``-r``: you watch, you cannot type.
-
-        A watcher's terminal must never resize the agent's window (the agent redraws, and the
-        bridge reads it, at the size it was started with). ``-f ignore-size`` alone does not do
-        it: tmux honours that flag only while some other client sizes the window. So a read-only
-        attach first sets that window's ``window-size`` to ``manual`` (in the same tmux command):
-        from then on no terminal resizes it; ``tmux resize-window`` still can.
+        port, user, key and host-key policy. ``read_only`` adds ``-r`` (you cannot type) and never
+        lets the watcher's terminal resize the agent's window: ``-f ignore-size`` counts only while
+        another client sizes the window, so the window's ``window-size`` is first set to ``manual``.
         """
         agent = self.registry.agent(agent_name)
-        spec = agent.host
-        target = agent.spec.target
+        spec, target = agent.host, agent.spec.target
         tmux = ["tmux"] + (["-S", spec.tmux_socket] if spec.tmux_socket else [])
-        if read_only:
-            tmux += ["set-option", "-w", "-t", target, "window-size", "manual", ";"]
-        tmux += ["attach-session", "-t", target]
-        if read_only:
-            tmux += ["-r", "-f", "ignore-size"]
+        fixed = ["set-option", "-w", "-t", target, "window-size", "manual", ";"] if read_only else []
+        tmux += [*fixed, "attach-session", "-t", target] + (["-r", "-f", "ignore-size"] if read_only else [])
         if spec.local:
             return tmux
         return [*ssh_argv(spec), "-t", "--", shlex.join(tmux)]

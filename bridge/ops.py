@@ -147,6 +147,10 @@ class AgentReply(Result):
         return cls.model_validate(reply.to_dict())
 
 
+class ReplyRequest(AgentRequest):
+    """The agent's last completed reply (``agent-bridge reply AGENT``)."""
+
+
 class StateRequest(AgentRequest):
     question: bool = False  # in state permission, also read the question and its options
 
@@ -254,6 +258,12 @@ async def ask(bridge: Bridge, request: AskRequest) -> AgentReply:
     return AgentReply.of(reply)
 
 
+async def reply(bridge: Bridge, request: ReplyRequest) -> AgentReply:
+    """Read the last reply again (after a timeout, or to read it twice); types nothing."""
+    driver = await bridge.driver(request.agent)
+    return AgentReply.of(await driver.last_reply())
+
+
 async def state(bridge: Bridge, request: StateRequest) -> StateResult:
     """One look at the agent (its pane remembered from an earlier call is confirmed first)."""
     obs = await bridge.state(request.agent)
@@ -317,6 +327,7 @@ OPERATIONS: dict[str, Operation[Any, Any]] = {
         _op("agents", AgentsRequest, agents, list[AgentRow], read_only=True),
         _op("screen", ScreenRequest, screen, ScreenResult, read_only=True),
         _op("state", StateRequest, state, StateResult, read_only=True),
+        _op("reply", ReplyRequest, reply, AgentReply, read_only=True),
         _op("send", SendRequest, send, SendResult),
         _op("keys", KeysRequest, keys, KeysResult),
         _op("start", StartRequest, start, StartResult),

@@ -1,5 +1,5 @@
-"""The commands that drive agents: hosts, agents, screen, send, keys, start, attach, ask, state,
-model, approve, restart and profiles.
+"""The commands that drive agents: hosts, agents, screen, send, keys, start, attach, ask, reply,
+state, model, approve, restart and profiles.
 
 Each one builds its :mod:`bridge.ops` request and runs it through :func:`bridge.cli.calls.invoke`
 (the broker, or this process). Heavy imports happen inside the commands: ``--help`` stays fast.
@@ -171,6 +171,14 @@ def ask(
     request = ask_request(agent, text, timeout=timeout, model=model, strip_controls=strip_controls)
     reply = invoke("ask", request, as_json=as_json)
     emit(reply, reply["reply"], as_json)
+
+
+@app.command()
+def reply(agent: AgentArg, as_json: JsonOpt = False) -> None:
+    """Print the agent's last completed reply again (e.g. after `ask` timed out): from its
+    transcript where it keeps one, else from the screen. Types nothing."""
+    result = invoke("reply", {"agent": agent}, as_json=as_json)
+    emit(result, result["reply"], as_json)
 
 
 @app.command()

@@ -33,8 +33,8 @@ T = TypeVar("T")
 app = typer.Typer(
     name="agent-bridge",
     help="Drive terminal AI agents (Claude Code, Codex, ...) in tmux panes, here or on other "
-    "machines over SSH. Start with `agent-bridge demo`; configure agents in a registry file "
-    "(see hosts/*.toml).",
+    "machines over SSH. Start with `agent-bridge demo`; then `agent-bridge init` writes a "
+    "registry file to list your agents in.",
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,

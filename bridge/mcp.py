@@ -16,13 +16,12 @@ are defined inside :func:`build_server` so that ``import mcp`` happens only when
 """
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from bridge import ops
+from bridge import __version__, ops
 from bridge.api import Bridge
 from bridge.errors import BridgeError, ConfigError, PermissionPendingError
 from bridge.mcp_texts import DESCRIPTIONS, INSTRUCTIONS, STATE_HINTS
@@ -142,7 +141,7 @@ def build_server(tools: Tools) -> "MCPServer[Any]":
     from pydantic import Field
 
     server: MCPServer[Any] = MCPServer(
-        SERVER_NAME, instructions=INSTRUCTIONS, version=_version(), log_level="WARNING"
+        SERVER_NAME, instructions=INSTRUCTIONS, version=__version__, log_level="WARNING"
     )
     looks = ToolAnnotations(read_only_hint=True, open_world_hint=True)
     acts = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=True)
@@ -296,14 +295,6 @@ def build_server(tools: Tools) -> "MCPServer[Any]":
         return server
     add_message_tools(server, tools.hub, result=_result, error=error_result)
     return server
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    with contextlib.suppress(PackageNotFoundError):
-        return version("agent-bridge")
-    return "0"
 
 
 async def serve(config: str | None) -> None:

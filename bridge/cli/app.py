@@ -55,6 +55,14 @@ class Options:
 OPTS = Options()
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from bridge import __version__
+
+        print(f"agent-bridge {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _global(
     config: Annotated[
@@ -80,6 +88,10 @@ def _global(
             help="Run in this process instead of through the background broker that keeps SSH "
             "connections warm between calls (also: AGENT_BRIDGE_NO_BROKER=1).",
         ),
+    ] = False,
+    _version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
     ] = False,
 ) -> None:
     OPTS.config, OPTS.json, OPTS.verbose = config, json_out, verbose

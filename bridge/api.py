@@ -309,8 +309,9 @@ class Bridge:
         async with self.exclusive(driver, limit, look=not model) as first:
             try:
                 confirmed = await driver.switch_model(model, timeout=min(limit, 60.0)) if model else None
-                left = max(limit - (time.monotonic() - began), 1.0)
-                reply = await driver.ask(prompt, timeout=left, first=first)
+                # counted from `began` (lock, model switch included); at least 1 s for the reply
+                total = max(limit, time.monotonic() - began + 1.0)
+                reply = await driver.ask(prompt, timeout=total, began=began, first=first)
                 # the model it was switched to (where the reply does not say), and the whole call's time
                 return dataclasses.replace(
                     reply, model=reply.model or confirmed, elapsed_s=time.monotonic() - began

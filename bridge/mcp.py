@@ -16,6 +16,7 @@ are defined inside :func:`build_server` so that ``import mcp`` happens only when
 """
 
 import asyncio
+import copy
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from bridge import __version__, ops
 from bridge.api import Bridge
 from bridge.errors import BridgeError, ConfigError, PermissionPendingError
-from bridge.mcp_texts import DESCRIPTIONS, INSTRUCTIONS, STATE_HINTS
+from bridge.mcp_texts import DESCRIPTIONS, INSTRUCTIONS, STATE_HINTS, tool_hint
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -104,9 +105,14 @@ class Tools:
 
 
 def error_result(error: BridgeError) -> "CallToolResult":
-    """A tool error: the one-line message, and ``to_dict()`` (less the long screen) as data."""
+    """A tool error: the one-line message, and ``to_dict()`` (less the long screen) as data; its
+    hint names tool calls, not CLI commands (:func:`tool_hint`)."""
     from mcp.types import CallToolResult, TextContent
 
+    hint = error.hint
+    if hint is not None:
+        error = copy.copy(error)
+        error.hint = tool_hint(hint)
     data = {key: value for key, value in error.to_dict().items() if key != "screen"}
     return CallToolResult(
         content=[TextContent(type="text", text=str(error))], structured_content=data, is_error=True
@@ -236,14 +242,14 @@ def build_server(tools: Tools) -> "MCPServer[Any]":
     @server.tool(description=DESCRIPTIONS["switch_model"], annotations=acts)
     async def switch_model(
         agent: Agent,
-        name: Annotated[str, Field(description="row number, label or prefix, e.g. opus")],
+        model: Annotated[str, Field(description="row number, label or prefix, e.g. opus (as in ask)")],
         ctx: Context[Any, Any],
         timeout: Annotated[float, Field(gt=0, description="seconds to wait")] = 60.0,
     ) -> CallToolResult:
         async def job(bridge: Bridge) -> CallToolResult:
             chosen = await waiting(
-                ops.model(bridge, ops.ModelRequest(agent=agent, name=name, timeout=timeout)),
-                ctx.report_progress, timeout, f"switching {agent} to {name}",
+                ops.model(bridge, ops.ModelRequest(agent=agent, name=model, timeout=timeout)),
+                ctx.report_progress, timeout, f"switching {agent} to {model}",
             )
             return _result(f"{agent}: model set to {chosen.model}", chosen.to_json())
 

@@ -66,19 +66,22 @@ class Driver(Observer):
 
     # -- asking ---------------------------------------------------------------------------------
 
-    async def ask(self, prompt: str, *, timeout: float, first: Observation | None = None) -> Reply:
+    async def ask(
+        self, prompt: str, *, timeout: float, first: Observation | None = None, began: float | None = None
+    ) -> Reply:
         """Submit ``prompt`` to an idle agent and return its reply when it is done.
 
         ``first``: an observation just taken (while holding the pane), used instead of a new one.
+        ``timeout`` counts from ``began`` (the caller's start; default: now).
         """
-        began = time.monotonic()
+        began = time.monotonic() if began is None else began
         safe = check(prompt)
         if not safe.strip():
             raise ConfigError("the prompt is empty", hint="pass some text, or - to read stdin")
         before = await self.require_idle("ask", first=first)
         taken = await self.submit(safe, before=before)
-        return await self.wait_reply(safe, timeout=timeout - (time.monotonic() - began),
-                                     began=began, first=taken)  # fmt: skip
+        # wait_reply counts its timeout from `began`: the typing is already part of it
+        return await self.wait_reply(safe, timeout=timeout, began=began, first=taken)
 
     async def wait_reply(
         self, prompt: str, *, timeout: float, began: float, first: Observation | None = None

@@ -64,17 +64,25 @@ def test_ask_json_shape(cli: CLI) -> None:
 def test_reply_reads_the_answer_after_a_timeout(cli: CLI, demo: tuple[str, Path]) -> None:
     """`agent-bridge reply AGENT`: the reply an `ask` gave up waiting for, once the agent is done;
     and the last reply again, without typing anything."""
-    code, _, err = cli("ask", "demo", "delay2 answer me later", "--timeout", "0.5")
-    assert code == 4 and "timed out" in err
+    code, _, err = cli("ask", "demo", "delay3 answer me later", "--timeout", "1.5")
+    assert code == 4 and "timed out after 1.5s waiting" in err, err  # the limit as given
     code, _, err = cli("reply", "demo")
     assert code == 4 and "busy, not idle" in err, "a reply still being written is not read"
     wait_for(lambda: cli("state", "demo")[1].strip() == "idle", 20, 0.2)
     code, out, err = cli("reply", "demo")
-    assert code == 0 and out == "MOCK-REPLY: delay2 answer me later\n", err
+    assert code == 0 and out == "MOCK-REPLY: delay3 answer me later\n", err
     code, out, err = cli("reply", "demo", "--json")
     data = json.loads(out)
-    assert data["reply"] == "MOCK-REPLY: delay2 answer me later" and data["source"] == "screen"
-    assert logged(demo[1]) == ["delay2 answer me later"], "reply types nothing"
+    assert data["reply"] == "MOCK-REPLY: delay3 answer me later" and data["source"] == "screen"
+    assert logged(demo[1]) == ["delay3 answer me later"], "reply types nothing"
+
+
+def test_messages_say_what_was_wanted(cli: CLI) -> None:
+    """#16: not "demo is idle, not idle" but what the command needed."""
+    code, _, err = cli("restart", "demo")
+    assert code == 4 and "demo is idle, not dead: cannot restart it" in err, err
+    code, _, err = cli("approve", "demo", "yes")
+    assert code == 4 and "demo is idle, not asking for permission" in err, err
 
 
 def test_multiline_reply_exact(cli: CLI) -> None:

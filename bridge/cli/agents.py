@@ -170,6 +170,8 @@ def ask(
     text = read_text(prompt, as_json)
     request = ask_request(agent, text, timeout=timeout, model=model, strip_controls=strip_controls)
     reply = invoke("ask", request, as_json=as_json)
+    if reply.get("removed_controls"):
+        note(f"removed {reply['removed_controls']} control character(s) from the prompt")
     emit(reply, reply["reply"], as_json)
 
 

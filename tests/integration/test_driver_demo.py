@@ -85,6 +85,16 @@ def test_messages_say_what_was_wanted(cli: CLI) -> None:
     assert code == 4 and "demo is idle, not asking for permission" in err, err
 
 
+def test_ask_strip_controls_says_how_many(cli: CLI, demo: tuple[str, Path]) -> None:
+    """#16: `ask --strip-controls` says how many characters it dropped (as the README says)."""
+    code, out, err = cli("ask", "demo", "-", "--strip-controls", stdin=b"hel\x1blo\x03 there")
+    assert code == 0, err
+    assert out == "MOCK-REPLY: hello there\n" and "removed 2 control character(s)" in err
+    code, out, err = cli("--json", "ask", "demo", "-", "--strip-controls", stdin=b"a\x07b")
+    assert json.loads(out)["removed_controls"] == 1
+    assert logged(demo[1])[-1] == "ab"
+
+
 def test_multiline_reply_exact(cli: CLI) -> None:
     code, out, err = cli("ask", "demo", "give me multiline please")
     assert code == 0, err

@@ -300,6 +300,17 @@ def test_read_only_attach_never_resizes_the_agent(
         subprocess.run(["tmux", "-S", str(outer), "kill-server"], capture_output=True, timeout=10)
 
 
+def test_verbose_says_what_happens_on_a_local_host(
+    tmux_server: TmuxServer, make_registry: Callable[..., Path]
+) -> None:
+    """#16: `-v` printed nothing for a local host; it names the pane it found and where."""
+    pane = tmux_server.new_pane("work")
+    reg = make_registry(local_host_toml("here", tmux_server.socket), agent_toml("a", "here", "work:0.0"))
+    result = run_cli("--config", str(reg), "-v", "state", "a")
+    assert result.returncode == 0, result.stderr
+    assert f"a: work:0.0 is pane {pane} on this machine, running bash" in result.stderr.decode()
+
+
 def test_help_is_fast_and_complete() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bridge", "--help"], capture_output=True, text=True, timeout=30

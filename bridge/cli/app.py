@@ -30,15 +30,26 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-app = typer.Typer(
-    name="agent-bridge",
-    help="Drive terminal AI agents (Claude Code, Codex, ...) in tmux panes, here or on other "
+def command_group(help: str, **settings: Any) -> typer.Typer:
+    """A typer app (the CLI or one of its command groups) with the CLI's help settings: -h, and
+    plain help text (click's: paragraphs wrapped whole, no ``<bool>`` after a flag) rather than
+    rich panels."""
+    return typer.Typer(
+        help=help,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        **settings,
+    )
+
+
+app = command_group(
+    "Drive terminal AI agents (Claude Code, Codex, ...) in tmux panes, here or on other "
     "machines over SSH. Start with `agent-bridge demo`; then `agent-bridge init` writes a "
     "registry file to list your agents in.",
+    name="agent-bridge",
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 

@@ -13,15 +13,14 @@ from typing import Annotated
 
 import typer
 
-from bridge.cli.app import OPTS, app, emit, run_async
+from bridge.cli.app import OPTS, app, command_group, emit, run_async
 from bridge.cli.params import JsonOpt
 
-hub_app = typer.Typer(
-    help="The hub: messages between agents, a pager that wakes a sleeping agent, the event log and "
+hub_app = command_group(
+    "The hub: messages between agents, a pager that wakes a sleeping agent, the event log and "
     "a live dashboard. Run `agent-bridge hub serve` on one machine (the VPS); mint a token per "
     "agent with `agent-bridge hub token AGENT`.",
     no_args_is_help=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(hub_app, name="hub")
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from bridge.cli.app import OPTS, app, emit, run_async
+from bridge.cli.app import OPTS, app, command_group, emit, run_async
 from bridge.errors import ConfigError
 
 DEFAULT_NAME = "agent-bridge"  # the server's entry in a client's mcpServers
@@ -95,10 +95,9 @@ WHERE = {
 
 # -- command line -----------------------------------------------------------------------------
 
-mcp_app = typer.Typer(
-    help="Serve agent-bridge to an MCP client (Claude Code, Qwen Code, ...) over stdio. "
+mcp_app = command_group(
+    "Serve agent-bridge to an MCP client (Claude Code, Qwen Code, ...) over stdio. "
     "`agent-bridge mcp` serves; `agent-bridge mcp config --for CLIENT` prints the client's JSON.",
-    context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(mcp_app, name="mcp")
 

@@ -13,17 +13,16 @@ from typing import Annotated, Any
 
 import typer
 
-from bridge.cli.app import OPTS, app, emit, reported
+from bridge.cli.app import OPTS, app, command_group, emit, reported
 from bridge.cli.params import JsonOpt
 from bridge.errors import ConfigError
 
-wg_app = typer.Typer(
-    help="WireGuard for agent-bridge: one hub (your VPS) and its peers (laptop, phone, ...). "
+wg_app = command_group(
+    "WireGuard for agent-bridge: one hub (your VPS) and its peers (laptop, phone, ...). "
     "`init` once, `add-peer NAME` per device, then install `render hub` on the VPS as "
     "/etc/wireguard/wg0.conf and `render NAME` (or its QR code) on the device. Keys stay in the "
     "state folder (mode 0700, files 0600).",
     no_args_is_help=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(wg_app, name="wg")
 

@@ -4,6 +4,8 @@ app is walked, so a command added without ``--json`` fails here."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -91,3 +93,17 @@ def test_wg_error_with_json_is_a_json_object(tmp_path: Path) -> None:
     result = CliRunner().invoke(wg_app, ["show", "--json", "--state-dir", str(tmp_path)])
     assert result.exit_code == 2
     assert "agent-bridge wg init" in json.loads(result.stdout)["message"]
+
+
+def test_help_is_plain_text_wrapped_by_paragraph() -> None:
+    """#16: no `<bool>` after a flag, and a docstring's line breaks do not break a sentence."""
+
+    def help_of(*command: str) -> str:
+        return subprocess.run([sys.executable, "-m", "bridge", *command, "--help"], capture_output=True,
+                              text=True, timeout=30, env={"COLUMNS": "80", "PATH": ""}).stdout  # fmt: skip
+
+    for command in (["ask"], ["wg", "render"], ["init"], []):
+        out = help_of(*command)
+        assert "Usage:" in out and "<bool>" not in out and "╭" not in out, command
+    lines = help_of("ask").split("Exit 4 if", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert len(lines) > 1 and all(len(line) >= 60 for line in lines[:-1]), lines

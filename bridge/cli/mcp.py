@@ -123,7 +123,8 @@ def _serve() -> None:
         import mcp.server.mcpserver  # noqa: F401
     except ImportError:
         raise ConfigError(
-            "the MCP server needs the mcp package (pip install 'agent-bridge[mcp]')"
+            "the MCP server needs the mcp package",
+            hint="pipx inject agent-bridge 'mcp>=2.3,<3', or pip install 'mcp>=2.3,<3' where agent-bridge is",
         ) from None
     from bridge.mcp import serve  # lazy: the server loads the SDK, pydantic and the bridge
 

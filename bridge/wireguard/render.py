@@ -14,7 +14,8 @@ from typing import Any
 from bridge.errors import ConfigError
 from bridge.wireguard.state import HUB, load, write_private
 
-QR_HINT = "pip install 'agent-bridge[qr]'"
+# agent-bridge is installed from a clone or git URL (not PyPI): add the extra's packages beside it.
+QR_HINT = "pipx inject agent-bridge 'qrcode[png]', or pip install 'qrcode[png]' where agent-bridge is"
 # Keys wg-quick understands but `wg setconf` does not (see `wg-quick strip`).
 WG_QUICK_ONLY_KEYS = frozenset(
     {"address", "dns", "mtu", "table", "preup", "postup", "predown", "postdown", "saveconfig"}

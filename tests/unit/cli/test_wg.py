@@ -101,7 +101,7 @@ def test_add_peer_qr_without_the_extra_changes_nothing(monkeypatch: pytest.Monke
         without.setitem(sys.modules, "qrcode", None)
         for extra in (["--qr"], ["--qr-png", str(hub.parent / "phone.png")]):
             result = runner.invoke(wg_app, ["add-peer", "phone", *extra, "--state-dir", str(hub)])
-            assert result.exit_code == 2 and "pip install 'agent-bridge[qr]'" in result.stderr
+            assert result.exit_code == 2 and "pipx inject agent-bridge 'qrcode[png]'" in result.stderr
             assert not wg.show(hub).peers, "nothing added"
     pytest.importorskip("qrcode")
     result = runner.invoke(wg_app, ["add-peer", "phone", "--qr", "--state-dir", str(hub)])

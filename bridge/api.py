@@ -222,12 +222,15 @@ class Bridge:
         """The command that attaches this terminal to the agent's tmux session.
 
         Local hosts: ``tmux attach``; SSH hosts: ``ssh -t HOST tmux attach`` with the registry's
-        port, user, key and host-key policy. ``read_only`` adds ``-r``: you watch, you cannot type.
+        port, user, key and host-key policy. ``read_only`` adds ``-r`` (you cannot type) and never
+        lets the watcher's terminal resize the agent's window: ``-f ignore-size`` counts only while
+        another client sizes the window, so the window's ``window-size`` is first set to ``manual``.
         """
         agent = self.registry.agent(agent_name)
-        spec = agent.host
+        spec, target = agent.host, agent.spec.target
         tmux = ["tmux"] + (["-S", spec.tmux_socket] if spec.tmux_socket else [])
-        tmux += ["attach-session", "-t", agent.spec.target] + (["-r"] if read_only else [])
+        fixed = ["set-option", "-w", "-t", target, "window-size", "manual", ";"] if read_only else []
+        tmux += [*fixed, "attach-session", "-t", target] + (["-r", "-f", "ignore-size"] if read_only else [])
         if spec.local:
             return tmux
         return [*ssh_argv(spec), "-t", "--", shlex.join(tmux)]
@@ -308,8 +311,9 @@ class Bridge:
         async with self.exclusive(driver, limit, look=not model) as first:
             try:
                 confirmed = await driver.switch_model(model, timeout=min(limit, 60.0)) if model else None
-                left = max(limit - (time.monotonic() - began), 1.0)
-                reply = await driver.ask(prompt, timeout=left, first=first)
+                # counted from `began` (lock, model switch included); at least 1 s for the reply
+                total = max(limit, time.monotonic() - began + 1.0)
+                reply = await driver.ask(prompt, timeout=total, began=began, first=first)
                 # the model it was switched to (where the reply does not say), and the whole call's time
                 return dataclasses.replace(
                     reply, model=reply.model or confirmed, elapsed_s=time.monotonic() - began

@@ -95,7 +95,7 @@ async def answer_permission(eyes: Observer, answer: str) -> Observation:
     obs = await eyes.observe()
     question = read_permission(obs.snapshot, eyes.profile) if obs.state is State.PERMISSION else None
     if question is None:
-        raise eyes.not_ready(obs, "answer a permission question (none is pending)")
+        raise eyes.not_ready(obs, "answer a permission question", wanted="asking for permission")
     index = option_index(question.labels, answer)
     await move_to(eyes, index, lambda o: _highlight_of_permission(o, eyes.profile))
     await eyes.handle.keys(["Enter"])

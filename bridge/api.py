@@ -15,14 +15,14 @@ import dataclasses
 import functools
 import logging
 import os
-import shlex
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from bridge.config import HostSpec, env_timeout
+from bridge.attach import attach_argv
+from bridge.config import env_timeout
 from bridge.config.paths import config_dir
 from bridge.config.registry import Agent, Registry
 from bridge.driver import Driver, Observation, Pane, Reply, StalePane
@@ -38,7 +38,7 @@ from bridge.transport import Pool
 if TYPE_CHECKING:
     from bridge.tmux.link import ControlLink
 
-__all__ = ["SHELLS", "AgentPane", "Bridge", "Pane", "ssh_argv"]
+__all__ = ["SHELLS", "AgentPane", "Bridge", "Pane"]
 
 # Control channels per host: with MAX_CHANNELS short commands, the lock holder and
 # MAX_LOCK_CHANNELS fallback locks, within sshd's default MaxSessions (4 + 1 + 3 + 2 = 10).
@@ -219,21 +219,9 @@ class Bridge:
         }
 
     def attach_argv(self, agent_name: str, *, read_only: bool = False) -> list[str]:
-        """The command that attaches this terminal to the agent's tmux session.
-
-        Local hosts: ``tmux attach``; SSH hosts: ``ssh -t HOST tmux attach`` with the registry's
-        port, user, key and host-key policy. ``read_only`` adds ``-r`` (you cannot type) and never
-        lets the watcher's terminal resize the agent's window: ``-f ignore-size`` counts only while
-        another client sizes the window, so the window's ``window-size`` is first set to ``manual``.
-        """
-        agent = self.registry.agent(agent_name)
-        spec, target = agent.host, agent.spec.target
-        tmux = ["tmux"] + (["-S", spec.tmux_socket] if spec.tmux_socket else [])
-        fixed = ["set-option", "-w", "-t", target, "window-size", "manual", ";"] if read_only else []
-        tmux += [*fixed, "attach-session", "-t", target] + (["-r", "-f", "ignore-size"] if read_only else [])
-        if spec.local:
-            return tmux
-        return [*ssh_argv(spec), "-t", "--", shlex.join(tmux)]
+        """The command that attaches this terminal to the agent's tmux session (see
+        :func:`bridge.attach.attach_argv`)."""
+        return attach_argv(self.registry.agent(agent_name), read_only=read_only)
 
     # -- the driver -------------------------------------------------------------------------
 
@@ -379,21 +367,3 @@ class Bridge:
         log.info("%s: restarting with %s", agent.name, launch.command)
         new_id = launch.session_id if launch.session_id != facts.session_id else None
         return await driver.restart(launch.command, session_id=new_id, timeout=timeout), launch
-
-
-def ssh_argv(spec: HostSpec) -> list[str]:
-    """An OpenSSH ``ssh`` argv (without the remote command) matching a registry host."""
-    assert spec.address
-    argv = ["ssh"]
-    if spec.port:
-        argv += ["-p", str(spec.port)]
-    if spec.user:
-        argv += ["-l", spec.user]
-    if spec.identity_file:
-        argv += ["-i", os.path.expanduser(spec.identity_file)]
-    if spec.known_hosts:
-        argv += ["-o", f"UserKnownHostsFile={os.path.expanduser(spec.known_hosts)}"]
-    policy = "accept-new" if spec.host_key_policy == "accept-new" else "yes"
-    argv += ["-o", f"StrictHostKeyChecking={policy}", spec.address]
-    return argv
-

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from bridge.api import AgentPane, Bridge, Pane, ssh_argv
+from bridge.api import AgentPane, Bridge, Pane
+from bridge.attach import ssh_argv
 from bridge.config import HostSpec, RegistryModel
 from bridge.config.registry import Agent, Registry
 from bridge.errors import ConfigError, ProfileError, TargetNotFoundError, UnknownAgentError

@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from bridge.attach import attach_argv
 from bridge.config import env_timeout
@@ -27,6 +27,7 @@ from bridge.config.paths import config_dir
 from bridge.config.registry import Agent, Registry
 from bridge.driver import Driver, Observation, Pane, Reply, StalePane
 from bridge.errors import AgentNotReadyError, ConfigError
+from bridge.evidence import Recorder
 from bridge.holding import Holding
 from bridge.panes import AgentPane, Panes
 from bridge.profiles import Profile, load_profile
@@ -55,8 +56,13 @@ SHELLS = frozenset({"bash", "sh", "zsh", "fish", "dash", "ksh", "mksh", "tcsh", 
 class Bridge:
     """Drive the agents of one registry. Use as ``async with``; it closes its connections."""
 
-    def __init__(self, registry: Registry, *, pool: Pool | None = None) -> None:
+    # Called with every new Bridge (``hooks=True``): the CLI adds the one that sends each
+    # operation's record to the hub of a registry with ``[hub]`` (see bridge.evidence).
+    hooks: ClassVar[list[Callable[[Bridge], None]]] = []
+
+    def __init__(self, registry: Registry, *, pool: Pool | None = None, hooks: bool = True) -> None:
         self.registry = registry
+        self.recorder: Recorder | None = None  # where each operation's record goes, if anywhere
         self.pool = pool or Pool()
         # One tmux control-mode client per (host, session) an agent lives in (see bridge.tmux.link);
         # AGENT_BRIDGE_NO_CONTROL=1 turns them off (one exec per tmux command, polling).
@@ -67,6 +73,8 @@ class Bridge:
         # Each agent's pane, remembered: a warm ask skips resolving (one round trip) and confirms
         # it with its first look instead.
         self.panes = Panes(self.tmux)
+        for hook in self.hooks if hooks else ():
+            hook(self)
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str] | None = None) -> Bridge:
@@ -92,6 +100,8 @@ class Bridge:
                 await link.close()
         await self.holding.close()
         await self.pool.close()
+        if self.recorder is not None:
+            await self.recorder.flush()
 
     # -- lookups ----------------------------------------------------------------------------
 

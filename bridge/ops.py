@@ -363,4 +363,13 @@ async def call(bridge: Bridge, name: str, args: dict[str, Any]) -> Any:
             f"{'.'.join(str(part) for part in err['loc']) or name}: {err['msg']}" for err in exc.errors()
         )
         raise ConfigError(f"{name}: {problems}") from None
-    return op.dump(await op.run(bridge, request))
+    recorder, agent = bridge.recorder, args.get("agent")
+    try:
+        result = op.dump(await op.run(bridge, request))
+    except BridgeError as exc:
+        if recorder is not None:
+            recorder.record(name, agent, args, error=exc)
+        raise
+    if recorder is not None:
+        recorder.record(name, agent, args, result)
+    return result

@@ -285,10 +285,12 @@ def call(op: str, args: dict[str, Any], *, config: str | None, timeout: float | 
     except (OSError, ValueError) as exc:
         if op in READ_ONLY:
             raise RetryInProcess from exc
-        raise BridgeError(
+        lost = BridgeError(
             f"the broker died during {op}: {exc}",
             hint="check the agent with: agent-bridge screen AGENT (the text may have been typed)",
-        ) from exc
+        )
+        lost.delivered = True  # it may have been: never say it is safe to send again
+        raise lost from exc
     finally:
         sock.close()
     if answer.get("ok"):
@@ -312,6 +314,7 @@ class RemoteError(BridgeError):
         self.data = data
         self.state = data.get("state")
         self.screen = data.get("screen")
+        self.delivered = bool(data.get("delivered", False))
 
     def __str__(self) -> str:
         return str(self.data.get("message", "error"))

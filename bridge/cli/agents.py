@@ -161,8 +161,12 @@ def ask(
 ) -> None:
     """Ask an idle agent something and print its reply (alone, so $(agent-bridge ask ...) works).
 
-    Exit 4 if the agent is not idle or time runs out (with --json, the last screen); exit 5 if it
-    asks for permission (answer with `agent-bridge approve AGENT yes|no --wait`).
+    Exit 4 if nothing was typed (the agent is not idle or in use, or time ran out before typing:
+    safe to retry); exit 6 if the prompt was delivered but no whole reply came back (time ran
+    out, the agent died, or the reply outgrew the pane's scrollback: do not resend blindly);
+    exit 5 if it asks for permission (answer with `agent-bridge approve AGENT yes|no --wait`).
+    With --json, an error says "delivered": true|false, and has the last screen. --timeout
+    bounds the whole call.
     """
     text = read_text(prompt, as_json)
     request = ask_request(agent, text, timeout=timeout, model=model, strip_controls=strip_controls)

@@ -5,7 +5,8 @@ This module holds only the app; each command module (:mod:`bridge.cli.agents`, `
 
 It is the one place that runs an event loop (:func:`run_async`) and that turns errors into exit
 codes: 0 ok, 1 other failure, 2 usage/config, 3 host unreachable/auth/host key, 4 pane missing or
-agent not ready, 5 the agent asks for permission (each :class:`~bridge.errors.BridgeError` class
+agent not ready (nothing typed), 5 the agent asks for permission, 6 the prompt was delivered but
+no whole reply came back (each :class:`~bridge.errors.BridgeError` class
 carries its code). An error prints one line on stderr (and, with ``--json``, a JSON object on
 stdout). Heavy imports happen inside commands so that ``--help`` stays fast.
 """

@@ -225,5 +225,5 @@ async def test_a_request_and_an_error_cross_a_real_broker_socket(short_dir: Path
     assert failed["ok"] is False
     error = broker.error_from_wire(failed["error"])
     assert error.exit_code == 4
-    assert error.to_dict() == {"error": "AgentNotReadyError", "message": "busy is busy", "host": "vps",
-                               "screen": "working…", "state": "busy"}  # fmt: skip
+    assert error.to_dict() == {"error": "AgentNotReadyError", "message": "busy is busy", "delivered": False,
+                               "host": "vps", "screen": "working…", "state": "busy"}  # fmt: skip

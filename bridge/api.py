@@ -26,7 +26,7 @@ from bridge.config import HostSpec, env_timeout
 from bridge.config.paths import config_dir
 from bridge.config.registry import Agent, Registry
 from bridge.driver import Driver, Observation, Pane, Reply, StalePane
-from bridge.errors import AgentNotReadyError, ConfigError
+from bridge.errors import AgentError, AgentNotReadyError, AnswerError, ConfigError
 from bridge.holding import Holding
 from bridge.panes import AgentPane, Panes
 from bridge.profiles import Profile, load_profile
@@ -306,20 +306,21 @@ class Bridge:
         async with self.exclusive(driver, limit, look=not model) as first:
             try:
                 confirmed = await driver.switch_model(model, timeout=min(limit, 60.0)) if model else None
-                left = max(limit - (time.monotonic() - began), 1.0)
-                reply = await driver.ask(prompt, timeout=left, first=first)
+                reply = await driver.ask(prompt, timeout=limit - (time.monotonic() - began), first=first)
                 # the model it was switched to (where the reply does not say), and the whole call's time
                 return dataclasses.replace(
                     reply, model=reply.model or confirmed, elapsed_s=time.monotonic() - began
                 )
-            except AgentNotReadyError as error:
+            except AgentError as error:
                 if error.state != "dead" or agent.spec.restart != "auto":
                     raise
                 command = _resume_command(agent, driver.profile)
                 await driver.restart(command, timeout=60.0)
-                raise AgentNotReadyError(
+                kind = AnswerError if error.delivered else AgentNotReadyError  # exit 6 or 4
+                raise kind(
                     f"{agent.name} had died; it was restarted with `{command}` (restart = \"auto\") "
-                    "and is idle again; the prompt was NOT sent again",
+                    "and is idle again; the prompt was NOT sent again"
+                    + (" (it had been delivered before the agent died)" if error.delivered else ""),
                     hint="ask again if you still want the answer",
                     state="restarted",
                     host=driver.tmux.host,

@@ -6,12 +6,15 @@ as a user runs it (through the broker unless said otherwise)."""
 from __future__ import annotations
 
 import json
+import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.helpers.fixtures import TmuxServer, agent_toml, local_host_toml, run_cli
+from tests.helpers.fixtures import TmuxServer, agent_toml, local_host_toml, run_cli, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -23,12 +26,23 @@ def logged(log: Path) -> list[str]:
 
 
 @pytest.fixture
+def fast(tmux_server: TmuxServer, tmp_path: Path) -> Path:
+    """A demo agent that answers at once (no busy time to see), in session ``fast``; its log."""
+    log = tmp_path / "fast.jsonl"
+    pane = tmux_server.new_pane("fast", f"{sys.executable} -m bridge.demo --delay 0 --log {log}")
+    wait_for(lambda: "? for shortcuts" in tmux_server.capture(pane), 10)
+    return log
+
+
+@pytest.fixture
 def cli(demo: tuple[str, Path], tmux_server: TmuxServer, make_registry: Callable[..., Path]) -> CLI:
-    """The CLI on a registry with the demo agent (``demo``) and a shell (``sh``) on this machine."""
+    """The CLI on a registry with the demo agent (``demo``), a shell (``sh``) and ``fast`` (see
+    :func:`fast`, started only by the tests that use it) on this machine."""
     tmux_server.new_pane("sh")
     registry = make_registry(
         local_host_toml("here", tmux_server.socket),
         agent_toml("demo", "here", "demo:0.0", profile="demo"),
+        agent_toml("fast", "here", "fast:0.0", profile="demo"),
         agent_toml("sh", "here", "sh:0.0"),
     )
 
@@ -53,3 +67,46 @@ def test_a_reply_longer_than_the_scrollback_is_an_error_never_an_empty_ok(cli: C
     assert data["error"] == "ReplyLostError" and data["delivered"] is True
     assert "scrollback" in err and "longer than the pane keeps" in err
 
+
+
+@pytest.mark.parametrize("mode", ["broker", "no-control"])
+def test_an_identical_long_prompt_asked_again_and_again_is_never_a_false_not_taken(
+    cli: CLI, fast: Path, mode: str
+) -> None:
+    """The demo answers a 20 KB prompt before the bridge looks again, and every answer ends on the
+    very same screen: taking is proven by the text leaving the input box where it was seen, not
+    by the screen differing from the one before the paste (which said exit 4: not taken)."""
+    prompt = "\n".join(f"{n:03d} " + " ".join(["lorem ipsum dolor sit amet"] * 3) for n in range(240))
+    assert len(prompt) > 20_000
+    extra = ("--no-broker",) if mode == "no-control" else ()
+    env = {"AGENT_BRIDGE_NO_CONTROL": "1"} if mode == "no-control" else None
+    for _ in range(30):
+        code, out, err = cli(*extra, "--json", "ask", "fast", "-", stdin=prompt.encode(), env=env)
+        assert code == 0, err
+        assert json.loads(out)["reply"] == f"MOCK-REPLY: {prompt}"
+    assert logged(fast) == [prompt] * 30, "each typed exactly once"
+
+
+def test_a_caller_whose_lock_comes_late_types_nothing_or_says_it_delivered(
+    cli: CLI, demo: tuple[str, Path]
+) -> None:
+    """Two callers, one agent: the second waits for the lock, which comes with under a second of
+    its --timeout left. It types nothing (exit 4, delivered false: safe to retry), or it typed and
+    says so (exit 6 or an answer): never exit 4 with the prompt in the agent. Within N + 1 s."""
+    first: list[tuple[int, str, str]] = []
+    asker = threading.Thread(target=lambda: first.append(cli("ask", "demo", "delay2 first")))
+    asker.start()
+    wait_for(lambda: logged(demo[1]) == ["delay2 first"], 10, 0.02)
+    began = time.monotonic()
+    code, out, err = cli("--json", "ask", "demo", "delay3 second", "--timeout", "2.5")
+    took = time.monotonic() - began
+    asker.join(30)
+    assert first and first[0][0] == 0, first
+    assert took < 2.5 + 1 + 0.5, f"--timeout 2.5 took {took:.2f}s (0.5: the interpreter's start)"
+    data = json.loads(out)
+    if code == 4:
+        assert data["delivered"] is False and ("nothing was typed" in err or "in use" in err), err
+        assert logged(demo[1]) == ["delay2 first"], "exit 4 promised nothing was typed"
+    else:
+        assert code == 6 and data["delivered"] is True, (code, err)
+        assert logged(demo[1]) == ["delay2 first", "delay3 second"]

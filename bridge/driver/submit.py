@@ -28,18 +28,17 @@ log = logging.getLogger("bridge.driver")
 START_S = 10.0  # a restarted agent that is still the shell after this long did not start
 
 
-def taken(obs: Observation, profile: Profile, before: Observation, *, wrote: bool = False) -> bool:
+def taken(obs: Observation, profile: Profile, before: Observation) -> bool:
     """The agent has taken what was typed: it is busy or asking, or the input box emptied.
 
-    An empty box counts when the screen differs from ``before`` (the look that showed the text in
-    the box, or the one from before the paste), or when the pane ``wrote`` since the paste (its
-    echo of the text: the program read it). A screen equal to the one before the paste proves
-    nothing by itself: an agent that answers at once can end on the very same screen.
+    An empty box counts when the screen differs from ``before``: the look that showed the text in
+    the box, or (paste and Enter in one go) the one from before the paste. A screen equal to the
+    one before the paste proves nothing by itself: an agent that answers at once can end on it.
     """
     if obs.state in (State.BUSY, State.PERMISSION, State.DEAD):
         return True
     if obs.state is State.IDLE:
-        return not input_text(obs.snapshot, profile) and (wrote or obs.text != before.text)
+        return not input_text(obs.snapshot, profile) and obs.text != before.text
     return False
 
 
@@ -99,8 +98,7 @@ async def _submit(
 
     def was_taken(obs: Observation, since: Observation = before) -> bool:
         """Taken, judged against ``since``: the look before the paste, or the one showing it."""
-        wrote = since is before and before.stamp is not None and before.stamp.wrote(pane.pane_id)
-        return taken(obs, profile, since, wrote=wrote) or echoes(obs, profile, prompt) > echoes_before
+        return taken(obs, profile, since) or echoes(obs, profile, prompt) > echoes_before
 
     # A program that takes Enter straight after a paste (gap_ms 0) gets both in one tmux
     # command list: Enter only if the paste worked, and no look in between.

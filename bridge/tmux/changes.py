@@ -42,8 +42,6 @@ class Events(Protocol):
 
     def unchanged_since(self, pane: str, position: int) -> bool: ...
 
-    def wrote_since(self, pane: str, position: int) -> bool: ...
-
     def _unwatch(self, watcher: Watcher) -> None: ...
 
 
@@ -57,12 +55,6 @@ class Stamp:
     def unchanged(self, pane: str) -> bool:
         """True while ``pane`` wrote nothing (and nothing else happened) since that answer."""
         return self.channel.unchanged_since(pane, self.position)
-
-    def wrote(self, pane: str) -> bool:
-        """True once ``pane`` wrote something (``%output``) after that answer: positive evidence
-        that the program in it read or did something since (unlike :meth:`unchanged`, whose False
-        may only mean that the channel closed)."""
-        return self.channel.wrote_since(pane, self.position)
 
 
 @dataclass(frozen=True)
@@ -140,10 +132,6 @@ class Changes:
     def quiet_since(self, pane: str, position: int) -> bool:
         """True while neither ``pane`` wrote nor anything else happened after ``position``."""
         return self._upset <= position and self._wrote.get(pane, 0) <= position
-
-    def wrote_after(self, pane: str, position: int) -> bool:
-        """True once ``pane`` wrote (``%output``) after ``position``."""
-        return self._wrote.get(pane, 0) > position
 
     def add(self, watcher: Watcher) -> None:
         self._watchers.setdefault(watcher.pane, set()).add(watcher)

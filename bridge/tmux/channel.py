@@ -228,9 +228,12 @@ class ControlChannel:
             )
         listed = await self.check("list-panes", "-s", "-t", f"={self.session}", "-F", "#{pane_id}")
         if pane not in listed.stdout.split():
-            raise TargetNotFoundError(f"pane {pane} is not in session {self.session} on {self.host}",
-                                      hint="watch needs a channel attached to the pane's own session",
-                                      host=self.host, target=pane)  # fmt: skip
+            raise TargetNotFoundError(
+                f"pane {pane} is not in session {self.session} on {self.host}",
+                hint="watch needs a channel attached to the pane's own session",
+                host=self.host,
+                target=pane,
+            )
         watcher = Watcher(self, pane)
         self._changes.add(watcher)
         return watcher
@@ -245,10 +248,6 @@ class ControlChannel:
         if self._closed or not self._changes.quiet_since(pane, position):
             return False
         return not self._remote or asyncio.get_running_loop().time() - self._heard <= HEARD_S
-
-    def wrote_since(self, pane: str, position: int) -> bool:
-        """True when ``pane`` wrote something after ``position`` (events that arrived tell)."""
-        return self._changes.wrote_after(pane, position)
 
     # -- writing ----------------------------------------------------------------------------
 

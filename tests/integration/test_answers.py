@@ -6,7 +6,11 @@ as a user runs it (through the broker unless said otherwise)."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -110,3 +114,30 @@ def test_a_caller_whose_lock_comes_late_types_nothing_or_says_it_delivered(
     else:
         assert code == 6 and data["delivered"] is True, (code, err)
         assert logged(demo[1]) == ["delay2 first", "delay3 second"]
+
+
+def test_a_kept_lock_gives_way_even_when_its_keeper_is_stopped(cli: CLI, demo: tuple[str, Path]) -> None:
+    """A broker keeps the pane's lock after an ask (keep_lock, 60 s) and is then SIGSTOPped: another
+    caller still gets the pane at once (the keeper's lock holder lets go by itself). The keeper,
+    woken, takes the pane again properly."""
+    runtime = Path(tempfile.mkdtemp(prefix="ab-k-"))  # short: a unix socket's path is limited
+    env = {"XDG_RUNTIME_DIR": str(runtime)}  # a broker of this test's own
+    code, _, err = cli("ask", "demo", "warm up", env=env)
+    assert code == 0, err
+    pid = int(next(runtime.glob("**/broker-*.sock.pid")).read_text())
+    try:
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            began = time.monotonic()
+            code, out, err = cli("--no-broker", "ask", "demo", "while it is stopped", "--timeout", "30")
+            took = time.monotonic() - began
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        assert code == 0 and out == "MOCK-REPLY: while it is stopped\n", err
+        assert took < 2 + 3, f"{took:.1f}s: the stopped keeper held the pane up"  # + the answer, start-up
+        code, out, err = cli("ask", "demo", "after waking", env=env)
+        assert code == 0 and out == "MOCK-REPLY: after waking\n", err
+        assert logged(demo[1]) == ["warm up", "while it is stopped", "after waking"]
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        shutil.rmtree(runtime, ignore_errors=True)

@@ -16,19 +16,18 @@ import typer
 from bridge.cli.app import OPTS, app, emit, leave, reported
 from bridge.cli.calls import invoke
 from bridge.cli.output import agent_lines, first_failure, host_lines, note, profile_lines
-from bridge.cli.params import AgentArg, JsonOpt, StripOpt, TimeoutOpt
+from bridge.cli.params import AgentArg, JsonOpt, StripOpt, TextArgs, TimeoutOpt
 from bridge.cli.requests import ask_request, state_request
 from bridge.errors import BridgeError
 
 
 def read_text(text: str, as_json: bool) -> str:
-    """The TEXT argument, or standard input (as exact UTF-8) when it is ``-``."""
-    if text != "-":
-        return text
-    from bridge.text import decode_prompt  # lazy: see the module's docstring
+    """The TEXT argument, or standard input when it is ``-``: exact UTF-8 either way (bytes that
+    are not are refused the same way from both, before anything is sent anywhere)."""
+    from bridge.text import argv_text, decode_prompt  # lazy: see the module's docstring
 
     with reported(as_json):
-        return decode_prompt(sys.stdin.buffer.read())
+        return decode_prompt(sys.stdin.buffer.read()) if text == "-" else argv_text(text)
 
 
 @app.command()
@@ -73,7 +72,7 @@ def screen(
     emit(result, result["screen"].rstrip("\n"), as_json)
 
 
-@app.command()
+@app.command(cls=TextArgs)
 def send(
     agent: AgentArg,
     text: Annotated[str, typer.Argument(help="Text to type; '-' reads standard input.")],
@@ -147,7 +146,7 @@ def attach(
         raise BridgeError(f"cannot run {argv[0]}: {exc.strerror}") from None
 
 
-@app.command()
+@app.command(cls=TextArgs)
 def ask(
     agent: AgentArg,
     prompt: Annotated[str, typer.Argument(help="The question; '-' reads it from standard input.")],

@@ -91,10 +91,11 @@ def try_quick(argv: list[str]) -> int | None:
     from bridge.errors import BridgeError
 
     try:
-        if op == "ask" and args["prompt"] == "-":
-            from bridge.text import decode_prompt
+        if op == "ask":
+            from bridge.text import argv_text, decode_prompt
 
-            args["prompt"] = decode_prompt(sys.stdin.buffer.read())
+            raw = args["prompt"]
+            args["prompt"] = decode_prompt(sys.stdin.buffer.read()) if raw == "-" else argv_text(raw)
         result = broker.call(op, args, config=str(find_registry(config).resolve()))
     except broker.RetryInProcess:
         return None  # only read-only calls (state): the full CLI runs it again in-process

@@ -141,3 +141,27 @@ def test_a_kept_lock_gives_way_even_when_its_keeper_is_stopped(cli: CLI, demo: t
     finally:
         os.kill(pid, signal.SIGTERM)
         shutil.rmtree(runtime, ignore_errors=True)
+
+
+@pytest.mark.parametrize("mode", ["broker", "no-broker"])
+def test_bytes_that_are_not_text_are_refused_alike_from_argv_and_stdin(
+    cli: CLI, demo: tuple[str, Path], mode: str
+) -> None:
+    """0xFF 0xFE and a raw 8-bit CSI (0x9B) are not UTF-8: from argv (which Python hands over
+    surrogate-escaped) as from stdin, with or without the broker: exit 2, nothing typed. A prompt
+    that starts with "-" (a Markdown list) is text, not a usage error."""
+    extra = ("--no-broker",) if mode == "no-broker" else ()
+    for raw in (b"\xff\xfe hello", b"\x9b31m red", b"ok \xe2\x82"):
+        as_arg = raw.decode("utf-8", "surrogateescape")  # run as bytes in argv (os.fsencode)
+        for args, stdin in (((as_arg,), None), (("-",), raw)):
+            code, out, err = cli(*extra, "--json", "ask", "demo", *args, stdin=stdin)
+            assert code == 2, (raw, args, code, err)
+            assert "not valid UTF-8" in err and "nothing was typed" in err, err
+            assert json.loads(out)["delivered"] is False
+            code, _, err = cli(*extra, "send", "demo", *args, stdin=stdin)
+            assert code == 2 and "not valid UTF-8" in err, err
+    assert logged(demo[1]) == []
+    code, out, err = cli(*extra, "ask", "demo", "- first item", "--timeout", "30")
+    assert code == 0 and out == "MOCK-REPLY: - first item\n", err
+    code, out, err = cli(*extra, "ask", "demo", "--", "-t is a flag")
+    assert code == 0 and out == "MOCK-REPLY: -t is a flag\n", err

@@ -107,8 +107,12 @@ def try_quick(argv: list[str]) -> int | None:
 
 
 def main() -> None:
-    """Console-script entry point: the fast path, else the full typer CLI."""
-    code = try_quick(sys.argv[1:])
+    """Console-script entry point: the fast path, else the full typer CLI. Ctrl-C exits 130."""
+    try:
+        code = try_quick(sys.argv[1:])
+    except KeyboardInterrupt:  # waiting for the broker: it sees the hang-up and stops the call
+        print("agent-bridge: interrupted", file=sys.stderr)
+        sys.exit(130)
     if code is not None:
         sys.exit(code)
     from bridge.cli.main import main as full  # typer and every command: only when needed

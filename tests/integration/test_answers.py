@@ -5,20 +5,22 @@ as a user runs it (through the broker unless said otherwise)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.helpers.fixtures import TmuxServer, agent_toml, local_host_toml, run_cli, wait_for
+from tests.helpers.fixtures import REPO, TmuxServer, agent_toml, local_host_toml, run_cli, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -165,3 +167,75 @@ def test_bytes_that_are_not_text_are_refused_alike_from_argv_and_stdin(
     assert code == 0 and out == "MOCK-REPLY: - first item\n", err
     code, out, err = cli(*extra, "ask", "demo", "--", "-t is a flag")
     assert code == 0 and out == "MOCK-REPLY: -t is a flag\n", err
+
+
+@pytest.fixture
+def runtime() -> Iterator[Path]:
+    """A private runtime folder (brokers of this test's own), short: a socket's path is limited."""
+    path = Path(tempfile.mkdtemp(prefix="ab-r-"))
+    yield path
+    for pidfile in path.glob("**/*.pid"):
+        with contextlib.suppress(ValueError, ProcessLookupError):
+            os.kill(int(pidfile.read_text()), signal.SIGTERM)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.mark.parametrize("path", ["fast", "full"])
+def test_ctrl_c_on_an_ask_through_the_broker_exits_130_without_a_traceback(
+    demo: tuple[str, Path], make_registry: Callable[..., Path], tmux_server: TmuxServer,
+    runtime: Path, path: str,
+) -> None:  # fmt: skip
+    registry = make_registry(
+        local_host_toml("here", tmux_server.socket), agent_toml("demo", "here", "demo:0.0", profile="demo")
+    )
+    extra = ["--strip-controls"] if path == "full" else []  # an option the fast path leaves to typer
+    asker = subprocess.Popen(
+        [sys.executable, "-m", "bridge", "--config", str(registry), "ask", "demo", "delay5 long", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
+        env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)},
+    )  # fmt: skip
+    try:
+        wait_for(lambda: logged(demo[1]) == ["delay5 long"], 20, 0.05)
+        asker.send_signal(signal.SIGINT)
+        _, err = asker.communicate(timeout=20)
+    finally:
+        if asker.poll() is None:
+            asker.kill()
+    assert asker.returncode == 130, err
+    assert b"Traceback" not in err and b"interrupted" in err, err
+
+
+def test_a_replaced_broker_leaves_its_successors_files(runtime: Path) -> None:
+    """Broker A is stopped; B replaces it on the same socket; A goes on and ends: B's socket and
+    pid file remain (A removes only what it made), and B still answers."""
+    from bridge import broker
+
+    sock = runtime / "broker-test.sock"
+    pidfile = Path(f"{sock}.pid")
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bridge", "_broker", "--socket", str(sock), "--idle", "60"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO,
+        )  # fmt: skip
+
+    first = start()
+    second = None
+    try:
+        wait_for(lambda: pidfile.exists() and pidfile.read_text().strip() == str(first.pid), 20)
+        first.send_signal(signal.SIGSTOP)
+        second = start()
+        wait_for(lambda: pidfile.exists() and pidfile.read_text().strip() == str(second.pid), 20)
+        first.send_signal(signal.SIGCONT)
+        first.terminate()
+        first.wait(20)
+        assert sock.exists() and pidfile.read_text().strip() == str(second.pid), "B's files are gone"
+        assert broker._alive(sock), "B still answers"
+        second.terminate()
+        second.wait(20)
+        assert not sock.exists() and not pidfile.exists(), "B removes its own"
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGCONT)
+                proc.kill()

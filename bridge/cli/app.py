@@ -111,11 +111,15 @@ def fail(error: BridgeError, as_json: bool = False) -> NoReturn:
 
 @contextlib.contextmanager
 def reported(as_json: bool = False) -> Iterator[None]:
-    """A :class:`BridgeError` raised inside ends the command through :func:`fail`."""
+    """A :class:`BridgeError` raised inside ends the command through :func:`fail`; Ctrl-C ends it
+    with exit 130 (here, not click's "Aborted!" with exit 1)."""
     try:
         yield
     except BridgeError as error:
         fail(error, as_json)
+    except KeyboardInterrupt:
+        print("agent-bridge: interrupted", file=sys.stderr)
+        raise typer.Exit(130) from None
 
 
 def leave(code: int) -> None:

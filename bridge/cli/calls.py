@@ -12,10 +12,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-import typer
-
 from bridge.cli.app import OPTS, reported, run_async
-from bridge.cli.output import note
 from bridge.cli.requests import state_request
 
 _SLOW_OPS = frozenset({"ask", "approve", "model", "restart"})
@@ -26,14 +23,6 @@ def invoke(op: str, args: dict[str, Any], *, as_json: bool = False) -> Any:
 
     Errors end the command (one line, exit code: :func:`bridge.cli.app.fail`).
     """
-    try:
-        return _invoke(op, args, as_json)
-    except KeyboardInterrupt:  # here, not click's "Aborted!" with exit 1
-        note("interrupted")
-        raise typer.Exit(130) from None
-
-
-def _invoke(op: str, args: dict[str, Any], as_json: bool) -> Any:
     # Lazy, as all heavy imports of the CLI: `agent-bridge --help` must not pay for them.
     from bridge.config.paths import find_registry
 

@@ -237,9 +237,14 @@ class Bridge:
         """Where user profiles live: ``<config dir>/profiles`` (they override built-ins by name)."""
         return config_dir() / "profiles"
 
-    def profile(self, name: str) -> Profile:
-        """The profile called ``name`` (user folder first, then built-in)."""
-        return load_profile(name, self.profiles_dir)
+    def profile(self, name: str, *, key: str | None = None) -> Profile:
+        """The profile called ``name`` (user folder first, then built-in); ``key``: where it was
+        named, for the error (see :func:`~bridge.profiles.load_profile`)."""
+        return load_profile(name, self.profiles_dir, key=key)
+
+    def agent_profile(self, agent: Agent) -> Profile:
+        """The agent's profile; an unknown one is an error naming the registry file and key."""
+        return self.profile(agent.spec.profile, key=f"{self.registry.path}: agents.{agent.name}.profile")
 
     def timeout(self, cli_value: float | None) -> float:
         """Seconds an ask may take: ``--timeout`` > ``$AGENT_BRIDGE_TIMEOUT`` > registry settings."""
@@ -256,7 +261,7 @@ class Bridge:
         return await self._driver(self.registry.agent(agent_name), remembered=remembered)
 
     async def _driver(self, agent: Agent, *, remembered: bool = False) -> Driver:
-        profile = self.profile(agent.spec.profile)  # a configuration error comes before any network call
+        profile = self.agent_profile(agent)  # a configuration error comes before any network call
         pane = await self.panes.resolve(agent, remembered=remembered)
         return Driver(pane.tmux, pane.pane_id, profile, agent=agent.name, permissions=agent.spec.permissions,
                       facts=pane.facts, expect=pane.expect())  # fmt: skip

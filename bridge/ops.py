@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -78,8 +79,8 @@ class AgentRow(Result):
     target: str
     profile: str
     state: str | None = None  # with check only
-    error: str | None = None  # with check, when the pane could not be looked at
-    exit_code: int | None = None  # ... and the exit code that error has
+    error: str | None = None  # what stops it on use (its profile, its key), or, with check, why its
+    exit_code: int | None = None  # pane could not be looked at; and the exit code that error has
 
 
 class ScreenRequest(AgentRequest):
@@ -209,20 +210,47 @@ async def hosts(bridge: Bridge, request: HostsRequest) -> list[HostRow]:
 
 
 async def agents(bridge: Bridge, request: AgentsRequest) -> list[AgentRow]:
-    """The registry's agents; with ``check``, each one's state."""
+    """The registry's agents, each checked for what would fail on use without the network (its
+    profile, its host's identity file); with ``check``, also each one's state. A registry without
+    agents is a :class:`ConfigError`: a listing that says ok must mean something can be asked."""
+    if not bridge.registry.agents:
+        raise ConfigError(f"{bridge.registry.path}: no agents", hint="add an [agents.NAME] table")
     rows = []
     for name, spec in bridge.registry.agents.items():
         row: dict[str, Any] = {
             "agent": name, "host": spec.host, "target": spec.target, "profile": spec.profile,
         }  # fmt: skip
-        if request.check:
-            try:
-                row["state"] = (await bridge.state(name)).state.value
-            except BridgeError as exc:
-                state = getattr(exc, "state", None) or ("unreachable" if exc.exit_code == 3 else "missing")
-                row.update(state=state, error=str(exc), exit_code=exc.exit_code)
+        try:
+            _usable(bridge, name)
+        except BridgeError as exc:
+            row.update(error=str(exc), exit_code=exc.exit_code)
+            if request.check:
+                row["state"] = "misconfigured"
+        else:
+            if request.check:
+                await _look(bridge, name, row)
         rows.append(AgentRow.model_validate(row))
     return rows
+
+
+def _usable(bridge: Bridge, name: str) -> None:
+    """Raise what would stop agent ``name`` on use before reaching it: an unknown or invalid
+    profile, a missing identity file or one others can read."""
+    from bridge.transport.ssh import check_private_key_file  # lazy: asyncssh only when needed
+
+    agent = bridge.registry.agent(name)
+    bridge.agent_profile(agent)
+    if agent.host.identity_file and not agent.host.local:
+        check_private_key_file(Path(agent.host.identity_file).expanduser(), host=agent.host_name)
+
+
+async def _look(bridge: Bridge, name: str, row: dict[str, Any]) -> None:
+    """``agents --check``: the agent's state, or why it could not be looked at, into ``row``."""
+    try:
+        row["state"] = (await bridge.state(name)).state.value
+    except BridgeError as exc:
+        state = getattr(exc, "state", None) or ("unreachable" if exc.exit_code == 3 else "missing")
+        row.update(state=state, error=str(exc), exit_code=exc.exit_code)
 
 
 async def screen(bridge: Bridge, request: ScreenRequest) -> ScreenResult:

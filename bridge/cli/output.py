@@ -63,7 +63,9 @@ def agent_lines(rows: Sequence[dict[str, Any]], check: bool) -> str:
     for row in rows:
         line = f"{row['agent']:<16} {row['host']:<12} {row['target']:<20} {row['profile']}"
         if check:
-            line += f"  {row['state']}" + (f"  ({row['error']})" if "error" in row else "")
+            line += f"  {row['state']}"
+        if "error" in row:
+            line += f"  ({row['error']})"
         lines.append(line)
     return "\n".join(lines) or "(no agents)"
 

@@ -51,6 +51,9 @@ def find_registry(cli_path: str | os.PathLike[str] | None = None) -> Path:
         path, origin = Path(os.environ["AGENT_BRIDGE_CONFIG"]).expanduser(), "$AGENT_BRIDGE_CONFIG"
     else:
         path, origin = config_dir() / "registry.toml", "default location"
+    if path.is_dir():
+        raise ConfigError(f"{path} ({origin}) is a directory, not a registry file",
+                          hint=f"pass the file in it, e.g. --config {path / 'registry.toml'}")  # fmt: skip
     if not path.is_file():
         raise ConfigError(
             f"no registry file at {path} ({origin})",

@@ -239,3 +239,10 @@ def test_a_replaced_broker_leaves_its_successors_files(runtime: Path) -> None:
             if proc is not None and proc.poll() is None:
                 proc.send_signal(signal.SIGCONT)
                 proc.kill()
+
+
+def test_the_busy_hint_names_the_profiles_interrupt_key(cli: CLI, tmux_server: TmuxServer) -> None:
+    tmux_server.tmux("send-keys", "-t", "sh:0.0", "sleep 30", "Enter")
+    wait_for(lambda: tmux_server.current_command("sh:0.0") == "sleep", 10)
+    code, _, err = cli("ask", "sh", "echo hi")
+    assert code == 4 and "agent-bridge keys sh C-c" in err and "Escape" not in err, err

@@ -123,6 +123,14 @@ class FakeBridge:
                 "busy": SimpleNamespace(host="vps", target="%4", profile="claude-code"),
             },
         )
+        hosts, agents = self.registry.hosts, self.registry.agents
+        self.registry.agent = lambda name: SimpleNamespace(  # as Registry.agent resolves it
+            name=name, spec=agents[name], host_name=agents[name].host,
+            host=SimpleNamespace(**vars(hosts[agents[name].host]), identity_file=None),
+        )  # fmt: skip
+
+    def agent_profile(self, agent: Any) -> None:
+        """Every profile here is known."""
 
     async def check_host(self, name: str) -> dict[str, Any]:
         if name == "vps":

@@ -31,14 +31,17 @@ START_S = 10.0  # a restarted agent that is still the shell after this long did 
 def taken(obs: Observation, profile: Profile, before: Observation) -> bool:
     """The agent has taken what was typed: it is busy or asking, or the input box emptied.
 
-    An empty box counts when the screen differs from ``before``: the look that showed the text in
-    the box, or (paste and Enter in one go) the one from before the paste. A screen equal to the
-    one before the paste proves nothing by itself: an agent that answers at once can end on it.
+    An empty box counts when the pane moved on from ``before`` (the look that showed the text in
+    the box, or, with paste and Enter in one go, the one from before the paste): its screen
+    differs, or its scrollback grew or was trimmed (lines scrolled off: a shell that ran the same
+    command again ends on the very same screen). A screen equal to the one before the paste with
+    the same scrollback proves nothing: the text may not even have been read yet.
     """
     if obs.state in (State.BUSY, State.PERMISSION, State.DEAD):
         return True
     if obs.state is State.IDLE:
-        return not input_text(obs.snapshot, profile) and obs.text != before.text
+        moved = obs.text != before.text or obs.facts.history_size != before.facts.history_size
+        return not input_text(obs.snapshot, profile) and moved
     return False
 
 

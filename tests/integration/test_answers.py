@@ -246,3 +246,15 @@ def test_the_busy_hint_names_the_profiles_interrupt_key(cli: CLI, tmux_server: T
     wait_for(lambda: tmux_server.current_command("sh:0.0") == "sleep", 10)
     code, _, err = cli("ask", "sh", "echo hi")
     assert code == 4 and "agent-bridge keys sh C-c" in err and "Escape" not in err, err
+
+
+@pytest.mark.parametrize("mode", ["broker", "no-control"])
+def test_a_shell_running_the_same_command_again_is_seen_to_take_it(cli: CLI, mode: str) -> None:
+    """Paste and Enter go in one go to a shell; the same output, a full screen, ends on the very same
+    screen each time: the scrollback that moved shows the command was taken."""
+    extra = ("--no-broker",) if mode == "no-control" else ()
+    env = {"AGENT_BRIDGE_NO_CONTROL": "1"} if mode == "no-control" else None
+    for _ in range(12):
+        code, out, err = cli(*extra, "ask", "sh", "seq 1 60", env=env)
+        assert code == 0, err
+        assert out.split() == [str(n) for n in range(1, 61)]

@@ -130,3 +130,14 @@ def test_agents_says_what_would_fail_on_use(tmp_path: Path) -> None:
     assert code == 2 and "no agents" in _one_line(err.encode())
     result = run_cli("--config", str(tmp_path), "agents", timeout=30)
     assert result.returncode == 2 and "is a directory" in _one_line(result.stderr)
+
+
+def test_doctor_says_what_agents_says(tmp_path: Path) -> None:
+    registry = tmp_path / "registry.toml"
+    registry.write_text(HOST)
+    result = run_cli("--config", str(registry), "doctor", timeout=60)
+    assert result.returncode == 2 and b"no agents" in result.stdout, result.stdout
+    registry.write_text(HOST + AGENT + 'profile = "claude-cod"\n')
+    result = run_cli("--config", str(registry), "doctor", "a", timeout=60)
+    assert result.returncode != 0, result.stdout  # its first failure may be the pane's
+    assert f"{registry}: agents.a.profile: no profile named 'claude-cod'".encode() in result.stdout

@@ -26,7 +26,7 @@ from bridge.config import env_timeout
 from bridge.config.paths import config_dir
 from bridge.config.registry import Agent, Registry
 from bridge.driver import Driver, Observation, Pane, Reply, StalePane
-from bridge.errors import AgentNotReadyError, ConfigError
+from bridge.errors import AgentError, AgentNotReadyError, AnswerError, ConfigError
 from bridge.evidence import Recorder
 from bridge.holding import Holding
 from bridge.panes import AgentPane, Panes
@@ -240,9 +240,14 @@ class Bridge:
         """Where user profiles live: ``<config dir>/profiles`` (they override built-ins by name)."""
         return config_dir() / "profiles"
 
-    def profile(self, name: str) -> Profile:
-        """The profile called ``name`` (user folder first, then built-in)."""
-        return load_profile(name, self.profiles_dir)
+    def profile(self, name: str, *, key: str | None = None) -> Profile:
+        """The profile called ``name`` (user folder first, then built-in); ``key``: where it was
+        named, for the error (see :func:`~bridge.profiles.load_profile`)."""
+        return load_profile(name, self.profiles_dir, key=key)
+
+    def agent_profile(self, agent: Agent) -> Profile:
+        """The agent's profile; an unknown one is an error naming the registry file and key."""
+        return self.profile(agent.spec.profile, key=f"{self.registry.path}: agents.{agent.name}.profile")
 
     def timeout(self, cli_value: float | None) -> float:
         """Seconds an ask may take: ``--timeout`` > ``$AGENT_BRIDGE_TIMEOUT`` > registry settings."""
@@ -259,7 +264,7 @@ class Bridge:
         return await self._driver(self.registry.agent(agent_name), remembered=remembered)
 
     async def _driver(self, agent: Agent, *, remembered: bool = False) -> Driver:
-        profile = self.profile(agent.spec.profile)  # a configuration error comes before any network call
+        profile = self.agent_profile(agent)  # a configuration error comes before any network call
         pane = await self.panes.resolve(agent, remembered=remembered)
         return Driver(pane.tmux, pane.pane_id, profile, agent=agent.name, permissions=agent.spec.permissions,
                       facts=pane.facts, expect=pane.expect())  # fmt: skip
@@ -309,20 +314,21 @@ class Bridge:
         async with self.exclusive(driver, limit, look=not model) as first:
             try:
                 confirmed = await driver.switch_model(model, timeout=min(limit, 60.0)) if model else None
-                # counted from `began` (lock, model switch included); at least 1 s for the reply
-                total = max(limit, time.monotonic() - began + 1.0)
-                reply = await driver.ask(prompt, timeout=total, began=began, first=first)
+                # counted from `began`: the lock and the model switch are part of the call
+                reply = await driver.ask(prompt, timeout=limit, began=began, first=first)
                 # the model it was switched to (where the reply does not say), and the whole call's time
                 return dataclasses.replace(
                     reply, model=reply.model or confirmed, elapsed_s=time.monotonic() - began
                 )
-            except AgentNotReadyError as error:
+            except AgentError as error:
                 if error.state != "dead" or agent.spec.restart != "auto":
                     raise
                 _, launch = await self._revive(agent, driver, 60.0)
-                raise AgentNotReadyError(
+                kind = AnswerError if error.delivered else AgentNotReadyError  # exit 6 or 4
+                raise kind(
                     f"{agent.name} had died; it was restarted with `{launch.command}` (restart = \"auto\") "
-                    "and is idle again; the prompt was NOT sent again",
+                    "and is idle again; the prompt was NOT sent again"
+                    + (" (it had been delivered before the agent died)" if error.delivered else ""),
                     hint="ask again if you still want the answer",
                     state="restarted",
                     host=driver.tmux.host,

@@ -128,6 +128,14 @@ class FakeBridge:
                 "busy": SimpleNamespace(host="vps", target="%4", profile="claude-code"),
             },
         )
+        hosts, agents = self.registry.hosts, self.registry.agents
+        self.registry.agent = lambda name: SimpleNamespace(  # as Registry.agent resolves it
+            name=name, spec=agents[name], host_name=agents[name].host,
+            host=SimpleNamespace(**vars(hosts[agents[name].host]), identity_file=None),
+        )  # fmt: skip
+
+    def agent_profile(self, agent: Any) -> None:
+        """Every profile here is known."""
 
     async def check_host(self, name: str) -> dict[str, Any]:
         if name == "vps":
@@ -233,8 +241,8 @@ async def test_a_request_and_an_error_cross_a_real_broker_socket(short_dir: Path
     assert failed["ok"] is False
     error = broker.error_from_wire(failed["error"])
     assert error.exit_code == 4
-    assert error.to_dict() == {"error": "AgentNotReadyError", "message": "busy is busy", "host": "vps",
-                               "screen": "working…", "state": "busy"}  # fmt: skip
+    assert error.to_dict() == {"error": "AgentNotReadyError", "message": "busy is busy", "delivered": False,
+                               "host": "vps", "screen": "working…", "state": "busy"}  # fmt: skip
 
 
 async def test_every_operation_on_an_agent_is_recorded_once_with_its_outcome() -> None:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bridge.attach import attach_argv
 from bridge.config import env_timeout
@@ -27,7 +27,7 @@ from bridge.config.paths import config_dir
 from bridge.config.registry import Agent, Registry
 from bridge.driver import Driver, Observation, Pane, Reply, StalePane
 from bridge.errors import AgentError, AgentNotReadyError, AnswerError, ConfigError
-from bridge.evidence import Recorder
+from bridge.evidence import HOOKS, Recorder
 from bridge.holding import Holding
 from bridge.panes import AgentPane, Panes
 from bridge.profiles import Profile, load_profile
@@ -56,10 +56,6 @@ SHELLS = frozenset({"bash", "sh", "zsh", "fish", "dash", "ksh", "mksh", "tcsh", 
 class Bridge:
     """Drive the agents of one registry. Use as ``async with``; it closes its connections."""
 
-    # Called with every new Bridge (``hooks=True``): the CLI adds the one that sends each
-    # operation's record to the hub of a registry with ``[hub]`` (see bridge.evidence).
-    hooks: ClassVar[list[Callable[[Bridge], None]]] = []
-
     def __init__(self, registry: Registry, *, pool: Pool | None = None, hooks: bool = True) -> None:
         self.registry = registry
         self.recorder: Recorder | None = None  # where each operation's record goes, if anywhere
@@ -73,7 +69,7 @@ class Bridge:
         # Each agent's pane, remembered: a warm ask skips resolving (one round trip) and confirms
         # it with its first look instead.
         self.panes = Panes(self.tmux)
-        for hook in self.hooks if hooks else ():
+        for hook in HOOKS if hooks else ():  # e.g. the CLI's: records go to the registry's hub
             hook(self)
 
     @classmethod

@@ -19,13 +19,16 @@ from typing import Any
 
 from bridge.errors import AgentTimeoutError, BridgeError, PermissionPendingError
 
-__all__ = ["RECORDED", "Recorder", "Send", "record_of"]
+__all__ = ["HOOKS", "RECORDED", "Recorder", "Send", "record_of"]
 
 log = logging.getLogger("bridge.evidence")
 
 RECORDED = frozenset({"ask", "approve", "model", "restart", "start", "send", "keys"})
 Send = Callable[[str, "str | None", dict[str, Any]], Awaitable[None]]
 FLUSH_S = 3.0
+# Called with every new Bridge (unless made with ``hooks=False``): the CLI adds the one that gives
+# a Bridge whose registry names a hub a Recorder sending there (bridge.hub.evidence.connect).
+HOOKS: list[Callable[[Any], None]] = []
 
 
 def _text(text: str, keep: bool) -> dict[str, Any]:

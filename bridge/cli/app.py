@@ -180,6 +180,10 @@ def run_async(main: Callable[[], Coroutine[Any, Any, T]], *, as_json: bool = Fal
     import asyncio  # lazy, as every heavy import here: `agent-bridge --help` stays fast
     import signal
 
+    from bridge.evidence import HOOKS
+
+    if record_to_hub not in HOOKS:  # every Bridge this process makes: its records to the hub
+        HOOKS.append(record_to_hub)
     interrupted: list[bool] = []
 
     async def guarded() -> T:
@@ -205,6 +209,14 @@ def run_async(main: Callable[[], Coroutine[Any, Any, T]], *, as_json: bool = Fal
     if interrupted:
         raise KeyboardInterrupt
     return result
+
+
+def record_to_hub(bridge: Bridge) -> None:
+    """A Bridge of this process sends its records to the hub its registry names (if any)."""
+    if bridge.registry.model.hub.url or os.environ.get("AGENT_BRIDGE_HUB_URL"):
+        from bridge.hub.evidence import connect  # lazy: only for a registry with a [hub]
+
+        connect(bridge)
 
 
 def run(job: Callable[[Bridge], Awaitable[T]], *, as_json: bool = False) -> T:

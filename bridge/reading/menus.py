@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bridge.profiles import Profile, Selector
 from bridge.reading.match import tail
@@ -44,6 +44,10 @@ def _read_items(snap: Snapshot, selector: Selector, rows: Iterable[int]) -> list
     for row in rows:
         match = selector.item.search(snap.lines[row])
         if match is None:
+            if items and (more := _description(selector, snap.lines[row])):
+                last = items[-1]
+                items[-1] = replace(last, description=f"{last.description} {more}".strip())
+                continue
             if items and snap.lines[row].strip() and not snap.lines[row].startswith(" " * 4):
                 break  # the list ended (an indented row may be a wrapped description)
             continue
@@ -74,6 +78,14 @@ def _read_items(snap: Snapshot, selector: Selector, rows: Iterable[int]) -> list
             )
         )
     return items
+
+
+def _description(selector: Selector, line: str) -> str:
+    """The description text ``line`` holds if it is a description row, else ``""``."""
+    found = selector.description_row.search(line) if selector.description_row is not None else None
+    if found is None:
+        return ""
+    return (found.groupdict().get("description") or found.group(0)).strip()
 
 
 def _highlighted(items: list[MenuItem]) -> int | None:

@@ -15,8 +15,6 @@ PIDs it launched).
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import json
 import os
 import re
@@ -32,13 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.mock_anthropic import MockAnthropic
+from tests.e2e.npm_cli import CliUnavailable, install_npm_cli, tmux_client_env, wait_until
 from tests.helpers.tmux_under_test import tested_path
 
 CLAUDE_CODE_VERSION = "2.1.197"
-PACKAGE = f"@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION}"
 # Any ``sk-ant-…`` string works against the mock; Claude remembers approval by its last 20 chars.
 FAKE_API_KEY = "sk-ant-api03-agentbridge-mock-key-not-real-0000000000000-AAAAAA"
-INSTALL_MARKER = ".agent-bridge-installed"
 WIDTH, HEIGHT = 200, 50
 
 # Screen markers (Claude Code 2.1.197; see shared/screens/README.md).
@@ -47,7 +44,7 @@ BUSY = "esc to interrupt"
 STD_PATH = tested_path()  # the standard PATH, with the tmux under test first
 
 
-class ClaudeCodeUnavailable(RuntimeError):
+class ClaudeCodeUnavailable(CliUnavailable):
     """Claude Code cannot be installed or run here; ``str(exc)`` is the skip reason."""
 
 
@@ -90,121 +87,18 @@ def find_executable(prefix: Path) -> Path | None:
     return None
 
 
-def _first_error_line(text: str, returncode: int | None = None) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    for line in lines:
-        if line.lower().startswith(("npm error", "npm err!")):
-            return line
-    for line in lines:
-        if not line.lower().startswith("npm warn"):
-            return line
-    return lines[0] if lines else f"exit code {returncode}"
-
-
-def _check_version(exe: Path, timeout: float = 60) -> None:
-    with contextlib.ExitStack() as stack:
-        home = Path(stack.enter_context(_tempdir("ab-cc-version-")))
-        env = {"PATH": STD_PATH, "HOME": str(home), "LANG": "C.UTF-8", "DISABLE_AUTOUPDATER": "1",
-               "DISABLE_TELEMETRY": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}
-        try:
-            out = subprocess.run([str(exe), "--version"], capture_output=True, text=True, env=env,
-                                 timeout=timeout, stdin=subprocess.DEVNULL)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ClaudeCodeUnavailable(f"{exe} --version failed: {exc}") from exc
-        if out.returncode != 0 or CLAUDE_CODE_VERSION not in out.stdout:
-            detail = _first_error_line(out.stderr or out.stdout, out.returncode)
-            raise ClaudeCodeUnavailable(f"{exe} --version failed: {detail}")
-
-
-@contextlib.contextmanager
-def _tempdir(prefix: str) -> Any:
-    import tempfile
-
-    path = tempfile.mkdtemp(prefix=prefix)
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path, timeout: float) -> Any:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as fh:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() > deadline:
-                    raise ClaudeCodeUnavailable(f"timed out waiting for the install lock {path}") from exc
-                time.sleep(0.5)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _ready(prefix: Path) -> Path | None:
-    marker = prefix / INSTALL_MARKER
-    if marker.is_file() and marker.read_text().strip() == CLAUDE_CODE_VERSION:
-        return find_executable(prefix)
-    return None
-
-
 def install_claude_code(prefix: Path | None = None, *, timeout: float = 900) -> Path:
-    """Install Claude Code into ``prefix`` (once) and return its native executable.
-
-    Idempotent and safe to call from parallel processes: the first caller installs into a
-    temporary sibling folder under an exclusive lock and renames it into place; the others wait
-    for the lock and then find it installed.
-    """
-    prefix = Path(prefix) if prefix is not None else default_cache_dir()
-    if exe := _ready(prefix):
-        return exe
-    with _file_lock(prefix.with_name(prefix.name + ".lock"), timeout + 60):
-        if exe := _ready(prefix):
-            return exe
-        npm = shutil.which("npm")
-        if npm is None:
-            raise ClaudeCodeUnavailable(f"npm could not install {PACKAGE}: npm is not on PATH")
-        staging = prefix.with_name(f".{prefix.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        try:
-            try:
-                out = subprocess.run(
-                    [npm, "install", "--prefix", str(staging), "--no-audit", "--no-fund",
-                     "--loglevel=error", PACKAGE],
-                    capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
-                    cwd=staging,
-                )
-            except subprocess.TimeoutExpired as exc:
-                raise ClaudeCodeUnavailable(
-                    f"npm could not install {PACKAGE}: timed out after {timeout:.0f}s") from exc
-            if out.returncode != 0:
-                raise ClaudeCodeUnavailable(
-                    f"npm could not install {PACKAGE}: "
-                    f"{_first_error_line(out.stderr or out.stdout, out.returncode)}"
-                )
-            exe = find_executable(staging)
-            if exe is None:
-                raise ClaudeCodeUnavailable(
-                    f"npm could not install {PACKAGE}: no native claude binary for this platform")
-            _check_version(exe)
-            (staging / INSTALL_MARKER).write_text(CLAUDE_CODE_VERSION + "\n")
-            if prefix.exists():  # a broken earlier attempt; we hold the lock
-                shutil.rmtree(prefix)
-            os.rename(staging, prefix)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    exe = _ready(prefix)
-    if exe is None:
-        raise ClaudeCodeUnavailable(f"npm could not install {PACKAGE}: install finished but no binary found")
-    return exe
+    """Install Claude Code into ``prefix`` (once, see :func:`install_npm_cli`) and return its
+    native executable; :class:`ClaudeCodeUnavailable` with the reason if that cannot be done."""
+    env = {"DISABLE_AUTOUPDATER": "1", "DISABLE_TELEMETRY": "1",
+           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}  # fmt: skip
+    try:
+        return install_npm_cli(
+            "@anthropic-ai/claude-code", CLAUDE_CODE_VERSION, find=find_executable,
+            prefix=prefix or default_cache_dir(), version_env=env, timeout=timeout,
+        )  # fmt: skip
+    except CliUnavailable as exc:
+        raise ClaudeCodeUnavailable(str(exc)) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -269,20 +163,6 @@ def claude_env(home: Path, base_url: str, bin_dir: Path, api_key: str = FAKE_API
 # --------------------------------------------------------------------------------------------
 # the running instance
 # --------------------------------------------------------------------------------------------
-def wait_until(predicate: Callable[[], Any], timeout: float, what: str,
-               describe: Callable[[], str] | None = None, interval: float = 0.05) -> Any:
-    """Poll ``predicate`` until truthy; raise TimeoutError (with ``describe()``) after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            detail = f"\n--- last screen ---\n{describe()}" if describe else ""
-            raise TimeoutError(f"{what}: not within {timeout}s{detail}")
-        time.sleep(interval)
-
-
 @dataclass
 class ClaudeCode:
     """One Claude Code in a pane of a private tmux server, talking to ``mock``."""
@@ -303,7 +183,7 @@ class ClaudeCode:
         self, *args: str, input: str | None = None, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["tmux", "-S", str(self.socket), *args], input=input, capture_output=True,
-                              text=True, check=check, timeout=30, env=_tmux_client_env())
+                              text=True, check=check, timeout=30, env=tmux_client_env())
 
     def capture(self, *, ansi: bool = False, history: int = 0) -> str:
         args = ["capture-pane", "-p", "-t", self.pane]
@@ -475,18 +355,11 @@ class ClaudeCode:
     def close(self) -> None:
         """Kill our tmux server, then any Claude we started that outlived it (by PID)."""
         subprocess.run(["tmux", "-S", str(self.socket), "kill-server"], capture_output=True, timeout=10,
-                       env=_tmux_client_env())
+                       env=tmux_client_env())
         for pid in self.started_pids:
             _kill_if_ours(pid, self.executable)
         if self.socket.parent.name.startswith("ab-cc-"):
             shutil.rmtree(self.socket.parent, ignore_errors=True)
-
-
-def _tmux_client_env() -> dict[str, str]:
-    # Keep the tmux server's environment clean too: nothing from the test run (API keys,
-    # CLAUDECODE=1 when the tests run under Claude Code, …) leaks into the panes.
-    return {"PATH": STD_PATH, "TERM": "xterm-256color", "LANG": "C.UTF-8",
-            "HOME": os.environ.get("HOME", "/root")}
 
 
 def _kill_if_ours(pid: int, exe: Path, timeout: float = 5) -> None:
@@ -542,11 +415,11 @@ def launch_claude_code(
     subprocess.run(
         ["tmux", "-S", str(socket), "-f", "/dev/null", "new-session", "-d", "-s", "claude",
          "-x", str(width), "-y", str(height), "-c", str(cwd), "-P", "-F", "#{pane_id}", shell],
-        capture_output=True, text=True, check=True, timeout=30, env=_tmux_client_env(),
+        capture_output=True, text=True, check=True, timeout=30, env=tmux_client_env(),
     )
     pane = subprocess.run(["tmux", "-S", str(socket), "list-panes", "-t", "claude", "-F", "#{pane_id}"],
                           capture_output=True, text=True, check=True, timeout=30,
-                          env=_tmux_client_env()).stdout.split()[0]
+                          env=tmux_client_env()).stdout.split()[0]
     cc = ClaudeCode(socket=socket, pane=pane, home=home, cwd=cwd, mock=mock, env=env, executable=executable)
     try:
         cc.wait_for(re.compile(r"^\S*[$#]\s*$", re.M), 10)  # bash's prompt: "bash-5.2# " / "… $ "

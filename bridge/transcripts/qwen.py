@@ -13,7 +13,7 @@ from typing import Any
 
 from bridge.transcripts.base import TokenUsage, TranscriptReader, TranscriptReply, json_lines
 
-__all__ = ["QwenTranscripts", "reply_after", "usage"]
+__all__ = ["QwenTranscripts", "reply_after", "session_of", "usage"]
 
 # What Qwen Code records as the result of a tool call the user declined: the turn ends there.
 _DECLINED = "[Operation Cancelled]"
@@ -38,25 +38,23 @@ def _declined(entry: dict[str, Any]) -> bool:
     return False
 
 
-def reply_after(jsonl: str, prompt: str) -> TranscriptReply | None:
+def reply_after(text: str, prompt: str) -> TranscriptReply | None:
     """The assistant text that follows the LAST user entry whose text is ``prompt``.
 
     The texts of the turn's model calls (before and after its tool calls) are joined by a blank
     line. ``complete`` once the turn has ended: its last model call asked for no tool, or the
     user declined the tool it asked for.
     """
-    entries = list(json_lines(jsonl))
-    wanted = prompt.strip()
-    start = None
-    for index, entry in enumerate(entries):
-        if entry.get("type") == "user" and _text(entry).strip() == wanted:
-            start = index
-    if start is None:
+    entries = list(json_lines(text))
+    asked = [
+        i for i, e in enumerate(entries) if e.get("type") == "user" and _text(e).strip() == prompt.strip()
+    ]
+    if not asked:
         return None
     texts: list[str] = []
     model: str | None = None
     complete = False
-    for entry in entries[start + 1 :]:
+    for entry in entries[asked[-1] + 1 :]:
         kind = entry.get("type")
         if kind == "user":
             break  # the next prompt
@@ -65,8 +63,8 @@ def reply_after(jsonl: str, prompt: str) -> TranscriptReply | None:
         if kind != "assistant":
             continue
         model = entry.get("model") or model
-        if text := _text(entry).strip("\n"):
-            texts.append(text)
+        if said := _text(entry).strip("\n"):
+            texts.append(said)
         complete = not any("functionCall" in p for p in _parts(entry))
     if not texts:
         return None
@@ -78,11 +76,11 @@ def _count(counts: dict[str, Any], key: str) -> int:
     return value if isinstance(value, int) else 0
 
 
-def usage(jsonl: str) -> list[TokenUsage]:
+def usage(text: str) -> list[TokenUsage]:
     """Token usage per model call: each ``assistant`` entry's ``usageMetadata`` once (by its
     ``uuid``). ``promptTokenCount`` includes the cached tokens; thoughts count as output."""
     calls: dict[str, TokenUsage] = {}
-    for entry in json_lines(jsonl):
+    for entry in json_lines(text):
         counts = entry.get("usageMetadata")
         if entry.get("type") != "assistant" or not isinstance(counts, dict):
             continue
@@ -97,16 +95,15 @@ def usage(jsonl: str) -> list[TokenUsage]:
     return list(calls.values())
 
 
+def session_of(text: str) -> str | None:
+    """The ``sessionId`` the entries carry."""
+    return next((str(e["sessionId"]) for e in json_lines(text) if e.get("sessionId")), None)
+
+
 class QwenTranscripts(TranscriptReader):
-    """``transcript.kind = "qwen-jsonl"``."""
+    """``transcript.kind = "qwen-jsonl"``: the functions of this module."""
 
     kind = "qwen-jsonl"
-
-    def reply_after(self, text: str, prompt: str) -> TranscriptReply | None:
-        return reply_after(text, prompt)
-
-    def usage(self, text: str) -> list[TokenUsage]:
-        return usage(text)
-
-    def session_of(self, text: str) -> str | None:
-        return next((str(e["sessionId"]) for e in json_lines(text) if e.get("sessionId")), None)
+    reply_after = staticmethod(reply_after)
+    usage = staticmethod(usage)
+    session_of = staticmethod(session_of)

@@ -195,20 +195,6 @@ class MockOpenAIChat:
         """The conversation turns (requests that offered tools)."""
         return [r for r in self.requests() if r.is_turn]
 
-    def wait_for(
-        self, predicate: Callable[[list[ChatRequest]], bool], timeout: float = 30.0
-    ) -> list[ChatRequest]:
-        """Block until ``predicate(requests)`` holds; TimeoutError (with what was seen) if not."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not predicate(list(self._requests)):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    seen = [(r.method, r.path, r.model) for r in self._requests]
-                    raise TimeoutError(f"mock: condition not met in {timeout}s; requests: {seen}")
-                self._cond.wait(min(left, 0.5))
-            return list(self._requests)
-
 
 def _handler(mock: MockOpenAIChat) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):

@@ -97,15 +97,10 @@ def test_model_menu_rows_keep_their_description_lines(name: str, highlighted: in
 
 def test_without_description_rows_the_first_description_ends_the_list() -> None:
     """Why ``description_row`` exists: the reader stops at the first row that is not an item."""
-    items = PROFILE.menu.items if PROFILE.menu else None
-    assert items is not None and items.description_row is not None
-    plain = PROFILE.model_copy(
-        update={
-            "menu": PROFILE.menu.model_copy(
-                update={"items": items.model_copy(update={"description_row": None})}
-            )
-        }
-    )
+    rules = PROFILE.menu
+    assert rules is not None and rules.items.description_row is not None
+    items = rules.items.model_copy(update={"description_row": None})
+    plain = PROFILE.model_copy(update={"menu": rules.model_copy(update={"items": items})})
     menu = read_menu(load(QWEN, "06-model-menu-open"), plain)
     assert menu is not None and menu.labels == ["coder-model (Discontinued)"]
 

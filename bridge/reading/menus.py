@@ -127,7 +127,17 @@ class PermissionQuestion:
         return [item.label for item in self.options]
 
 
+def _unframe(lines: list[str]) -> list[str]:
+    """The rows of a box drawn with side borders (``│ text │``, Qwen Code's permission box)
+    without the borders; other rows as they are."""
+    body = [line.strip() for line in lines if line.strip()]
+    if not body or not all(len(line) > 1 and line[0] == line[-1] == "│" for line in body):
+        return lines
+    return [line.strip()[1:-1].rstrip() if line.strip() else "" for line in lines]
+
+
 def _dedent(lines: list[str]) -> str:
+    lines = _unframe(lines)
     while lines and not lines[0].strip():
         lines.pop(0)
     while lines and not lines[-1].strip():

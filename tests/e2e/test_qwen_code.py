@@ -96,7 +96,8 @@ def test_permission_question_then_approve_yes(cli: Cli, qwen: QwenCode) -> None:
     code, out, err = cli("--json", "ask", "qwen", "please usetool now")
     assert code == 5, (out, err)
     data = json.loads(out)
-    assert data["state"] == "permission" and TOOL_COMMAND in data["question"]
+    assert data["state"] == "permission" and data["question"].endswith("Allow execution of: 'touch'?")
+    assert f"\n  {TOOL_COMMAND}\n" in data["question"] and "│" not in data["question"]
     assert data["options"][0] == "Yes, allow once" and data["options"][-1] == "No, suggest changes"
     assert not (qwen.cwd / "mock_tool_ran.txt").exists(), "nothing auto-approved"
     code, out, err = cli("--json", "approve", "qwen", "yes", "--wait")
@@ -114,6 +115,19 @@ def test_permission_question_then_approve_no(cli: Cli, qwen: QwenCode) -> None:
     assert code == 0, err
     wait_for(lambda: cli("state", "qwen")[1].strip() == "idle", 20, 0.3)
     assert not (qwen.cwd / "mock_tool_ran.txt").exists()
+
+
+def test_approve_by_number_always_allows_in_this_project(cli: Cli, qwen: QwenCode) -> None:
+    """Option 2, "Always allow run 'touch *' commands in this project": the next call is not asked."""
+    assert cli("ask", "qwen", "please usetool once more")[0] == 5
+    code, _, err = cli("approve", "qwen", "2", "--wait")
+    assert code == 0, err
+    assert (qwen.cwd / "mock_tool_ran.txt").exists()
+    (qwen.cwd / "mock_tool_ran.txt").unlink()
+    code, out, err = cli("ask", "qwen", "please usetool unasked")
+    assert code == 0, (out, err)
+    assert (qwen.cwd / "mock_tool_ran.txt").exists()
+    assert "MOCK-REPLY: tool done: " in out
 
 
 def test_model_switch_reaches_the_api(cli: Cli, qwen: QwenCode) -> None:

@@ -134,7 +134,10 @@ def test_permission_question(name: str, highlighted: int) -> None:
     question = read_permission(load(QWEN, name), PROFILE)
     assert question is not None
     assert question.command == TOOL_COMMAND
-    assert "Allow execution of: 'touch'?" in question.question
+    assert question.question == (  # the box's side borders are not part of it
+        f"?  Shell {TOOL_COMMAND} (Mock tool call: print a marker) ←\n\n  {TOOL_COMMAND}\n\n"
+        "Allow execution of: 'touch'?"
+    )
     assert question.labels == [
         "Yes, allow once",
         "Always allow run 'touch *' commands in this project",

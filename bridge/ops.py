@@ -123,6 +123,8 @@ class StartResult(Result):
     created: bool
     started: bool
     already_running: bool
+    state: str | None = None  # what the agent showed once started (None: not started)
+    session_id: str | None = None  # the agent session the pane runs, where known
 
 
 class AskRequest(AgentRequest):
@@ -189,6 +191,7 @@ class RestartRequest(AgentRequest):
 class RestartResult(Result):
     agent: str
     state: str
+    session_id: str | None = None  # the session it was resumed into, where known
 
 
 # -- the operations -----------------------------------------------------------------------------
@@ -284,7 +287,7 @@ async def approve(bridge: Bridge, request: ApproveRequest) -> AgentReply | Answe
 
 async def restart(bridge: Bridge, request: RestartRequest) -> RestartResult:
     obs = await bridge.restart(request.agent, timeout=request.timeout)
-    return RestartResult(agent=request.agent, state=obs.state.value)
+    return RestartResult(agent=request.agent, state=obs.state.value, session_id=obs.facts.session_id or None)
 
 
 # -- by name, for the broker's socket -----------------------------------------------------------

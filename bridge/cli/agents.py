@@ -112,7 +112,9 @@ def start(agent: AgentArg, as_json: JsonOpt = False) -> None:
     if result["already_running"]:
         text = f"{agent} is already running in {result['pane']}"
     elif result["started"]:
-        text = f"started {agent} in {result['pane']}"
+        text = f"started {agent} in {result['pane']}: {result['state']}"
+        if result.get("session_id"):
+            text += f" (session {result['session_id']})"
     else:
         text = f"created pane {result['pane']} for {agent}"
     emit(result, text, as_json)
@@ -216,7 +218,8 @@ def restart(
 ) -> None:
     """Run the profile's resume command (e.g. `claude --continue`) in a dead agent's pane."""
     result = invoke("restart", {"agent": agent, "timeout": timeout}, as_json=as_json)
-    emit(result, f"{agent} is {result['state']}", as_json)
+    session = f" (session {result['session_id']})" if result.get("session_id") else ""
+    emit(result, f"{agent} is {result['state']}{session}", as_json)
 
 
 @app.command()

@@ -8,6 +8,7 @@ or, with ``permissions = "deny"``, is answered No.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from bridge.driver.menus import answer_permission
 from bridge.driver.observe import Observation, Observer
 from bridge.errors import AgentNotReadyError, PermissionPendingError
 from bridge.reading import State, find_reply, read_permission
+from bridge.sessions import valid_session_id
 from bridge.tmux import PaneFacts
 from bridge.transcripts import TranscriptReader, TranscriptReply, reader_for
 
@@ -131,6 +133,8 @@ async def read_reply(eyes: Observer, prompt: str, obs: Observation, *, began: fl
     reader = reader_for(eyes.profile.transcript.kind)
     if reader is not None:
         found = await _transcript_reply(eyes, reader, prompt, obs.facts)
+        if found is not None and found.complete and not obs.facts.session_id:
+            await _learn_session(eyes, reader, found)
         if found is not None:
             return Reply(eyes.agent, found.text, "idle", "transcript", found.model, time.monotonic() - began)
     text, view, covered = "", obs, 0
@@ -148,6 +152,15 @@ async def read_reply(eyes: Observer, prompt: str, obs: Observation, *, began: fl
     return Reply(eyes.agent, text, "idle", "screen", None, time.monotonic() - began)
 
 
+async def _learn_session(eyes: Observer, reader: TranscriptReader, found: TranscriptReply) -> None:
+    """The transcript that holds the reply to the prompt just typed is this agent's own: write
+    its session id on the pane, so a restart resumes exactly this session."""
+    session_id = reader.session_of(found.transcript)
+    if session_id and valid_session_id(session_id):
+        log.info("%s: session %s (learnt from its transcript)", eyes.agent, session_id)
+        await eyes.handle.set_session(session_id)
+
+
 async def _transcript_reply(
     eyes: Observer, reader: TranscriptReader, prompt: str, facts: PaneFacts
 ) -> TranscriptReply | None:
@@ -159,6 +172,8 @@ async def _transcript_reply(
             session_id=facts.session_id,
         )  # fmt: skip
         found = reader.reply_after(text, prompt) if text else None
+        if found is not None:
+            found = dataclasses.replace(found, transcript=text or "")
         if found is not None and found.complete:
             return found
         if time.monotonic() > deadline:

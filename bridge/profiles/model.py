@@ -320,8 +320,10 @@ class ModelRules(_Strict):
 class Profile(_Strict):
     """Everything the reader and the driver need to know about one agent CLI version.
 
-    ``start`` starts the agent in a shell, ``resume`` restarts it on its last session;
-    ``resume_id`` (group ``id``) finds the session id an exiting agent prints.
+    ``start`` starts the agent in a shell; ``resume`` restarts a dead one into its own session
+    (both may hold ``{session_id}``, see :mod:`bridge.sessions`); ``resume_last`` resumes the
+    newest session when the agent's id is not known; ``resume_id`` (group ``id``) finds the session
+    id an exiting agent prints.
     """
 
     name: str
@@ -330,6 +332,7 @@ class Profile(_Strict):
     description: str = ""
     start: str | None = None
     resume: str | None = None
+    resume_last: str | None = None
     resume_id: Regex | None = None
     transcript: TranscriptRules = TranscriptRules()
     exit_command: str | None = None
@@ -347,4 +350,6 @@ class Profile(_Strict):
     @model_validator(mode="after")
     def _groups(self) -> Profile:
         _need_groups(self.resume_id, "id")
+        if self.resume_last and "{session_id}" in self.resume_last:
+            raise ValueError("resume_last runs when no session id is known: it cannot hold {session_id}")
         return self

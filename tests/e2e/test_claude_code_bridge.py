@@ -124,8 +124,15 @@ def test_kill9_dead_then_restart(cli: Callable[..., tuple[int, str, str]], claud
     wait_for(lambda: cli("state", "claude")[1].strip() == "dead", 10, 0.2)
     code, _, err = cli("ask", "claude", "hello?")
     assert code == 4 and "agent-bridge restart claude" in err
-    code, out, err = cli("restart", "claude")
+    # Started without --session-id: the bridge learnt the session from the transcript of the reply
+    # it read, and resumes exactly that one (not --continue's newest in the folder).
+    first = claude_code.transcripts()[-1].stem
+    code, out, err = cli("--json", "restart", "claude")
     assert code == 0, err
-    assert cli("state", "claude")[1].strip() == "idle"
+    assert json.loads(out) == {"agent": "claude", "state": "idle", "session_id": first}
     code, out, err = cli("ask", "claude", "back again")
     assert code == 0 and out.strip() == "MOCK-REPLY: back again", err
+    entries = claude_code.transcript_entries(claude_code.projects_dir / f"{first}.jsonl")
+    prompts = [e["message"]["content"] for e in entries
+               if e.get("type") == "user" and isinstance(e["message"].get("content"), str)]  # fmt: skip
+    assert prompts[0] == "remember me" and prompts[-1] == "back again"

@@ -63,6 +63,7 @@ class QwenCode:
     home: Path
     cwd: Path
     mock: MockOpenAIChat
+    session_id: str | None = None  # when the bridge started it (``qwen --session-id <id>``)
 
     def is_idle(self, screen: str) -> bool:
         lines = [line for line in screen.splitlines() if line.strip()]

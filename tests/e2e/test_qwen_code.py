@@ -28,12 +28,13 @@ Cli = Callable[..., tuple[int, str, str]]
 
 @pytest.fixture(scope="module")
 def qwen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QwenCode]:
+    """A pane at its shell; the ``cli`` fixture starts Qwen there with the bridge."""
     try:
         executable = install_qwen_code()
     except CliUnavailable as exc:
         pytest.skip(reason=str(exc))
     with MockOpenAIChat() as mock:
-        qwen = launch_qwen_code(tmp_path_factory.mktemp("qwen"), mock, executable)
+        qwen = launch_qwen_code(tmp_path_factory.mktemp("qwen"), mock, executable, start=False)
         try:
             yield qwen
         finally:
@@ -42,6 +43,8 @@ def qwen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QwenCode]:
 
 @pytest.fixture(scope="module")
 def cli(qwen: QwenCode, sshd: Sshd, tmp_path_factory: pytest.TempPathFactory) -> Cli:
+    """The bridge CLI on a registry naming that pane; ``agent-bridge start qwen`` has run the
+    profile's ``qwen --session-id {session_id}`` there, with an id the bridge chose."""
     registry = tmp_path_factory.mktemp("registry") / "registry.toml"
     registry.write_text(
         sshd.host_toml("vps", tmux_socket=str(qwen.pane.socket))
@@ -52,6 +55,13 @@ def cli(qwen: QwenCode, sshd: Sshd, tmp_path_factory: pytest.TempPathFactory) ->
         result = run_cli("--config", str(registry), *args, timeout=180)
         return result.returncode, result.stdout.decode(), result.stderr.decode()
 
+    code, out, err = call("--json", "start", "qwen")
+    assert code == 0, (out, err)
+    started = json.loads(out)
+    assert started["started"] and started["state"] == "idle", started
+    qwen.session_id = started["session_id"]
+    if (pid := qwen.pane.foreground_pid()) is not None:
+        qwen.pane.started_pids.append(pid)  # so the teardown stops it too
     return call
 
 
@@ -157,14 +167,16 @@ def test_kill9_dead_then_restart_into_the_same_session(cli: Cli, qwen: QwenCode)
     wait_for(lambda: cli("state", "qwen")[1].strip() == "dead", 10, 0.2)
     code, _, err = cli("ask", "qwen", "hello?")
     assert code == 4 and "agent-bridge restart qwen" in err
-    code, _, err = cli("restart", "qwen")
+    code, out, err = cli("--json", "restart", "qwen")
     assert code == 0, err
     if (pid := qwen.pane.foreground_pid()) is not None:
         qwen.pane.started_pids.append(pid)  # so the teardown stops it too
-    assert cli("state", "qwen")[1].strip() == "idle"
+    assert json.loads(out) == {"agent": "qwen", "state": "idle", "session_id": qwen.session_id}
+    assert f"qwen --resume {qwen.session_id}" in qwen.pane.capture(history=200)  # the resume typed
     code, out, err = cli("--json", "ask", "qwen", "back again")
     assert code == 0, err
     data = json.loads(out)
     assert data["reply"] == "MOCK-REPLY: back again" and data["source"] == "transcript"
-    assert qwen.chats() == sessions  # resumed: the same session file grew, no new one
+    # resumed: the session file the bridge's id names grew, no other one was made
+    assert qwen.chats() == sessions == [sessions[0].with_name(f"{qwen.session_id}.jsonl")]
     assert "remember me" in json.dumps(qwen.mock.turns()[-1].messages)  # the old conversation came back

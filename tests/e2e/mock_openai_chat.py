@@ -34,7 +34,7 @@ from typing import Any
 
 from tests.e2e.mock_anthropic import FILLER, MULTILINE_COUNT, TOOL_COMMAND, TOOL_INTRO
 
-__all__ = ["ChatReply", "ChatRequest", "MockOpenAIChat", "multiline_text", "scripted_reply"]
+__all__ = ["ChatReply", "ChatRequest", "MockOpenAIChat", "multiline_text", "scripted_reply", "usage_of"]
 
 MODELS = ("qwen-mock-coder", "qwen-mock-max")
 
@@ -138,6 +138,12 @@ def scripted_reply(request: ChatRequest) -> ChatReply:
 
 def _tokens(value: Any) -> int:
     return max(1, len(json.dumps(value)) // 4)
+
+
+def usage_of(request: ChatRequest, reply: ChatReply) -> dict[str, int]:
+    """The token counts the mock reports for ``reply`` to ``request`` (a rough estimate)."""
+    prompt, completion = _tokens(request.messages), _tokens(reply.text)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
 class MockOpenAIChat:
@@ -245,11 +251,7 @@ def _handler(mock: MockOpenAIChat) -> type[BaseHTTPRequestHandler]:
                     "type": "function",
                     "function": {"name": reply.tool[0], "arguments": json.dumps(reply.tool[1])},
                 }
-            usage = {
-                "prompt_tokens": _tokens(request.messages),
-                "completion_tokens": _tokens(reply.text),
-                "total_tokens": _tokens(request.messages) + _tokens(reply.text),
-            }
+            usage = usage_of(request, reply)
             finish = "tool_calls" if call else "stop"
             if not request.body.get("stream"):
                 message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}

@@ -36,6 +36,8 @@ STATES: dict[str, State] = {
     "06a-slash-autocomplete": I_,  # "/model" typed, completion list under the box
     "07-model-menu-down1": M,
     "08-model-selected": I_,
+    "08b-model-discontinued-error": M,  # Enter on the discontinued row: an error, the menu stays
+    "08c-model-menu-escaped": I_,  # Esc closes the menu, nothing chosen
     "09-permission-prompt": P,
     "09b-permission-down1": P,
     "09c-permission-down3": P,
@@ -82,7 +84,10 @@ def test_input_box(name: str, text: str | None) -> None:
     assert input_text(load(QWEN, name), PROFILE) == text
 
 
-@pytest.mark.parametrize(("name", "highlighted"), [("06-model-menu-open", 1), ("07-model-menu-down1", 2)])
+@pytest.mark.parametrize(
+    ("name", "highlighted"),
+    [("06-model-menu-open", 1), ("07-model-menu-down1", 2), ("08b-model-discontinued-error", 0)],
+)
 def test_model_menu_rows_keep_their_description_lines(name: str, highlighted: int) -> None:
     menu = read_menu(load(QWEN, name), PROFILE)
     assert menu is not None and menu.title == "Select Model"

@@ -37,7 +37,6 @@ from bridge.transport import Pool
 
 if TYPE_CHECKING:
     from bridge.tmux.link import ControlLink
-    from bridge.tmux.lock import LockServer
 
 __all__ = ["SHELLS", "AgentPane", "Bridge", "Pane", "ssh_argv"]
 
@@ -68,11 +67,6 @@ class Bridge:
         # Each agent's pane, remembered: a warm ask skips resolving (one round trip) and confirms
         # it with its first look instead.
         self.panes = Panes(self.tmux)
-
-    @property
-    def _locks(self) -> dict[str, LockServer]:
-        """Shim: the old place of ``holding.locks``, still read by tests of another layer."""
-        return self.holding.locks
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str] | None = None) -> Bridge:
@@ -180,7 +174,7 @@ class Bridge:
         agent = self.registry.agent(agent_name)
         profile = self.profile(agent.spec.profile)
         tmux = self.tmux(agent.host_name)
-        pane_id, created = await tmux.ensure_pane(agent.spec.target, cwd=agent.spec.cwd)
+        pane_id, created = await tmux.ensure_pane(agent.spec.target, cwd=agent.spec.cwd, env=agent.spec.env)
         facts = await Pane(tmux, pane_id).current_facts()
         running = facts.current_command not in SHELLS
         launch = None if running else start_command(agent, profile)
@@ -348,11 +342,14 @@ class Bridge:
         """
         return self.holding.exclusive(driver, timeout, look=look)
 
-    async def switch_model(self, agent_name: str, name: str, *, timeout: float = 60.0) -> str:
-        """Switch the agent's model via its own menu; returns the name the agent confirmed."""
+    async def switch_model(
+        self, agent_name: str, name: str, *, timeout: float = 60.0, save: bool = False
+    ) -> str:
+        """Switch the agent's model via its own menu (this session only where the CLI offers
+        that; ``save``: as the user's default); returns the name the agent confirmed."""
         driver = await self.driver(agent_name)
         async with self.exclusive(driver, timeout):
-            return await driver.switch_model(name, timeout=timeout)
+            return await driver.switch_model(name, timeout=timeout, save=save)
 
     async def approve(
         self, agent_name: str, answer: str = "yes", *, wait: bool = False, timeout: float | None = None

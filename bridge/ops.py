@@ -165,6 +165,7 @@ class StateResult(Result):
 class ModelRequest(AgentRequest):
     name: str  # a row number, a label, or a prefix of it
     timeout: float = 60.0
+    save: bool = False  # make it the user's default (else this session only, where offered)
 
 
 class ModelResult(Result):
@@ -273,7 +274,9 @@ async def state(bridge: Bridge, request: StateRequest) -> StateResult:
 
 
 async def model(bridge: Bridge, request: ModelRequest) -> ModelResult:
-    chosen = await bridge.switch_model(request.agent, request.name, timeout=request.timeout)
+    chosen = await bridge.switch_model(
+        request.agent, request.name, timeout=request.timeout, save=request.save
+    )
     return ModelResult(agent=request.agent, model=chosen)
 
 

@@ -116,6 +116,6 @@ class Driver(Observer):
         """Type a slash command (e.g. ``/model``) at an idle prompt and wait for its menu."""
         return await menus.open_menu(self, command, title, timeout)
 
-    async def switch_model(self, name: str, *, timeout: float = 30.0) -> str:
+    async def switch_model(self, name: str, *, timeout: float = 30.0, save: bool = False) -> str:
         """Switch the agent's model through its own ``/model`` menu; return the confirmed name."""
-        return await menus.switch_model(self, name, timeout=timeout)
+        return await menus.switch_model(self, name, timeout=timeout, save=save)

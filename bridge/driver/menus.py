@@ -15,6 +15,7 @@ from bridge.driver.observe import Observation, Observer
 from bridge.errors import BridgeError, ConfigError, UnrecognisedScreenError
 from bridge.profiles import Profile
 from bridge.reading import Menu, State, read_menu, read_permission
+from bridge.reading.match import last_hit
 
 log = logging.getLogger("bridge.driver")
 
@@ -107,9 +108,11 @@ async def answer_permission(eyes: Observer, answer: str) -> Observation:
     return await eyes.wait_for(lambda o: o.state is not State.PERMISSION, 10.0, what="the answer to be taken")
 
 
-async def open_menu(eyes: Observer, command: str, title: re.Pattern[str], timeout: float) -> Observation:
+async def open_menu(
+    eyes: Observer, command: str, title: re.Pattern[str], timeout: float, *, first: Observation | None = None
+) -> Observation:
     """Type a slash command (e.g. ``/model``) at an idle prompt and wait for its menu."""
-    await eyes.require_idle(f"open {command}")
+    await eyes.require_idle(f"open {command}", first=first)
     await eyes.handle.type_literal(command)
     await asyncio.sleep(eyes.profile.submit.gap_ms / 1000)
     await eyes.handle.keys(["Enter"])
@@ -132,28 +135,53 @@ async def back_out(eyes: Observer, *, timeout: float = 5.0) -> None:
         log.warning("%s: could not close the menu: %s", eyes.agent, exc)
 
 
-async def switch_model(eyes: Observer, name: str, *, timeout: float) -> str:
+def shown_model(obs: Observation, profile: Profile) -> str | None:
+    """The model the idle screen shows (the profile's ``model.current``), if it shows one."""
+    marker = profile.model.current if profile.model else None
+    if marker is None:
+        return None
+    found = last_hit(obs.snapshot, marker)
+    return found.group("model").strip() if found else None
+
+
+async def switch_model(eyes: Observer, name: str, *, timeout: float, save: bool = False) -> str:
     """Switch the agent's model through its own ``/model`` menu; return the confirmed name.
 
     ``name`` is a row number, a label, or a case-insensitive prefix of one. Each key press is
     checked (the highlight moved) before the next; a confirmation question is answered; the
-    profile's confirmation line must appear.
+    profile's confirmation line must appear. For this session only where the CLI offers that
+    (``save`` makes it the default). Already on that model: nothing is switched (the screen or
+    the menu says so) and its name is returned.
     """
     profile = eyes.profile
     spec = profile.model
     if spec is None:
         raise UnrecognisedScreenError(f"{eyes.agent}: profile {profile.name} has no /model menu")
-    obs = await open_menu(eyes, spec.command, spec.title, timeout)
+    idle = await eyes.require_idle("switch the model")
+    current = shown_model(idle, profile)
+    if current is not None and current.lower() == name.strip().lower() and not save:
+        log.info("%s: already on %s", eyes.agent, current)
+        return current
+    obs = await open_menu(eyes, spec.command, spec.title, timeout, first=idle)
     menu = read_menu(obs.snapshot, profile)
     assert menu is not None
     try:
         index = menu_index(menu, name)
         label = menu.items[index].label
+        if menu.items[index].current and not save:
+            log.info("%s: already on %s (marked current in the menu)", eyes.agent, label)
+            await back_out(eyes)
+            return label
         await move_to(eyes, index, lambda o: _highlight_of_menu(o, profile))
     except BridgeError:
         await back_out(eyes)  # nothing chosen: leave the agent as it was, not in its menu
         raise
-    await eyes.handle.keys(["Enter"])
+    select = profile.menu.select if profile.menu else "Enter"
+    # The session key goes where the choice is made final: the last of next_titles' menus when
+    # there are some (Codex's reasoning level), else the model menu itself (Claude's).
+    final = spec.next_titles[-1] if spec.next_titles else None
+    session = spec.session_key if spec.session_key and not save else select
+    await eyes.handle.keys([session if final is None else select])
     done_re = spec.confirmed
     confirm_re = spec.confirm_title
 
@@ -192,7 +220,7 @@ async def switch_model(eyes: Observer, name: str, *, timeout: float) -> str:
             yes = option_index(follow_up.labels, "yes")
             await move_to(eyes, yes, lambda o: _highlight_of_menu(o, profile))
         # A next menu (e.g. Codex's reasoning level): keep its highlighted default.
-        await eyes.handle.keys([profile.menu.select if profile.menu else "Enter"])
+        await eyes.handle.keys([session if pattern is final else select])
         after = await eyes.wait_for(
             lambda o, seen=pattern: finished(o) or pending_menu(o) not in (None, seen),  # type: ignore[misc]
             timeout, what="the model switch to be confirmed",

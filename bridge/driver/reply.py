@@ -18,7 +18,7 @@ from typing import Any
 from bridge.driver.menus import answer_permission
 from bridge.driver.observe import Observation, Observer
 from bridge.errors import AgentNotReadyError, PermissionPendingError
-from bridge.reading import State, find_reply, read_permission
+from bridge.reading import State, find_reply, read_menu, read_permission
 from bridge.sessions import valid_session_id
 from bridge.tmux import PaneFacts
 from bridge.transcripts import TranscriptReader, TranscriptReply, reader_for
@@ -55,6 +55,27 @@ class Reply:
 class _DenyNow(Exception):
     def __init__(self, obs: Observation) -> None:
         self.obs = obs
+
+
+class _Dialog(Exception):
+    def __init__(self, obs: Observation) -> None:
+        self.obs = obs
+
+
+def dialog_error(eyes: Observer, obs: Observation) -> AgentNotReadyError:
+    """An unexpected dialog stops the wait at once (it would never end by itself), with what it
+    says in the error; nothing is pressed."""
+    menu = read_menu(obs.snapshot, eyes.profile)
+    if menu is not None:
+        shown = f"{menu.title} [" + " / ".join(f"{i.number}. {i.label}" for i in menu.items) + "]"
+    else:
+        shown = " / ".join(line.strip() for line in obs.snapshot.lines if line.strip())[-300:]
+    return AgentNotReadyError(
+        f"{eyes.agent} shows a dialog instead of answering: {shown}",
+        hint=f"look at it (agent-bridge screen {eyes.agent}) and answer it with agent-bridge keys "
+        f"{eyes.agent} …; the prompt was typed before it appeared",
+        state="dialog", screen=obs.text, host=eyes.tmux.host, target=eyes.pane,
+    )  # fmt: skip
 
 
 def permission_pending(eyes: Observer, obs: Observation) -> PermissionPendingError:
@@ -97,6 +118,8 @@ async def wait_reply(
             )
         if obs.state is State.PERMISSION:
             raise permission_pending(eyes, obs)
+        if obs.state is State.DIALOG:
+            raise _Dialog(obs)
 
     while True:
         try:
@@ -107,6 +130,11 @@ async def wait_reply(
         except _DenyNow:
             log.info("%s: permission question answered No (permissions = \"deny\")", eyes.agent)
             first = await answer_permission(eyes, "no")
+            continue
+        except _Dialog as seen:
+            first = await eyes.settle(seen.obs)  # not a frame caught mid-redraw
+            if first.state is State.DIALOG:
+                raise dialog_error(eyes, first) from None
             continue
         settled = await eyes.settle(obs)
         if settled.state is State.IDLE:

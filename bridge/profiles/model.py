@@ -303,17 +303,29 @@ class ModelRules(_Strict):
     """Switching models: type ``command``; a menu whose :attr:`Menu.title` matches ``title``
     opens (then menus matching ``next_titles``, in order, e.g. Codex's reasoning level); a menu
     matching ``confirm_title`` may ask first; a screen row matching ``confirmed`` (group
-    ``model``) confirms the switch."""
+    ``model``) confirms the switch.
+
+    ``session_key``: the key that applies the choice to this session only, where the CLI offers
+    one (Claude Code's ``s``), pressed in the menu that makes the choice final: the last of
+    ``next_titles`` when there are some (Codex's reasoning level), else the model menu; the
+    select key (which may save it as the user's default) is pressed instead only with
+    ``model --save``. ``current`` (group ``model``): where the idle
+    screen shows the model in use; a switch to exactly that model is skipped without opening
+    the menu (and a menu row marked current is never chosen again either).
+    """
 
     command: str = "/model"
     title: Regex
     next_titles: list[Regex] = []
     confirm_title: Regex | None = None
     confirmed: Regex
+    session_key: str | None = None
+    current: Marker | None = None
 
     @model_validator(mode="after")
     def _groups(self) -> ModelRules:
         _need_groups(self.confirmed, "model")
+        _need_groups(self.current.regex if self.current else None, "model")
         return self
 
 

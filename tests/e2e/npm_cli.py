@@ -41,6 +41,7 @@ __all__ = [
     "file_lock",
     "first_error_line",
     "install_npm_cli",
+    "is_elf",
     "save_capture",
     "tmux_client_env",
     "wait_until",
@@ -188,6 +189,15 @@ def install_npm_cli(
     if (exe := ready()) is None:
         raise CliUnavailable(f"npm could not install {spec}: installed, but no executable found")
     return exe
+
+
+def is_elf(path: Path) -> bool:
+    """A native executable (an npm package's platform binary), not a script or a stub."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(4) == b"\x7fELF"
+    except OSError:
+        return False
 
 
 def npm_bin(name: str) -> Callable[[Path], Path | None]:
@@ -405,12 +415,13 @@ class PrivatePane:
             shutil.rmtree(self.socket.parent, ignore_errors=True)
 
 
-def save_capture(pane: PrivatePane, folder: Path, name: str, *, history: int = 0) -> None:
-    """Write ``NAME.ans`` (with SGR), ``NAME.txt`` and ``NAME.meta`` as the recorded screens are."""
+def save_capture(pane: Any, folder: Path, name: str, *, history: int = 0) -> None:
+    """Write ``NAME.ans`` (with SGR), ``NAME.txt`` and ``NAME.meta`` as the recorded screens are,
+    from a :class:`PrivatePane` or any fixture with its ``tmux()``, ``capture()`` and ``pane``."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{name}.ans").write_text(pane.capture(ansi=True, history=history))
     (folder / f"{name}.txt").write_text(pane.capture(history=history))
-    meta = pane.display(
-        "#{pane_width}x#{pane_height} cursor=#{cursor_x},#{cursor_y} alt=#{alternate_on} hist=#{history_size}"
-    )
-    (folder / f"{name}.meta").write_text(meta + "\n")
+    meta = pane.tmux("display-message", "-p", "-t", pane.pane,
+                     "#{pane_width}x#{pane_height} cursor=#{cursor_x},#{cursor_y} alt=#{alternate_on} "
+                     "hist=#{history_size}").stdout  # fmt: skip
+    (folder / f"{name}.meta").write_text(meta)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.claude_code import ClaudeCode
-from tests.e2e.mock_anthropic import MULTILINE_COUNT, TOOL_COMMAND
+from tests.e2e.mock_anthropic import TOOL_COMMAND, multiline_text
 from tests.helpers.fixtures import Sshd, agent_toml, run_cli, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -36,13 +36,6 @@ def cli(
     return call
 
 
-def multiline_reply(prompt: str) -> str:
-    from tests.e2e.mock_anthropic import FILLER
-
-    lines = [f"{i:02d}. mock line {i} of {MULTILINE_COUNT} - {FILLER}" for i in range(1, MULTILINE_COUNT + 1)]
-    return "\n".join([f"MOCK-REPLY: {prompt}", *lines, "MOCK-END"])
-
-
 def test_ask_returns_the_exact_reply(cli: Callable[..., tuple[int, str, str]]) -> None:
     code, out, err = cli("--json", "ask", "claude", "hello from the bridge")
     assert code == 0, err
@@ -58,7 +51,7 @@ def test_thirty_line_reply_exact(cli: Callable[..., tuple[int, str, str]]) -> No
     prompt = "please answer multiline"
     code, out, err = cli("ask", "claude", prompt, "--json")
     assert code == 0, err
-    assert json.loads(out)["reply"] == multiline_reply(prompt)
+    assert json.loads(out)["reply"] == multiline_text(prompt)
 
 
 def test_model_switch_to_sonnet_reaches_the_api(
@@ -73,6 +66,19 @@ def test_model_switch_to_sonnet_reaches_the_api(
     main = claude_code.mock.main_requests()
     assert "sonnet" in main[-1].model, [r.model for r in main]
     assert json.loads(out)["model"] == main[-1].model
+    # For this session only ("s" in Claude's menu): the user's default is not touched.
+    settings = claude_code.home / ".claude" / "settings.json"
+    assert "model" not in (json.loads(settings.read_text()) if settings.exists() else {})
+    assert "Set model to Sonnet 5 for this session only" in claude_code.capture()
+    # Already on it: the menu says so (✔), nothing is switched and no confirmation is added.
+    code, out, err = cli("--json", "model", "claude", "sonnet")
+    assert code == 0 and json.loads(out)["model"] == "Sonnet", err
+    assert claude_code.capture().count("Set model to") == 1
+    assert claude_code.wait_idle()
+    # --save: Claude's own Enter, which saves it as the default for new sessions.
+    code, out, err = cli("--json", "model", "claude", "haiku", "--save")
+    assert code == 0, err
+    assert "haiku" in json.loads(settings.read_text())["model"]
 
 
 def test_ask_with_model_flag_switches_first(

@@ -8,6 +8,7 @@ import pytest
 
 from bridge.profiles import load_profile
 from bridge.reading import find_input_box, input_text, read_menu, read_permission
+from bridge.reading.match import last_hit
 from tests.unit.recorded import CLAUDE, CODEX, DEMO, SHELL, load
 
 CLAUDE_MODELS = ["Default (recommended)", "Opus", "Sonnet", "Sonnet 5 (1M context)", "Haiku"]
@@ -51,6 +52,23 @@ def test_claude_model_confirmed_line() -> None:
     snap = load(CLAUDE, "08-model-selected")
     found = [m for line in snap.lines if (m := profile.model.confirmed.search(line))]
     assert [m.group("model") for m in found] == ["Sonnet 5"]
+    # After "s" (this session only) the line says so; the model name stays clean.
+    session = load(CLAUDE, "08c-model-set-session-only")
+    found = [m for line in session.lines if (m := profile.model.confirmed.search(line))]
+    assert [m.group("model") for m in found] == ["Sonnet 5"]
+
+
+def test_claude_shows_its_model_in_the_header() -> None:
+    """Where the profile says the model in use shows: a switch to exactly it is skipped."""
+    from bridge.reading.match import last_hit
+
+    current = load_profile("claude-code").model.current  # type: ignore[union-attr]
+    assert current is not None
+    shown = {"01-idle-at-start": "Opus 4.8 (1M context)", "08c-model-set-session-only": "Sonnet 5"}
+    for name, model in shown.items():
+        hit = last_hit(load(CLAUDE, name), current)
+        assert hit is not None and hit.group("model") == model
+    assert last_hit(load(CLAUDE, "09-permission-prompt"), current) is None  # scrolled away
 
 
 @pytest.mark.parametrize(("name", "highlighted"), [("06-model-menu-open", 0), ("07-model-menu-down1", 1)])
@@ -64,6 +82,35 @@ def test_codex_model_menu(name: str, highlighted: int) -> None:
     assert menu.items[0].description == "Latest workhorse model for coding and everyday work."
 
 
+def test_codex_model_menu_marks_the_current_model() -> None:
+    """06c: "› 4. GPT-6-Luna (current)": the label is the model's name, the row the current one."""
+    menu = read_menu(load(CODEX, "06c-model-menu-current-luna"), load_profile("codex"))
+    assert menu is not None
+    assert [item.label for item in menu.items] == CODEX_MODELS
+    assert [item.current for item in menu.items] == [i == 3 for i in range(len(CODEX_MODELS))]
+    assert menu.highlighted == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "model"),
+    [("01-idle-at-start", "gpt-5-codex"), ("08-model-selected", "GPT-6-Astra"),
+     ("17b-resume-by-id-idle", "GPT-6-Luna"), ("09-permission-prompt", None)],
+)  # fmt: skip
+def test_codex_status_row_names_the_current_model(name: str, model: str | None) -> None:
+    profile = load_profile("codex")
+    assert profile.model is not None and profile.model.current is not None
+    found = last_hit(load(CODEX, name), profile.model.current)
+    assert (found.group("model") if found else None) == model
+
+
+def test_codex_effort_menu_opens_on_the_models_default() -> None:
+    menu = read_menu(load(CODEX, "08b-model-effort-menu-luna"), load_profile("codex"))
+    assert menu is not None
+    assert menu.title == "Select Reasoning Level for GPT-6-Luna"
+    assert [i.label for i in menu.items][:2] == ["Low", "Medium (default)"]
+    assert menu.highlighted == 1
+
+
 def test_codex_effort_menu_and_confirmation() -> None:
     profile = load_profile("codex")
     assert profile.model is not None
@@ -75,6 +122,9 @@ def test_codex_effort_menu_and_confirmation() -> None:
     assert labels == ["Low (default)", "Medium", "High", "Extra high", "More reasoning…"]
     assert menu.highlighted == 0
     rows = load(CODEX, "08-model-selected").lines
+    done = [m for line in rows if (m := profile.model.confirmed.search(line))]
+    assert [(m.group("model"), m.group("effort")) for m in done] == [("gpt-6-astra", "low")]
+    rows = load(CODEX, "08c-model-selected-session-only").lines  # after "s": "… for this session only"
     done = [m for line in rows if (m := profile.model.confirmed.search(line))]
     assert [(m.group("model"), m.group("effort")) for m in done] == [("gpt-6-astra", "low")]
 

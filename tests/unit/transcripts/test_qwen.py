@@ -19,7 +19,7 @@ from bridge.transcripts import TranscriptReply, reader_for
 from bridge.transcripts.base import json_lines, project_slug
 from bridge.transcripts.qwen import QwenTranscripts, reply_after, usage
 from bridge.transport.local import LocalTransport
-from tests.e2e.mock_openai_chat import multiline_text
+from tests.e2e.mock_anthropic import multiline_text
 
 SESSION = (Path(__file__).parent / "qwen-code-0.15.10" / "session.jsonl").read_text()
 SESSION_ID = "c5466058-7ebf-4bcb-a486-bc2652adaf51"

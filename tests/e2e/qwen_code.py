@@ -34,8 +34,12 @@ def install_qwen_code() -> Path:
 
 
 def write_settings(home: Path, base_url: str) -> Path:
-    """``$HOME/.qwen/settings.json``: OpenAI auth against the mock, no update checks, no
-    telemetry, no background memory extraction (one model call per turn), two models."""
+    """``$HOME/.qwen/settings.json``: OpenAI auth against the mock, two models, no background
+    memory extraction (one model call per turn), and nothing that leaves the machine: without
+    ``general.enableAutoUpdate = false`` Qwen asks registry.npmjs.org for updates (the shared
+    README's ``disableAutoUpdate`` is an old name it migrates), without
+    ``privacy.usageStatisticsEnabled = false`` it sends usage statistics to an Alibaba Cloud RUM
+    endpoint (``telemetry.enabled = false`` does not stop that)."""
     providers = [
         {"id": model, "name": name, "baseUrl": base_url, "envKey": "OPENAI_API_KEY",
          "description": f"The mock's {'coder' if model == MODELS[0] else 'bigger'} model"}
@@ -43,7 +47,8 @@ def write_settings(home: Path, base_url: str) -> Path:
     ]  # fmt: skip
     settings = {
         "security": {"auth": {"selectedType": "openai"}},
-        "general": {"disableAutoUpdate": True},
+        "general": {"enableAutoUpdate": False},
+        "privacy": {"usageStatisticsEnabled": False},
         "telemetry": {"enabled": False},
         "memory": {"enableManagedAutoMemory": False},
         "model": {"name": MODELS[0]},

@@ -12,10 +12,12 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from bridge.transcripts.qwen import usage
+from tests.e2e.connects import connections, remote, require_strace, traced
 from tests.e2e.mock_anthropic import TOOL_COMMAND, TOOL_INTRO, multiline_text
 from tests.e2e.mock_openai_chat import MODELS, MockOpenAIChat
 from tests.e2e.npm_cli import CliUnavailable
@@ -190,3 +192,28 @@ def test_token_usage_is_each_model_call_once(qwen: QwenCode) -> None:
     assert [(c.model, c.input, c.output) for c in calls] == [
         (r.model, r.usage["prompt_tokens"], r.usage["completion_tokens"]) for r in qwen.mock.chats()
     ]
+
+
+def test_qwen_stays_on_loopback(tmp_path: Path) -> None:
+    """Every connection Qwen (and the node child it relaunches itself as) opens goes to the mock,
+    until it has quit (with the shared README's ``disableAutoUpdate`` it asks registry.npmjs.org
+    for updates: caught here; see ``qwen_code.write_settings``)."""
+    require_strace()
+    log = tmp_path / "strace.txt"
+    with MockOpenAIChat() as mock:
+        other = launch_qwen_code(tmp_path / "run", mock, install_qwen_code(), start=False)
+        try:
+            other.start(traced(log, "qwen"))
+            other.pane.send_keys("hello there", literal=True)
+            time.sleep(0.3)
+            other.pane.send_keys("Enter")
+            other.pane.wait_for("MOCK-REPLY: hello there", 30)
+            time.sleep(3)  # the update check (if on) goes out within ~3 s of the start
+            other.pane.send_keys("/quit", literal=True)  # what it sends on the way out counts too
+            time.sleep(0.3)
+            other.pane.send_keys("Enter")
+            other.pane.wait_shell(30)
+        finally:
+            other.close()
+    assert any(port == str(mock.port) for port, _ in connections(log)), "the mock was never reached?"
+    assert remote(log) == set()

@@ -54,8 +54,8 @@ def cli(qwen: QwenCode, sshd: Sshd, tmp_path_factory: pytest.TempPathFactory) ->
         + agent_toml("qwen", "vps", "qwen:0.0", profile="qwen-code")
     )
 
-    def call(*args: str) -> tuple[int, str, str]:
-        result = run_cli("--config", str(registry), *args, timeout=180)
+    def call(*args: str, stdin: bytes | None = None) -> tuple[int, str, str]:
+        result = run_cli("--config", str(registry), *args, input=stdin, timeout=180)
         return result.returncode, result.stdout.decode(), result.stderr.decode()
 
     code, out, err = call("--json", "start", "qwen")
@@ -95,6 +95,17 @@ def test_thirty_line_reply_is_exact(cli: Cli) -> None:
     assert code == 0, err
     data = json.loads(out)
     assert data["reply"] == multiline_text(prompt) and data["source"] == "transcript"
+
+
+def test_a_long_pasted_prompt_arrives_whole(cli: Cli, qwen: QwenCode) -> None:
+    """Qwen shows a big paste as "[Pasted Content N chars]"; the model gets every line of it."""
+    lines = [f"line {i:03d}: context for the agent, with symbols <>&\"' $HOME `x`" for i in range(1, 201)]
+    prompt = "\n".join([*lines, "reply with a short answer please"])
+    code, out, err = cli("--json", "ask", "qwen", "-", stdin=prompt.encode())
+    assert code == 0, err
+    assert qwen.mock.turns()[-1].last_user_text == prompt
+    data = json.loads(out)
+    assert (data["reply"], data["source"]) == (f"MOCK-REPLY: {prompt}", "transcript")
 
 
 def test_a_slow_reply_is_waited_for(cli: Cli) -> None:

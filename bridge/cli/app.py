@@ -5,7 +5,8 @@ This module holds only the app; each command module (:mod:`bridge.cli.agents`, `
 
 It is the one place that runs an event loop (:func:`run_async`) and that turns errors into exit
 codes: 0 ok, 1 other failure, 2 usage/config, 3 host unreachable/auth/host key, 4 pane missing or
-agent not ready, 5 the agent asks for permission (each :class:`~bridge.errors.BridgeError` class
+agent not ready (nothing typed), 5 the agent asks for permission, 6 the prompt was delivered but
+no whole reply came back (each :class:`~bridge.errors.BridgeError` class
 carries its code). An error prints one line on stderr (and, with ``--json``, a JSON object on
 stdout). Heavy imports happen inside commands so that ``--help`` stays fast.
 """
@@ -30,15 +31,26 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-app = typer.Typer(
+def command_group(help: str, **settings: Any) -> typer.Typer:
+    """A typer app (the CLI or one of its command groups) with the CLI's help settings: -h, and
+    plain help text (click's: paragraphs wrapped whole, no ``<bool>`` after a flag) rather than
+    rich panels."""
+    return typer.Typer(
+        help=help,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        **settings,
+    )
+
+
+app = command_group(
+    "Drive terminal AI agents (Claude Code, Codex, ...) in tmux panes, here or on other "
+    "machines over SSH. Start with `agent-bridge demo`; then `agent-bridge init` writes a "
+    "registry file to list your agents in.",
     name="agent-bridge",
-    help="Drive terminal AI agents (Claude Code, Codex, ...) in tmux panes, here or on other "
-    "machines over SSH. Start with `agent-bridge demo`; configure agents in a registry file "
-    "(see hosts/*.toml).",
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
@@ -53,6 +65,14 @@ class Options:
 
 
 OPTS = Options()
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from bridge import __version__
+
+        print(f"agent-bridge {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -80,6 +100,10 @@ def _global(
             help="Run in this process instead of through the background broker that keeps SSH "
             "connections warm between calls (also: AGENT_BRIDGE_NO_BROKER=1).",
         ),
+    ] = False,
+    _version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
     ] = False,
 ) -> None:
     OPTS.config, OPTS.json, OPTS.verbose = config, json_out, verbose
@@ -110,11 +134,15 @@ def fail(error: BridgeError, as_json: bool = False) -> NoReturn:
 
 @contextlib.contextmanager
 def reported(as_json: bool = False) -> Iterator[None]:
-    """A :class:`BridgeError` raised inside ends the command through :func:`fail`."""
+    """A :class:`BridgeError` raised inside ends the command through :func:`fail`; Ctrl-C ends it
+    with exit 130 (here, not click's "Aborted!" with exit 1)."""
     try:
         yield
     except BridgeError as error:
         fail(error, as_json)
+    except KeyboardInterrupt:
+        print("agent-bridge: interrupted", file=sys.stderr)
+        raise typer.Exit(130) from None
 
 
 def leave(code: int) -> None:
@@ -152,6 +180,10 @@ def run_async(main: Callable[[], Coroutine[Any, Any, T]], *, as_json: bool = Fal
     import asyncio  # lazy, as every heavy import here: `agent-bridge --help` stays fast
     import signal
 
+    from bridge.evidence import HOOKS
+
+    if record_to_hub not in HOOKS:  # every Bridge this process makes: its records to the hub
+        HOOKS.append(record_to_hub)
     interrupted: list[bool] = []
 
     async def guarded() -> T:
@@ -177,6 +209,14 @@ def run_async(main: Callable[[], Coroutine[Any, Any, T]], *, as_json: bool = Fal
     if interrupted:
         raise KeyboardInterrupt
     return result
+
+
+def record_to_hub(bridge: Bridge) -> None:
+    """A Bridge of this process sends its records to the hub its registry names (if any)."""
+    if bridge.registry.model.hub.url or os.environ.get("AGENT_BRIDGE_HUB_URL"):
+        from bridge.hub.evidence import connect  # lazy: only for a registry with a [hub]
+
+        connect(bridge)
 
 
 def run(job: Callable[[Bridge], Awaitable[T]], *, as_json: bool = False) -> T:

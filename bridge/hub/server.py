@@ -25,9 +25,11 @@ from bridge.config.paths import runtime_dir
 from bridge.config.registry import Registry
 from bridge.errors import BridgeError, ConfigError
 from bridge.hub.events import EventLog
+from bridge.hub.evidence import local
 from bridge.hub.pager import DEFAULT_TEXT, Pager, Rules
 from bridge.hub.relay import Relay
 from bridge.hub.store.engine import Store, open_store
+from bridge.hub.supervisor import Supervisor
 from bridge.hub.waker import BridgeWaker
 from bridge.usage import AgentUsage, agent_usage
 
@@ -73,6 +75,8 @@ class Hub:
             for name, spec in registry.agents.items()
         }
         self.pager = Pager(store, self.events, self.relay, BridgeWaker(bridge), rules=rules, poll_s=poll_s)
+        self.supervisor = Supervisor(bridge, registry, self.events)
+        local(bridge, self.events)  # what the hub's own Bridge does goes straight into the log
         self.states: dict[str, dict[str, Any]] = {}  # agent -> {"state", "since", "seen"}
         self.usage: dict[str, AgentUsage] = {}  # agent -> tokens and model, from its transcript
         self.started = time.time()
@@ -80,7 +84,7 @@ class Hub:
     @classmethod
     async def open(cls, registry: Registry, store: str | None = None, **kwargs: Any) -> Hub:
         opened = await open_store(store if store is not None else registry.model.hub.store)
-        return cls(opened, registry, Bridge(registry), **kwargs)
+        return cls(opened, registry, Bridge(registry, hooks=False), **kwargs)
 
     async def close(self) -> None:
         with contextlib.suppress(BridgeError):
@@ -121,6 +125,13 @@ class Hub:
         if used is not None:
             self.usage[name] = used
 
+    async def _record(self, name: str, before: dict[str, Any] | None, state: str) -> None:
+        """A state change is remembered (since when) and is an event."""
+        if before is None or before["state"] != state:
+            self.states[name] = {"state": state, "since": time.time()}
+            await self.events.add("state", agent=name, actor="hub", state=state,
+                                  was=None if before is None else before["state"])  # fmt: skip
+
     async def watch_states(self, interval: float = 2.0, usage_s: float = 5.0) -> None:
         """Look at every agent's state every ``interval`` s (each change is an event); read an
         idle agent's tokens from its transcript when its screen changed since the last read (at
@@ -136,12 +147,12 @@ class Hub:
                     state, screen = obs.state.value, hash(obs.text)
                 except BridgeError as exc:
                     state = "unreachable" if exc.exit_code == 3 else "missing"
+                before = self.states.get(name)
+                if state == "dead" and (before is None or before["state"] != "dead"):
+                    await self._record(name, before, state)  # the crash, before the restart
+                state = await self.supervisor.seen(name, state)
             now = time.time()
-            before = self.states.get(name)
-            if before is None or before["state"] != state:
-                self.states[name] = {"state": state, "since": now}
-                await self.events.add("state", agent=name, actor="hub", state=state,
-                                      was=None if before is None else before["state"])  # fmt: skip
+            await self._record(name, self.states.get(name), state)
             last_screen, last_when = read.get(name, (None, 0.0))
             if state == "idle" and screen != last_screen and now - last_when >= usage_s:
                 read[name] = (screen, now)

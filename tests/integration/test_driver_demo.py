@@ -61,6 +61,40 @@ def test_ask_json_shape(cli: CLI) -> None:
     assert data["source"] == "screen" and data["state"] == "idle"
 
 
+def test_reply_reads_the_answer_after_a_timeout(cli: CLI, demo: tuple[str, Path]) -> None:
+    """`agent-bridge reply AGENT`: the reply an `ask` gave up waiting for, once the agent is done;
+    and the last reply again, without typing anything."""
+    code, _, err = cli("ask", "demo", "delay3 answer me later", "--timeout", "1.5")
+    assert code == 4 and "timed out after 1.5s waiting" in err, err  # the limit as given
+    code, _, err = cli("reply", "demo")
+    assert code == 4 and "busy, not idle" in err, "a reply still being written is not read"
+    wait_for(lambda: cli("state", "demo")[1].strip() == "idle", 20, 0.2)
+    code, out, err = cli("reply", "demo")
+    assert code == 0 and out == "MOCK-REPLY: delay3 answer me later\n", err
+    code, out, err = cli("reply", "demo", "--json")
+    data = json.loads(out)
+    assert data["reply"] == "MOCK-REPLY: delay3 answer me later" and data["source"] == "screen"
+    assert logged(demo[1]) == ["delay3 answer me later"], "reply types nothing"
+
+
+def test_messages_say_what_was_wanted(cli: CLI) -> None:
+    """#16: not "demo is idle, not idle" but what the command needed."""
+    code, _, err = cli("restart", "demo")
+    assert code == 4 and "demo is idle, not dead: cannot restart it" in err, err
+    code, _, err = cli("approve", "demo", "yes")
+    assert code == 4 and "demo is idle, not asking for permission" in err, err
+
+
+def test_ask_strip_controls_says_how_many(cli: CLI, demo: tuple[str, Path]) -> None:
+    """#16: `ask --strip-controls` says how many characters it dropped (as the README says)."""
+    code, out, err = cli("ask", "demo", "-", "--strip-controls", stdin=b"hel\x1blo\x03 there")
+    assert code == 0, err
+    assert out == "MOCK-REPLY: hello there\n" and "removed 2 control character(s)" in err
+    code, out, err = cli("--json", "ask", "demo", "-", "--strip-controls", stdin=b"a\x07b")
+    assert json.loads(out)["removed_controls"] == 1
+    assert logged(demo[1])[-1] == "ab"
+
+
 def test_multiline_reply_exact(cli: CLI) -> None:
     code, out, err = cli("ask", "demo", "give me multiline please")
     assert code == 0, err
@@ -129,12 +163,21 @@ def test_permissions_deny_answers_no_itself(cli: CLI) -> None:
     assert cli("state", "careful")[1].strip() == "idle"
 
 
-def test_timeout_returns_screen_and_exit_4(cli: CLI) -> None:
-    code, out, err = cli("--json", "ask", "demo", "delay5 slow one", "--timeout", "1")
-    assert code == 4
+def test_timeout_returns_screen_and_exit_4_before_typing_6_after(cli: CLI, demo: tuple[str, Path]) -> None:
+    """Too little time to see a prompt taken: nothing typed, exit 4. Typed, then out of time:
+    exit 6 (delivered), the last screen, within the timeout and a second."""
+    code, out, err = cli("--json", "ask", "demo", "delay5 too late", "--timeout", "1")
+    assert code == 4, err
+    assert json.loads(out)["delivered"] is False and "nothing was typed" in err
+    assert logged(demo[1]) == []
+    began = time.monotonic()
+    code, out, err = cli("--json", "ask", "demo", "delay5 slow one", "--timeout", "2.5")
+    assert code == 6, err
+    assert time.monotonic() - began < 2.5 + 1.5  # + the interpreter's start
     data = json.loads(out)
-    assert data["state"] == "busy" and "Thinking" in data["screen"]
+    assert data["state"] == "busy" and "Thinking" in data["screen"] and data["delivered"] is True
     assert "timed out" in err and "--timeout" in err
+    assert logged(demo[1]) == ["delay5 slow one"]
 
 
 def test_dead_agent_then_restart(cli: CLI, demo: tuple[str, Path], tmux_server: TmuxServer) -> None:
@@ -221,6 +264,29 @@ def test_demo_command_needs_no_config(tmp_path: Path) -> None:
         subprocess.run(["tmux", "-S", str(socket), "kill-server"], capture_output=True, timeout=10)
 
 
+def test_demo_left_on_a_question_is_answered_by_its_hint_then_replaced(tmp_path: Path) -> None:
+    """#16 item 4: the exit-5 hint works without a registry, and a demo left on a question does not
+    make the next run time out (it is replaced by a fresh demo agent)."""
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    env = {"XDG_RUNTIME_DIR": str(runtime), "AGENT_BRIDGE_CONFIG": str(tmp_path / "none.toml")}
+    socket = runtime / "agent-bridge" / "demo.sock"
+    try:
+        asked = run_cli("demo", "-p", "run ls", env=env, timeout=90)
+        assert asked.returncode == 5, asked.stderr
+        hint = asked.stderr.decode()
+        assert "agent-bridge demo --approve yes" in hint, hint
+        answered = run_cli("--json", "demo", "--approve", "yes", env=env, timeout=90)
+        assert answered.returncode == 0, answered.stderr
+        assert json.loads(answered.stdout)["state"] == "idle"
+        assert run_cli("demo", "-p", "run ls", env=env, timeout=90).returncode == 5
+        again = run_cli("--json", "demo", "-p", "What is 2+3?", env=env, timeout=90)
+        assert again.returncode == 0, again.stderr
+        assert json.loads(again.stdout)["reply"] == "5"
+    finally:
+        subprocess.run(["tmux", "-S", str(socket), "kill-server"], capture_output=True, timeout=10)
+
+
 def test_spinner_on_a_terminal_only(
     cli: CLI, tmux_server: TmuxServer, sshd: Sshd, make_registry: Callable[..., Path]
 ) -> None:
@@ -272,7 +338,8 @@ def test_completion_offers_agent_names(cli: CLI, sshd: Sshd, make_registry: Call
 def test_killed_mid_ask_is_detected_and_auto_restarted(
     cli: CLI, demo: tuple[str, Path], tmux_server: TmuxServer
 ) -> None:
-    """kill -9 while answering: exit 4 fast; restart = "auto" brings it back; nothing re-sent."""
+    """kill -9 while answering: exit 6 (delivered) fast; restart = "auto" brings it back; nothing
+    re-sent."""
     pane, log = demo
     result: list[tuple[int, str, str]] = []
     asker = threading.Thread(target=lambda: result.append(cli("--json", "ask", "phoenix", "delay8 doomed")))
@@ -288,8 +355,8 @@ def test_killed_mid_ask_is_detected_and_auto_restarted(
     os.kill(agent_pid, signal.SIGKILL)
     asker.join(60)
     code, out, err = result[0]
-    assert code == 4, err
-    assert json.loads(out)["state"] == "restarted"
+    assert code == 6, err  # not 4: the prompt had been delivered, a retry would ask twice
+    assert json.loads(out)["state"] == "restarted" and json.loads(out)["delivered"] is True
     # The fixture started the demo without a session id: the profile's resume_last runs.
     assert "restarted with `agent-bridge-demo`" in err and "NOT sent again" in err
     assert time.monotonic() - killed_at < 15, "dead is noticed within 2 s, then the restart"

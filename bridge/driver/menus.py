@@ -70,7 +70,11 @@ def _highlight_of_permission(obs: Observation, profile: Profile) -> int | None:
 async def move_to(
     eyes: Observer, index: int, highlighted: Callable[[Observation], int | None]
 ) -> Observation:
-    """Press Up/Down one key at a time until row ``index`` is highlighted, checking each move."""
+    """Press Up/Down one key at a time until row ``index`` is highlighted, checking each move.
+
+    After the last move, wait the profile's ``submit.gap_ms`` before returning: a list can draw
+    its new highlight before it is ready for Enter (Qwen Code 0.15.10 drops an Enter that comes
+    within a few milliseconds of the move, and its menu stays open)."""
     obs = await eyes.observe()
     current = highlighted(obs)
     if current is None:
@@ -87,6 +91,8 @@ async def move_to(
             2.0, what=f"the highlight to move to row {expected + 1}",
         )  # fmt: skip
         current = expected
+        if current == index:
+            await asyncio.sleep(eyes.profile.submit.gap_ms / 1000)
     return obs
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bridge.profiles import Profile, Selector
 from bridge.reading.match import tail
@@ -44,6 +44,10 @@ def _read_items(snap: Snapshot, selector: Selector, rows: Iterable[int]) -> list
     for row in rows:
         match = selector.item.search(snap.lines[row])
         if match is None:
+            if items and (more := _description(selector, snap.lines[row])):
+                last = items[-1]
+                items[-1] = replace(last, description=f"{last.description} {more}".strip())
+                continue
             if items and snap.lines[row].strip() and not snap.lines[row].startswith(" " * 4):
                 break  # the list ended (an indented row may be a wrapped description)
             continue
@@ -74,6 +78,14 @@ def _read_items(snap: Snapshot, selector: Selector, rows: Iterable[int]) -> list
             )
         )
     return items
+
+
+def _description(selector: Selector, line: str) -> str:
+    """The description text ``line`` holds if it is a description row, else ``""``."""
+    found = selector.description_row.search(line) if selector.description_row is not None else None
+    if found is None:
+        return ""
+    return (found.groupdict().get("description") or found.group(0)).strip()
 
 
 def _highlighted(items: list[MenuItem]) -> int | None:
@@ -115,7 +127,17 @@ class PermissionQuestion:
         return [item.label for item in self.options]
 
 
+def _unframe(lines: list[str]) -> list[str]:
+    """The rows of a box drawn with side borders (``│ text │``, Qwen Code's permission box)
+    without the borders; other rows as they are."""
+    body = [line.strip() for line in lines if line.strip()]
+    if not body or not all(len(line) > 1 and line[0] == line[-1] == "│" for line in body):
+        return lines
+    return [line.strip()[1:-1].rstrip() if line.strip() else "" for line in lines]
+
+
 def _dedent(lines: list[str]) -> str:
+    lines = _unframe(lines)
     while lines and not lines[0].strip():
         lines.pop(0)
     while lines and not lines[-1].strip():

@@ -181,9 +181,6 @@ async def switch_model(eyes: Observer, name: str, *, timeout: float, save: bool 
     # there are some (Codex's reasoning level), else the model menu itself (Claude's).
     final = spec.next_titles[-1] if spec.next_titles else None
     session = spec.session_key if spec.session_key and not save else select
-    # The highlight is on the row, as drawn; Claude Code's "s" acted on a row drawn a moment
-    # before (1 run in 4 switched to the model two rows up): let the menu settle first.
-    await asyncio.sleep(profile.submit.gap_ms / 1000)
     await eyes.handle.keys([session if final is None else select])
     done_re = spec.confirmed
     confirm_re = spec.confirm_title

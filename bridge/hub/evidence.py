@@ -14,7 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from bridge.errors import BridgeError, ConfigError
-from bridge.evidence import RECORDED, Recorder
+from bridge.evidence import RECORDED, REPORTED, Recorder
 from bridge.hub.models import Event, Identity
 
 if TYPE_CHECKING:
@@ -73,8 +73,9 @@ async def accept(events: EventLog, agents: set[str], who: Identity, body: dict[s
             raise ConfigError(f"a note is at most {MAX_NOTE} characters")
         about = who.agent or (agent if isinstance(agent, str) else None)
         return await events.add(NOTE, agent=about, actor=who.name, text=text, self_reported=True)
-    if kind not in RECORDED:
-        raise ConfigError(f"not an event a client records: {kind!r} (one of {', '.join(sorted(RECORDED))})")
+    if kind not in RECORDED | REPORTED:
+        known = ", ".join(sorted(RECORDED | REPORTED))
+        raise ConfigError(f"not an event a client records: {kind!r} (one of {known})")
     if agent is not None and agent not in agents:
         raise ConfigError(f"no agent {agent!r} in the hub's registry")
     if not isinstance(data, dict):

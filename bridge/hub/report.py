@@ -128,6 +128,9 @@ async def _attention(hub: Hub, seen: list[Event]) -> list[dict[str, Any]]:
     for event in seen:
         if event.kind == "ask" and event.data.get("outcome") == "timeout":
             found.append({"agent": event.agent, "kind": "timeout", "detail": event.data.get("detail")})
+        elif event.kind == "task" and event.data.get("outcome") == "failed":  # a swarm's task, given up
+            detail = f"task {event.data.get('task')!r} of {event.data.get('plan')}: {event.data.get('reason')}"
+            found.append({"agent": event.agent, "kind": "task-failed", "detail": detail})
     old = time.time() - UNREAD_S
     query = (
         sa.select(messages.c.recipient, sa.func.count(), sa.func.min(messages.c.created_at))

@@ -129,7 +129,8 @@ async def _attention(hub: Hub, seen: list[Event]) -> list[dict[str, Any]]:
         if event.kind == "ask" and event.data.get("outcome") == "timeout":
             found.append({"agent": event.agent, "kind": "timeout", "detail": event.data.get("detail")})
         elif event.kind == "task" and event.data.get("outcome") == "failed":  # a swarm's task, given up
-            detail = f"task {event.data.get('task')!r} of {event.data.get('plan')}: {event.data.get('reason')}"
+            data = event.data
+            detail = f"task {data.get('task')!r} of {data.get('plan')}: {data.get('reason')}"
             found.append({"agent": event.agent, "kind": "task-failed", "detail": detail})
     old = time.time() - UNREAD_S
     query = (

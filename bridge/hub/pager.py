@@ -30,17 +30,17 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bridge.errors import AgentNotReadyError, BridgeError
+from bridge.hub import wakebook as book
 from bridge.hub.events import EventLog
 from bridge.hub.relay import Relay
 from bridge.hub.store.engine import Store
-from bridge.hub.store.schema import messages, threads, wake_leases, wakes
+from bridge.hub.store.schema import messages, threads, wakes
+from bridge.hub.wakebook import Batch, queued_query
 
 log = logging.getLogger("bridge.hub.pager")
 
@@ -51,8 +51,6 @@ DEFAULT_TEXT = (
 )
 LEASE_S = 60.0
 SWEEP_S = 30.0  # a full look at the store for queued agents (the loop otherwise follows new messages)
-HOUR = 3600.0
-SENDERS = 5  # senders a wake line names at most (the newest)
 Seen = Literal["pending", "submitted", "absent"]
 
 
@@ -72,14 +70,14 @@ class Waker(Protocol):
 
 
 @dataclass(frozen=True)
-class Batch:
-    """An agent's queued messages, summed up: how many, the newest id, who (the newest few
-    senders, oldest first) and the newest subject."""
+class Claim:
+    """A wake claimed (lease taken, wake row written): the line to type carries its nonce."""
 
-    count: int
-    newest: int
-    senders: list[str]
-    subject: str
+    agent: str
+    fence: int
+    wake_id: int
+    nonce: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -102,6 +100,7 @@ class Pager:
         self.lease_s = lease_s
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.why: dict[str, str] = {}  # agent -> why its queued messages wait
+        self.remote: set[str] = set()  # agents whose host runs its own pager (`hub pager`)
         self._held: dict[str, int] = {}  # agent -> newest message id a budget hold was logged for
         relay.waiting = self.why.get
 
@@ -158,41 +157,18 @@ class Pager:
         """Agents with unread messages in open threads that no wake announced yet, and no unread
         message that one did (one wake per unread batch)."""
         async with self.store.begin() as conn:
-            found = (await conn.execute(self._queued())).all()
+            found = (await conn.execute(queued_query())).all()
         return sorted(r[0] for r in found if r[0] in self.relay.agents)
-
-    @staticmethod
-    def _queued(only: str | None = None) -> sa.Select[Any]:
-        announced = sa.select(messages.c.recipient).where(
-            messages.c.read_at.is_(None), messages.c.woken_at.is_not(None)
-        )
-        query = (
-            sa.select(messages.c.recipient)
-            .distinct()
-            .join(threads, threads.c.id == messages.c.thread_id)
-            .where(
-                messages.c.read_at.is_(None),
-                messages.c.woken_at.is_(None),
-                threads.c.closed_at.is_(None),
-                messages.c.recipient.not_in(announced),
-            )
-        )
-        return query if only is None else query.where(messages.c.recipient == only)
 
     # -- one wake ---------------------------------------------------------------------------
 
     async def try_wake(self, agent: str) -> str | None:
-        batch = await self._batch(agent)
-        if batch is None:
-            self.why.pop(agent, None)
-            return None
-        rule = self.rule(agent)
-        if await self._used(agent) >= rule.budget:
-            self.why[agent] = f"wake budget used up ({rule.budget}/h)"
-            if self._held.get(agent) != batch.newest:
-                self._held[agent] = batch.newest
-                await self.events.add("wake-held", agent=agent, reason=self.why[agent], messages=batch.count)
-            return "held"
+        if agent in self.remote:  # its host's own pager wakes it (`agent-bridge hub pager`)
+            self.why[agent] = "waiting for its host's pager (agent-bridge hub pager)"
+            return "remote"
+        batch = await self.due(agent)
+        if not isinstance(batch, Batch):
+            return None if batch == "nothing" else batch
         try:
             state = await self.waker.state(agent)
         except BridgeError as exc:
@@ -201,6 +177,34 @@ class Pager:
         if state != "idle":
             self.why[agent] = f"recipient {state}"
             return "not-idle"
+        claimed = await self.claim(agent, batch)
+        if isinstance(claimed, str) or claimed is None:
+            return claimed
+        try:
+            await self.waker.type_line(agent, claimed.text)
+        except BridgeError as exc:
+            return await self.typed(agent, claimed, exc)
+        return await self.typed(agent, claimed, None)
+
+    async def due(self, agent: str) -> Batch | str:
+        """The agent's batch to announce, if it has one and budget left; else why not
+        (``"nothing"``: no batch; ``"held"``: the hourly budget is used up)."""
+        batch = await self._batch(agent)
+        if batch is None:
+            self.why.pop(agent, None)
+            return "nothing"
+        rule = self.rule(agent)
+        if await self._used(agent) >= rule.budget:
+            self.why[agent] = f"wake budget used up ({rule.budget}/h)"
+            if self._held.get(agent) != batch.newest:
+                self._held[agent] = batch.newest
+                await self.events.add("wake-held", agent=agent, reason=self.why[agent], messages=batch.count)
+            return "held"
+        return batch
+
+    async def claim(self, agent: str, batch: Batch) -> Claim | str | None:
+        """Take the agent's wake lease and write its wake row (one transaction); the line to
+        type. A string says why not (``"leased"``), ``None``: another pager woke it already."""
         nonce = secrets.token_hex(4)
         claimed = await self._claim(agent, nonce)
         if claimed == "leased":
@@ -208,20 +212,21 @@ class Pager:
             return "leased"
         if claimed == "done":  # another pager woke it before we held the lease
             return None
-        fence, wake_id = claimed
         batch = await self._batch(agent) or batch  # what arrived meanwhile is announced too
-        text = self._text(agent, rule, batch) + f" [wake {nonce}]"
-        try:
-            await self.waker.type_line(agent, text)
-        except AgentNotReadyError as exc:
-            self.why[agent] = f"recipient {exc.state or 'not idle'}"
-            await self._end(agent, fence, wake_id, "not-idle", str(exc))
+        text = self._text(agent, self.rule(agent), batch) + f" [wake {nonce}]"
+        return Claim(agent, claimed[0], claimed[1], nonce, text)
+
+    async def typed(self, agent: str, claim: Claim, error: BridgeError | None) -> str:
+        """Record how typing the claimed wake went (``error``: why it was not typed)."""
+        if isinstance(error, AgentNotReadyError):
+            self.why[agent] = f"recipient {error.state or 'not idle'}"
+            await self._end(agent, claim.fence, claim.wake_id, "not-idle", str(error))
             return "not-idle"
-        except BridgeError as exc:
-            self.why[agent] = f"the wake failed: {exc}"
-            await self._end(agent, fence, wake_id, "failed", str(exc))
+        if error is not None:
+            self.why[agent] = f"the wake failed: {error}"
+            await self._end(agent, claim.fence, claim.wake_id, "failed", str(error))
             return "failed"
-        await self._end(agent, fence, wake_id, "typed", None, woke=True)
+        await self._end(agent, claim.fence, claim.wake_id, "typed", None, woke=True)
         self.why.pop(agent, None)
         return "typed"
 
@@ -248,80 +253,13 @@ class Pager:
     # -- the store's part -------------------------------------------------------------------
 
     async def _batch(self, agent: str) -> Batch | None:
-        """The agent's queued batch, summed up in the store (count, newest id) with its newest
-        few senders and subject: a look costs the same with 5 or 5,000 messages waiting."""
-        queued = sa.and_(
-            messages.c.recipient == agent,
-            messages.c.read_at.is_(None),
-            messages.c.woken_at.is_(None),
-            threads.c.closed_at.is_(None),
-        )
-        joined = messages.join(threads, threads.c.id == messages.c.thread_id)
-        async with self.store.begin() as conn:
-            count, newest = (
-                await conn.execute(
-                    sa.select(sa.func.count(), sa.func.max(messages.c.id)).select_from(joined).where(queued)
-                )
-            ).one()
-            if not count:
-                return None
-            rows = (
-                await conn.execute(
-                    sa.select(messages.c.sender, messages.c.subject)
-                    .select_from(joined)
-                    .where(queued)
-                    .order_by(messages.c.id.desc())
-                    .limit(SENDERS)
-                )
-            ).all()
-        senders = list(dict.fromkeys(str(r.sender) for r in reversed(rows)))
-        return Batch(int(count), int(newest), senders, str(rows[0].subject))
+        return await book.batch(self.store, agent)
 
     async def _used(self, agent: str) -> int:
-        query = sa.select(sa.func.count()).where(
-            wakes.c.agent == agent,
-            wakes.c.started_at >= time.time() - HOUR,
-            wakes.c.outcome.in_(("typed", "recovered")),
-        )
-        async with self.store.begin() as conn:
-            return int((await conn.execute(query)).scalar() or 0)
+        return await book.used(self.store, agent)
 
     async def _claim(self, agent: str, nonce: str) -> tuple[int, int] | Literal["leased", "done"]:
-        """In ONE transaction: take the agent's wake lease (free or expired: a new fencing token),
-        check that its batch is still unannounced, and write the wake row; (fence, wake id).
-
-        A pager that dies anywhere leaves nothing, or the lease together with its wake row, which
-        :meth:`recover` settles: never a lease that blocks the next hub until it expires.
-        """
-        now = time.time()
-        try:
-            async with self.store.begin() as conn:
-                taken = await conn.execute(
-                    wake_leases.update()
-                    .where(wake_leases.c.agent == agent, wake_leases.c.expires_at < now)
-                    .values(fence=wake_leases.c.fence + 1, holder=self.holder, expires_at=now + self.lease_s)
-                )
-                if taken.rowcount == 0:
-                    exists = (
-                        await conn.execute(sa.select(wake_leases.c.fence).where(wake_leases.c.agent == agent))
-                    ).first()
-                    if exists is not None:
-                        return "leased"  # held by someone else
-                    await conn.execute(
-                        wake_leases.insert().values(
-                            agent=agent, fence=1, holder=self.holder, expires_at=now + self.lease_s
-                        )
-                    )
-                fence = await _fence(conn, agent)
-                if fence is None or not (await conn.execute(self._queued(agent))).first():
-                    raise _Nothing
-                row = wakes.insert().values(agent=agent, fence=fence, nonce=nonce, started_at=now)
-                wake_id = int((await conn.execute(row)).inserted_primary_key[0])  # type: ignore[index]
-                return fence, wake_id
-        except _Nothing:
-            return "done"  # rolled back: the lease is as it was
-        except IntegrityError:
-            return "leased"  # another pager inserted it first
+        return await book.claim(self.store, agent, nonce, holder=self.holder, lease_s=self.lease_s)
 
     async def _end(
         self, agent: str, fence: int, wake_id: int, outcome: str, detail: str | None, *,
@@ -330,7 +268,7 @@ class Pager:
         """Record a wake's outcome; mark its batch woken; let the lease go (only our own)."""
         now = time.time()
         async with self.store.begin() as conn:
-            current = await _fence(conn, agent)
+            current = await book.fence_of(conn, agent)
             if own_fence and current != fence:
                 outcome, detail = "fenced-out", f"the lease passed to another pager (fence {current})"
             if woke:
@@ -348,7 +286,7 @@ class Pager:
                 .where(wakes.c.id == wake_id)
                 .values(ended_at=now, outcome=outcome, detail=detail)
             )
-            await _let_go(conn, agent, fence)
+            await book.let_go(conn, agent, fence)
         await self.events.add(
             "wake", agent=agent, actor="pager", outcome=outcome, wake=wake_id, detail=detail
         )
@@ -359,20 +297,3 @@ class Pager:
         subject = "".join(ch for ch in batch.subject if ch.isprintable())[:80]
         line = rule.text.format(agent=agent, count=batch.count, senders=senders, subject=repr(subject))
         return " ".join(line.split())  # one line, whatever the template or subject held
-
-
-class _Nothing(Exception):
-    """Nothing to wake after all: roll the claim back."""
-
-
-async def _let_go(conn: AsyncConnection, agent: str, fence: int) -> None:
-    await conn.execute(
-        wake_leases.update()
-        .where(wake_leases.c.agent == agent, wake_leases.c.fence == fence)
-        .values(expires_at=0.0)
-    )
-
-
-async def _fence(conn: AsyncConnection, agent: str) -> int | None:
-    value = (await conn.execute(sa.select(wake_leases.c.fence).where(wake_leases.c.agent == agent))).scalar()
-    return None if value is None else int(value)

@@ -67,8 +67,11 @@ def serve(
                 if as_json or OPTS.json:
                     print(json.dumps({"serving": url, "store": hub.store.label}), flush=True)
                 else:
-                    print(f"agent-bridge hub: serving {url} (store: {hub.store.label}); Ctrl-C stops it",
-                          file=sys.stderr, flush=True)  # fmt: skip
+                    print(
+                        f"agent-bridge hub: serving {url} (store: {hub.store.label}); Ctrl-C stops it",
+                        file=sys.stderr,
+                        flush=True,
+                    )
 
             await hub.serve(address, ready=ready)
         finally:
@@ -78,6 +81,50 @@ def serve(
         run_async(main, as_json=as_json)
     except KeyboardInterrupt:
         print("agent-bridge hub: stopped", file=sys.stderr)
+
+
+@hub_app.command("pager")
+def pager(
+    agents: Annotated[
+        str | None,
+        typer.Option(
+            "--agents",
+            help="Comma-separated agents to wake (default: every agent on a local host).",
+            show_default=False,
+        ),
+    ] = None,
+    poll: Annotated[float, typer.Option("--poll", min=0.1, help="Seconds between looks.")] = 1.0,
+    hub: Annotated[
+        str | None, typer.Option("--hub", help="The hub's URL (default: [hub] url).", show_default=False)
+    ] = None,
+) -> None:
+    """Wake this host's agents for a hub that cannot reach them (a laptop behind NAT): the hub
+    keeps the rules and composes each line, this process types it into an idle pane. Mark the host
+    `wake = "host"` in the hub's registry. Needs an admin token; runs until Ctrl-C."""
+    from bridge.api import Bridge  # lazy: `agent-bridge --help` stays fast
+    from bridge.hub.client import HubClient
+    from bridge.hub.remote import RemotePager
+    from bridge.hub.waker import BridgeWaker
+
+    async def main() -> None:
+        bridge = Bridge.from_config(OPTS.config)
+        names = [a for a in (agents or "").split(",") if a] or [
+            name for name, spec in bridge.registry.agents.items() if bridge.registry.host(spec.host).local
+        ]
+        for name in names:
+            bridge.registry.agent(name)  # an unknown name fails here, before the loop
+        async with bridge, HubClient.configured(bridge.registry.model.hub, url=hub) as client:
+            print(
+                f"agent-bridge hub pager: waking {', '.join(names)} for {client.url}; Ctrl-C stops it",
+                file=sys.stderr,
+                flush=True,
+            )
+            await RemotePager(client, BridgeWaker(bridge), names, poll_s=poll).run()
+
+    try:
+        run_async(main)
+    except KeyboardInterrupt:
+        print("agent-bridge hub pager: stopped", file=sys.stderr)
 
 
 @hub_app.command("token")

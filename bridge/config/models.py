@@ -49,6 +49,11 @@ class HostSpec(_Model):
     known_hosts: str | None = None
     host_key_policy: Literal["strict", "accept-new"] = "strict"
     tmux_socket: str | None = Field(default=None, description="tmux -S on that host")
+    wake: Literal["hub", "host"] = Field(
+        default="hub",
+        description="who types the hub's wake lines into this host's panes: the hub (over SSH), or "
+        "`agent-bridge hub pager` running on the host (a laptop the hub cannot reach)",
+    )
     connect_timeout: float = Field(default=10.0, gt=0, le=300)
     keepalive_interval: float = Field(default=15.0, ge=0, le=3600)
 

@@ -37,6 +37,7 @@ from bridge.errors import BridgeError, ConfigError, TokenError
 from bridge.hub import tokens
 from bridge.hub.evidence import accept
 from bridge.hub.models import Identity
+from bridge.hub.pager_routes import pager_routes
 from bridge.hub.report import build_report
 
 if TYPE_CHECKING:
@@ -285,6 +286,7 @@ def build_app(hub: Hub, *, local_admin: bool = False) -> Starlette:
         Route("/api/events", endpoint(events)),
         Route("/api/events", endpoint(record), methods=["POST"]),
         Route("/api/report", endpoint(report_of)),
+        *pager_routes(hub, admin, body, endpoint),
         Route("/api/tokens", endpoint(mint), methods=["POST"]),
         Route("/api/stream", stream),
     ]

@@ -30,7 +30,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import sqlalchemy as sa
 
@@ -231,24 +231,37 @@ class Pager:
         return "typed"
 
     async def recover(self) -> list[tuple[str, str]]:
-        """Settle wakes a dead pager left unfinished (see the module docstring)."""
+        """Settle wakes a dead pager left unfinished (see the module docstring); those of agents
+        a host's own pager wakes are its to settle."""
+        settled = []
+        for row in await self.open_wakes():
+            if row["agent"] in self.remote:
+                continue
+            try:
+                seen = await self.waker.shows(row["agent"], f"[wake {row['nonce']}]")
+                if seen == "pending":  # typed, but the pager died before it pressed Enter
+                    await self.waker.submit(row["agent"])
+            except BridgeError as exc:
+                log.warning("pager: cannot check wake %s of %s: %s", row["wake_id"], row["agent"], exc)
+                continue
+            settled.append((row["agent"], await self.settle(row, seen)))
+        return settled
+
+    async def open_wakes(self, agents: set[str] | None = None) -> list[dict[str, Any]]:
+        """Wakes started and never ended (a pager died), of ``agents`` (all when ``None``)."""
         async with self.store.begin() as conn:
             rows = (await conn.execute(sa.select(wakes).where(wakes.c.ended_at.is_(None)))).all()
-        settled = []
-        for row in rows:
-            try:
-                seen = await self.waker.shows(row.agent, f"[wake {row.nonce}]")
-                if seen == "pending":  # typed, but the pager died before it pressed Enter
-                    await self.waker.submit(row.agent)
-            except BridgeError as exc:
-                log.warning("pager: cannot check wake %s of %s: %s", row.id, row.agent, exc)
-                continue
-            typed = seen != "absent"
-            outcome = "recovered" if typed else "lost"
-            await self._end(row.agent, row.fence, row.id, outcome, "settled after a restart", woke=typed,
-                            before=row.started_at, own_fence=False)  # fmt: skip
-            settled.append((row.agent, outcome))
-        return settled
+        wanted = [r for r in rows if agents is None or r.agent in agents]
+        return [{"agent": r.agent, "wake_id": r.id, "fence": r.fence, "nonce": r.nonce,
+                 "started_at": r.started_at} for r in wanted]  # fmt: skip
+
+    async def settle(self, row: dict[str, Any], seen: Seen) -> str:
+        """End an unfinished wake by what its pane shows of its nonce: there, it happened."""
+        typed = seen != "absent"
+        outcome = "recovered" if typed else "lost"
+        await self._end(row["agent"], row["fence"], row["wake_id"], outcome, "settled after a restart",
+                        woke=typed, before=row["started_at"], own_fence=False)  # fmt: skip
+        return outcome
 
     # -- the store's part -------------------------------------------------------------------
 

@@ -76,6 +76,8 @@ class Hub:
             for name, spec in registry.agents.items()
         }
         self.pager = Pager(store, self.events, self.relay, BridgeWaker(bridge), rules=rules, poll_s=poll_s)
+        self.pager.remote = {name for name, spec in registry.agents.items()
+                             if registry.host(spec.host).wake == "host"}  # fmt: skip
         self.supervisor = Supervisor(bridge, registry, self.events)
         keep_locally(bridge, self.events)  # what the hub's own Bridge does goes straight into the log
         self.scheduler = Scheduler(self)

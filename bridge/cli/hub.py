@@ -97,6 +97,7 @@ def pager(
     hub: Annotated[
         str | None, typer.Option("--hub", help="The hub's URL (default: [hub] url).", show_default=False)
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Wake this host's agents for a hub that cannot reach them (a laptop behind NAT): the hub
     keeps the rules and composes each line, this process types it into an idle pane. Mark the host
@@ -114,11 +115,11 @@ def pager(
         for name in names:
             bridge.registry.agent(name)  # an unknown name fails here, before the loop
         async with bridge, HubClient.configured(bridge.registry.model.hub, url=hub) as client:
-            print(
-                f"agent-bridge hub pager: waking {', '.join(names)} for {client.url}; Ctrl-C stops it",
-                file=sys.stderr,
-                flush=True,
-            )
+            if as_json or OPTS.json:  # where it wakes for whom, as one JSON line
+                print(json.dumps({"waking": names, "hub": client.url}), flush=True)
+            else:
+                print(f"agent-bridge hub pager: waking {', '.join(names)} for {client.url}; "
+                      "Ctrl-C stops it", file=sys.stderr, flush=True)  # fmt: skip
             await RemotePager(client, BridgeWaker(bridge), names, poll_s=poll).run()
 
     try:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from bridge.cli.app import OPTS, app, emit, leave, run
-from bridge.cli.output import first_failure
+from bridge.cli.output import first_failure, note
 from bridge.cli.params import JsonOpt
 
 Names = Annotated[
@@ -56,22 +56,41 @@ def up_lines(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def status_lines(rows: Sequence[dict[str, Any]]) -> str:
-    table = [["agent", "host", "target", "state", "model", "session", "uptime", "tokens today"]]
+    head = ["agent", "host", "target", "state", "model", "session", "uptime", "restarts", "last activity"]
+    table = [[*head, "tokens today"]]
+    now = time.time()
     for row in rows:
         session = row.get("session_id") or "—"
-        table.append(
-            [
-                row["agent"],
-                row["host"],
-                row["target"],
-                row["state"],
-                row.get("model") or "—",
-                session[:8] if len(session) > 8 else session,
-                _age(row.get("uptime_s")),
-                _tokens(row.get("tokens")),
-            ]
-        )
+        restarts, last = row.get("restarts"), row.get("last_activity")
+        table.append([
+            row["agent"], row["host"], row["target"], row["state"], row.get("model") or "—",
+            session[:8] if len(session) > 8 else session, _age(row.get("uptime_s")),
+            "—" if restarts is None else str(restarts),
+            "—" if last is None else _age(int(now - last)) + " ago", _tokens(row.get("tokens")),
+        ])  # fmt: skip
     return _columns(table)
+
+
+async def _with_hub(bridge: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Restarts (last 24 h), last activity and ``failed`` from the registry's hub, if it has one."""
+    spec = bridge.registry.model.hub
+    if not (spec.url or spec.store or spec.listen):
+        return rows
+    from bridge.errors import BridgeError
+    from bridge.hub.client import HubClient
+
+    try:
+        async with HubClient.configured(spec) as client:
+            seen = {row["agent"]: row for row in await client.agents()}
+    except BridgeError as exc:
+        note(f"status without the hub's restarts and activity: {exc}")
+        return rows
+    for row in rows:
+        hub_row = seen.get(row["agent"], {})
+        row.update(restarts=hub_row.get("restarts"), last_activity=hub_row.get("last_activity"))
+        if hub_row.get("state") == "failed":
+            row["state"] = "failed"
+    return rows
 
 
 @app.command()
@@ -125,7 +144,10 @@ def status(
 ) -> None:
     """One table of the fleet: agent, host, target, state, model, session, uptime and tokens today
     (from each agent's own transcript, where its CLI keeps one)."""
-    from bridge.fleet import status as look
+    from bridge.fleet import status as fleet_status
+
+    async def look(bridge: Any, names: list[str]) -> list[dict[str, Any]]:
+        return await _with_hub(bridge, await fleet_status(bridge, names))
 
     if not watch or as_json or OPTS.json:
         rows = run(lambda bridge: look(bridge, names or []), as_json=as_json)

@@ -81,6 +81,19 @@ class EventLog:
         ]
         return found[::-1] if newest else found
 
+    async def count(self, kind: str, *, since: float, outcome: str | None = None) -> dict[str, int]:
+        """Events of ``kind`` per agent since ``since`` (with that ``outcome`` when given)."""
+        query = (
+            sa.select(events.c.agent, events.c.data)
+            .where(events.c.kind == kind, events.c.at >= since, events.c.agent.is_not(None))
+        )
+        counts: dict[str, int] = {}
+        async with self.store.begin() as conn:
+            for agent, data in (await conn.execute(query)).all():
+                if outcome is None or json.loads(data).get("outcome") == outcome:
+                    counts[agent] = counts.get(agent, 0) + 1
+        return counts
+
     async def latest_id(self) -> int:
         async with self.store.begin() as conn:
             value = (await conn.execute(sa.select(sa.func.max(events.c.id)))).scalar()

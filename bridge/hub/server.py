@@ -99,6 +99,7 @@ class Hub:
 
     async def agents(self) -> list[dict[str, Any]]:
         unread = await self.relay.unread()
+        restarts = await self.events.count("restart", since=time.time() - 86400, outcome="ok")
         rows = []
         for name, spec in self.registry.agents.items():
             seen = self.states.get(name, {})
@@ -106,7 +107,7 @@ class Hub:
                 "agent": name, "host": spec.host, "target": spec.target, "profile": spec.profile,
                 "state": seen.get("state", "unknown"), "last_activity": seen.get("since"),
                 "unread": unread.get(name, 0),
-                "waiting": self.pager.why.get(name),
+                "waiting": self.pager.why.get(name), "restarts": restarts.get(name, 0),
                 **self._usage_of(name),
             })  # fmt: skip
         return rows

@@ -109,6 +109,12 @@ def test_a_night_of_six_agents_and_its_report(
         # Back in its own session: the same id before and after the crash, in its own log.
         assert {e["session"] for e in logged(logs, name)} == {sessions[name]}
     ask("apollo", "run ls -la", code=5)  # left on its permission question
+    status = hub.cli("--json", "status", who="admin", timeout=120)
+    assert status.returncode == 0, status.stderr
+    rows = {row["agent"]: row for row in json.loads(status.stdout)}
+    assert {name: rows[name]["restarts"] for name in AGENTS} == {n: tally[n]["restarts"] for n in AGENTS}
+    assert rows["apollo"]["state"] == "permission" and all(rows[n]["last_activity"] for n in AGENTS)
+    assert {name: rows[name]["session_id"] for name in AGENTS} == sessions
 
     wait_for(lambda: any(e["prompt"] == "scheduled check-in" for e in logged(logs, "hermes")), 60, 0.5)
     tally["hermes"]["asks"] += 1

@@ -9,7 +9,7 @@ normal screen). Nothing you type reaches the agent.
 
 ``logs AGENT start`` makes tmux append everything the pane prints to a dated file on the agent's
 host (``tmux pipe-pane -o``): ``${XDG_STATE_HOME:-~/.local/state}/agent-bridge/logs/
-<agent>-YYYY-MM-DD.log``, created with mode 0600 in a 0700 folder. ``stop`` ends that,
+<agent>-YYYY-MM-DD.log``, created with mode 0600 in a 0700 folder, a new file each day. ``stop`` ends that,
 ``show`` prints the latest log and ``tail`` its end, with terminal escape codes removed.
 Host commands are argv lists (values are passed as positional parameters to ``sh -c``, and the
 one command tmux runs is built with :func:`shlex.quote`): nothing is interpolated unquoted.
@@ -207,6 +207,25 @@ _LATEST = (
     '| tail -n 1); [ -n "$f" ] || exit 3; printf "%s\\n" "$f"'
 )
 TAIL_BYTES = 512 * 1024  # how much of the log's end `tail` reads before stripping
+DAY = "%Y-%m-%d"
+# What tmux pipes the pane's output into: each line appended to the file of the day it arrived
+# (so the log rotates at midnight by itself), flushed as it comes, files created 0600. awk's
+# strftime (mawk, gawk, busybox) tells the day; an awk without it gets one file, as `cat` would.
+_AWK = (
+    '{ f = d "/" a "-" strftime(fmt) ".log"; if (f != last) { if (last != "") close(last); last = f } '
+    "print >> f; fflush(f) }"
+)
+
+
+def pipe_command(path: str, agent: str, fmt: str = DAY) -> str:
+    """The command ``pipe-pane`` runs for a log whose first file is ``path`` (see _AWK)."""
+    q = shlex.quote
+    probe = q('BEGIN { strftime("%Y") }')
+    # mawk reads a pipe in blocks unless told to take each line as it comes
+    line_by_line = 'i=""; awk -W version 2>/dev/null | grep -q mawk && i="-W interactive"'
+    rotating = f"exec awk $i -v d={q(os.path.dirname(path))} -v a={q(agent)} -v fmt={q(fmt)} {q(_AWK)}"
+    return (f"umask 077; {line_by_line}; if awk {probe} >/dev/null 2>&1; then {rotating}; "
+            f"else exec cat >> {q(path)}; fi")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -248,8 +267,8 @@ async def log_start(bridge: Bridge, agent: str) -> LogStatus:
             f"cannot create the log file for {agent} on {host}: {err or 'no path printed'}",
             argv=["sh", "-c", _PREPARE, "sh", agent], exit_status=status, stderr=err, host=host,
         )
-    await pane.tmux.run("pipe-pane", "-o", "-t", pane.pane_id, f"exec cat >> {shlex.quote(path)}",
-                        target=pane.pane_id)
+    await pane.tmux.run("pipe-pane", "-o", "-t", pane.pane_id, pipe_command(path, agent),
+                        target=pane.pane_id)  # fmt: skip
     return LogStatus(agent, pane.pane_id, host, True, path, changed=True)
 
 

@@ -192,3 +192,33 @@ def test_logs_paths_are_never_interpolated(tmux_server: TmuxServer, make_registr
     assert sorted(os.listdir(tmp_path)) == sorted([odd.name, "registry.toml"]), "nothing else made"
     done = run_cli("--config", str(registry), "logs", "demo", "stop", env=env, timeout=60)
     assert done.returncode == 0, done.stderr.decode()
+
+
+def test_the_log_goes_to_the_file_of_the_time_each_line_arrived(tmp_path: Path) -> None:
+    """What tmux pipes the pane into rotates by itself (here each second instead of each day):
+    each line lands in its period's file as it arrives, files 0600, nothing held back."""
+    import stat
+    import subprocess
+    import time
+
+    from bridge.watch import pipe_command
+
+    first = tmp_path / "logs" / "demo-first.log"
+    first.parent.mkdir()
+    piped = subprocess.Popen(["sh", "-c", pipe_command(str(first), "demo", fmt="%H-%M-%S")],
+                             stdin=subprocess.PIPE)  # fmt: skip
+    assert piped.stdin is not None
+    try:
+        piped.stdin.write(b"one\n")
+        piped.stdin.flush()
+        wait_for(lambda: [p.read_text() for p in first.parent.glob("demo-*.log")] == ["one\n"], 5)
+        time.sleep(1.1)
+        piped.stdin.write(b"two\n")
+        piped.stdin.flush()
+        wait_for(lambda: len(list(first.parent.glob("demo-*.log"))) == 2, 5)
+    finally:
+        piped.stdin.close()
+        piped.wait(5)
+    files = sorted(first.parent.glob("demo-*.log"))
+    assert [p.read_text() for p in files] == ["one\n", "two\n"]
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files)

@@ -5,15 +5,19 @@ transcript the bridge reads the raw text from it, over the same connection, and 
 (``source``). A profile names its reader with ``transcript.kind``; :func:`reader_for` finds it.
 
 * :mod:`.base`: :class:`TranscriptReply`, the :class:`TranscriptReader` every reader implements;
-* :mod:`.claude`: Claude Code's JSONL files (``claude-jsonl``).
+* :mod:`.claude`: Claude Code's JSONL files (``claude-jsonl``);
+* :mod:`.gemini`: Gemini CLI's chat files (``gemini-json``).
 """
 
 from bridge.transcripts.base import TokenUsage, TranscriptReader, TranscriptReply
 from bridge.transcripts.claude import ClaudeTranscripts
+from bridge.transcripts.gemini import GeminiTranscripts
 
 __all__ = ["READERS", "TokenUsage", "TranscriptReader", "TranscriptReply", "reader_for"]
 
-READERS: dict[str, TranscriptReader] = {reader.kind: reader for reader in (ClaudeTranscripts(),)}
+READERS: dict[str, TranscriptReader] = {
+    reader.kind: reader for reader in (ClaudeTranscripts(), GeminiTranscripts())
+}
 
 
 def reader_for(kind: str) -> TranscriptReader | None:

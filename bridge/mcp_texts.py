@@ -60,7 +60,8 @@ DESCRIPTIONS: dict[str, str] = {
     ),
     "approve": (
         "Answer the agent's pending permission question, after ask returned state 'permission'. "
-        "answer: 'yes' (the first Yes option), 'no', or an option number. Only say yes if the "
+        "answer: 'yes' (allow once), 'always' (allow from now on, where the agent offers it), 'no', "
+        "or an option number. Only say yes if the "
         "action is what you wanted and is safe; nothing is ever approved automatically. With "
         "wait=true (default) it then waits and returns the reply like ask (which may be another "
         "permission question)."
@@ -75,7 +76,7 @@ DESCRIPTIONS: dict[str, str] = {
 STATE_HINTS = {
     "idle": "ready: call ask",
     "busy": "still working: wait and call agent_state again, or keys Escape to interrupt",
-    "permission": "waiting for your answer: call approve with yes, no or an option number",
+    "permission": "waiting for your answer: call approve with yes, always, no or an option number",
     "menu": "a menu is open: look with screen, close it with keys Escape",
     "dialog": "a dialog is open: look with screen",
     "dead": "not running: call restart",

@@ -162,7 +162,7 @@ def ask(
     """Ask an idle agent something and print its reply (alone, so $(agent-bridge ask ...) works).
 
     Exit 4 if the agent is not idle or time runs out (with --json, the last screen); exit 5 if it
-    asks for permission (answer with `agent-bridge approve AGENT yes|no --wait`).
+    asks for permission (answer with `agent-bridge approve AGENT yes|always|no --wait`).
     """
     text = read_text(prompt, as_json)
     request = ask_request(agent, text, timeout=timeout, model=model, strip_controls=strip_controls)
@@ -193,7 +193,8 @@ def model(
 def approve(
     agent: AgentArg,
     answer: Annotated[
-        str, typer.Argument(help="yes (the first Yes option), no, or an option number.")
+        str,
+        typer.Argument(help="yes (allow once), always (allow from now on, where offered), no, or a number."),
     ] = "yes",
     wait: Annotated[bool, typer.Option("--wait", "-w", help="Then wait and print the reply.")] = False,
     timeout: TimeoutOpt = None,

@@ -216,7 +216,7 @@ class Observer:
         hints = {
             "dead": f"agent-bridge restart {self.agent}",
             "busy": "wait for it, or press Escape: agent-bridge keys " + self.agent + " Escape",
-            "permission": f"answer it: agent-bridge approve {self.agent} yes|no",
+            "permission": f"answer it: agent-bridge approve {self.agent} yes|always|no",
             "menu": f"close it: agent-bridge keys {self.agent} Escape",
             "dialog": f"look at it: agent-bridge screen {self.agent}",
             "unknown": f"look at it: agent-bridge screen {self.agent}",

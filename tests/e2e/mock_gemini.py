@@ -190,12 +190,6 @@ class MockGemini:
             self._thread.join(10)
         self._server = self._thread = None
 
-    def __enter__(self) -> MockGemini:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     # -- what tests read ---------------------------------------------------------------------
     def requests(self) -> list[GeminiRequest]:
         """Every request so far, in arrival order (a copy)."""
@@ -205,17 +199,6 @@ class MockGemini:
     def turns(self) -> list[GeminiRequest]:
         """The conversation turns (streamed requests offering tools)."""
         return [r for r in self.requests() if r.is_turn]
-
-    def wait_for(self, predicate: Callable[[list[GeminiRequest]], bool], timeout: float = 30.0) -> None:
-        """Block until ``predicate(requests)`` holds; TimeoutError with what was seen."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not predicate(list(self._requests)):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    seen = [(r.method, r.model) for r in self._requests]
-                    raise TimeoutError(f"mock Gemini: condition not met in {timeout}s; requests: {seen}")
-                self._cond.wait(min(left, 0.5))
 
     # -- HTTP --------------------------------------------------------------------------------
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:
@@ -284,13 +267,3 @@ class MockGemini:
             handler.wfile.write(f"data: {json.dumps(payload)}\r\n\r\n".encode())
             handler.wfile.flush()
 
-
-if __name__ == "__main__":  # manual use: python -m tests.e2e.mock_gemini
-    logging.basicConfig(level=logging.INFO)
-    server = MockGemini().start()
-    print(server.base_url, flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.stop()

@@ -10,14 +10,9 @@ import pytest
 
 from bridge.errors import ProfileError
 from bridge.profiles import PermissionAnswers, Profile, load_profile, load_profile_file
+from tests.unit.profiles.test_profiles import MINIMAL
 
-BASE = """
-agent = "My Agent"
-version = "1.0"
-[process]
-names = ["myagent"]
-[states.idle]
-always = true
+BASE = MINIMAL + """
 [permission]
 start = '^x'
 question = '^Allow\\?'

@@ -153,7 +153,7 @@ async def back_out(eyes: Observer, *, levels: int = 1, timeout: float = 5.0) -> 
                 return o.state is not State.MENU or not _same_menu(read_menu(o.snapshot, profile), m)
 
             await eyes.handle.keys([cancel])
-            await eyes.wait_for(left, timeout, what="the menu to close")
+            await eyes.settle(await eyes.wait_for(left, timeout, what="the menu to close"))
         obs = await eyes.observe()
         if obs.state is State.MENU:
             log.warning("%s: a menu still shows after %d x %s", eyes.agent, levels, cancel)
@@ -169,6 +169,18 @@ async def _choose(eyes: Observer, menu: Menu, pick: str) -> str:
     return menu.items[index].label
 
 
+async def _settled_menu(eyes: Observer, obs: Observation, title: re.Pattern[str]) -> Menu:
+    """The menu once the screen has stopped changing (a list may be drawn in pieces)."""
+    settled = await eyes.settle(obs)
+    menu = read_menu(settled.snapshot, eyes.profile)
+    if menu is None or not title.search(menu.title):
+        raise UnrecognisedScreenError(
+            f"{eyes.agent}: the menu {title.pattern!r} did not stay open; not pressing anything",
+            screen=settled.text, state=settled.state.value, host=eyes.tmux.host, target=eyes.pane,
+        )  # fmt: skip
+    return menu
+
+
 async def _next_menu(eyes: Observer, after: Menu, title: re.Pattern[str], timeout: float) -> Menu:
     """Wait for the menu that follows ``after``: its title matches ``title`` and it is not
     ``after`` itself (two levels may share a title, as Gemini CLI's do)."""
@@ -178,9 +190,7 @@ async def _next_menu(eyes: Observer, after: Menu, title: re.Pattern[str], timeou
         return m is not None and bool(title.search(m.title)) and not _same_menu(m, after)
 
     obs = await eyes.wait_for(opened, timeout, what=f"the menu {title.pattern!r}")
-    menu = read_menu(obs.snapshot, eyes.profile)
-    assert menu is not None
-    return menu
+    return await _settled_menu(eyes, obs, title)
 
 
 async def switch_model(eyes: Observer, name: str, *, timeout: float) -> str:
@@ -197,11 +207,14 @@ async def switch_model(eyes: Observer, name: str, *, timeout: float) -> str:
     if spec is None:
         raise UnrecognisedScreenError(f"{eyes.agent}: profile {profile.name} has no /model menu")
     steps: list[MenuStep] = list(spec.before)
-    obs = await open_menu(eyes, spec.command, steps[0].title if steps else spec.title, timeout)
+    first = steps[0].title if steps else spec.title
+    obs = await open_menu(eyes, spec.command, first, timeout)
     menu = read_menu(obs.snapshot, profile)
     assert menu is not None
     depth = 1
     try:
+        if steps:
+            menu = await _settled_menu(eyes, obs, first)
         for i, step in enumerate(steps):
             await _choose(eyes, menu, step.pick)
             title = steps[i + 1].title if i + 1 < len(steps) else spec.title

@@ -1,0 +1,158 @@
+"""agent-bridge against the REAL Gemini CLI 0.61.0 (offline, mock Gemini API), over the real sshd.
+
+Every call goes through the CLI as a user would run it: registry -> SSH -> tmux -> driver, with
+the built-in ``gemini-cli`` profile. The mock proves what reached the API (which model).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.gemini_cli import Gemini, install_gemini_cli, launch_gemini_cli
+from tests.e2e.mock_anthropic import TOOL_COMMAND, TOOL_INTRO
+from tests.e2e.mock_gemini import MockGemini, multiline_text
+from tests.e2e.npm_cli import CliUnavailable
+from tests.helpers.fixtures import Sshd, agent_toml, run_cli, wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+Cli = Callable[..., tuple[int, str, str]]
+TOOL_TURN = f"{TOOL_INTRO}\n\nMOCK-REPLY: tool done: MOCK-TOOL-RAN"
+
+
+@pytest.fixture(scope="module")
+def gemini_executable() -> Path:
+    if not shutil.which("tmux"):
+        pytest.skip(reason="tmux is not installed (apt-get install tmux)")
+    try:
+        return install_gemini_cli()
+    except CliUnavailable as exc:
+        pytest.skip(reason=str(exc))
+
+
+@pytest.fixture
+def gemini(request: pytest.FixtureRequest, tmp_path: Path, gemini_executable: Path) -> Iterator[Gemini]:
+    """Gemini CLI at its idle prompt in a private tmux pane, talking to a fresh mock."""
+    mock = MockGemini().start()
+    try:
+        launched = launch_gemini_cli(tmp_path, mock, gemini_executable)
+    except BaseException:
+        mock.stop()
+        raise
+    try:
+        yield launched
+    finally:
+        if getattr(getattr(request.node, "rep_call", None), "failed", False):
+            pane = launched.pane
+            print(f"--- last screen ({pane.current_command()}) ---\n{pane.capture(history=40)}")
+            seen = [(r.method, r.model, r.last_user_text[:60]) for r in mock.requests()]
+            print("--- mock requests ---", *seen, sep="\n")
+        launched.close()
+        mock.stop()
+
+
+@pytest.fixture
+def cli(gemini: Gemini, sshd: Sshd, make_registry: Callable[..., Path]) -> Cli:
+    registry = make_registry(
+        sshd.host_toml("vps", tmux_socket=str(gemini.pane.socket)),
+        agent_toml("gemini", "vps", "gemini:0.0", profile="gemini-cli"),
+    )
+
+    def call(*args: str) -> tuple[int, str, str]:
+        result = run_cli("--config", str(registry), *args, timeout=180)
+        return result.returncode, result.stdout.decode(), result.stderr.decode()
+
+    return call
+
+
+def test_exact_replies_short_thirty_lines_and_slow(cli: Cli) -> None:
+    code, out, err = cli("--json", "ask", "gemini", "hello from the bridge")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["reply"] == "MOCK-REPLY: hello from the bridge"
+    assert (data["source"], data["state"]) == ("transcript", "idle")
+    prompt = "please answer multiline"
+    code, out, err = cli("--json", "ask", "gemini", prompt)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["reply"] == multiline_text(prompt) and data["source"] == "transcript"
+    began = time.monotonic()
+    code, out, err = cli("ask", "gemini", "take your time delay6")
+    assert code == 0, err
+    assert out == "MOCK-REPLY: take your time delay6\n"
+    assert time.monotonic() - began >= 6
+
+
+def test_model_switch_through_both_menu_levels(cli: Cli, gemini: Gemini) -> None:
+    code, out, err = cli("model", "gemini", "gemini-2.5-pro")
+    assert code == 0, err
+    assert "gemini-2.5-pro" in out
+    code, out, err = cli("--json", "ask", "gemini", "which model now")
+    assert code == 0, err
+    assert gemini.mock.turns()[-1].model == "gemini-2.5-pro"
+    assert json.loads(out)["model"] == "gemini-2.5-pro"
+    # An unknown model: both menus are closed again (Escape per level), Gemini idle as it was.
+    code, _, err = cli("model", "gemini", "no-such-model")
+    assert code != 0 and "no-such-model" in err
+    assert cli("state", "gemini")[1].strip() == "idle"
+    assert "Select Model" not in gemini.pane.capture()
+    code, out, err = cli("ask", "gemini", "still here")
+    assert code == 0 and out == "MOCK-REPLY: still here\n", err
+    assert gemini.mock.turns()[-1].model == "gemini-2.5-pro"
+
+
+def test_permission_yes_no_always(cli: Cli, gemini: Gemini) -> None:
+    marker = gemini.cwd / "mock_tool_ran.txt"
+    code, out, err = cli("--json", "ask", "gemini", "please usetool now")
+    assert code == 5, (out, err)
+    data = json.loads(out)
+    assert data["state"] == "permission"
+    assert data["options"] == ["Allow once", "Allow for this session", "No, suggest changes"]
+    assert TOOL_COMMAND in data["question"] and "│" not in data["question"]
+    assert not marker.exists(), "nothing auto-approved"
+    code, out, err = cli("--json", "approve", "gemini", "yes", "--wait")
+    assert code == 0, err
+    assert marker.exists()
+    assert json.loads(out)["reply"] == TOOL_TURN
+    marker.unlink()
+
+    assert cli("ask", "gemini", "please usetool to deny")[0] == 5
+    code, _, err = cli("approve", "gemini", "no")
+    assert code == 0, err
+    wait_for(lambda: cli("state", "gemini")[1].strip() == "idle", 20, 0.3)
+    assert not marker.exists()
+
+    assert cli("ask", "gemini", "please usetool for the session")[0] == 5
+    code, out, err = cli("--json", "approve", "gemini", "always", "--wait")
+    assert code == 0, err
+    assert json.loads(out)["reply"] == TOOL_TURN and marker.exists()
+    marker.unlink()
+    code, out, err = cli("ask", "gemini", "please usetool again")  # allowed for the session: no question
+    assert code == 0, (out, err)
+    assert out.strip() == TOOL_TURN and marker.exists()
+
+
+def test_kill9_dead_then_restart_into_the_same_session(cli: Cli, gemini: Gemini) -> None:
+    assert cli("ask", "gemini", "remember me")[0] == 0
+    pid = gemini.pane.foreground_pid()
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: cli("state", "gemini")[1].strip() == "dead", 10, 0.2)
+    code, _, err = cli("ask", "gemini", "hello?")
+    assert code == 4 and "agent-bridge restart gemini" in err
+    code, _, err = cli("restart", "gemini")
+    assert code == 0, err
+    assert cli("state", "gemini")[1].strip() == "idle"
+    code, out, err = cli("--json", "ask", "gemini", "back again")
+    assert code == 0, err
+    assert json.loads(out)["reply"] == "MOCK-REPLY: back again"
+    history = json.dumps(gemini.mock.turns()[-1].contents)
+    assert "remember me" in history, "resumed into the session that was killed"

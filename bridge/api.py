@@ -30,13 +30,13 @@ from bridge.errors import AgentNotReadyError, ConfigError
 from bridge.holding import Holding
 from bridge.panes import AgentPane, Panes
 from bridge.profiles import Profile, load_profile
+from bridge.sessions import Launch, resume_command, start_command
 from bridge.text import check, clean
 from bridge.tmux import PaneFacts, Tmux
 from bridge.transport import Pool
 
 if TYPE_CHECKING:
     from bridge.tmux.link import ControlLink
-    from bridge.tmux.lock import LockServer
 
 __all__ = ["SHELLS", "AgentPane", "Bridge", "Pane", "ssh_argv"]
 
@@ -67,11 +67,6 @@ class Bridge:
         # Each agent's pane, remembered: a warm ask skips resolving (one round trip) and confirms
         # it with its first look instead.
         self.panes = Panes(self.tmux)
-
-    @property
-    def _locks(self) -> dict[str, LockServer]:
-        """Shim: the old place of ``holding.locks``, still read by tests of another layer."""
-        return self.holding.locks
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str] | None = None) -> Bridge:
@@ -169,35 +164,42 @@ class Bridge:
         pane = await self.pane(agent_name)
         await pane.keys(keys)
 
-    async def start(self, agent_name: str) -> dict[str, Any]:
-        """Create the agent's session/window/pane if missing and run its ``start`` command there.
+    async def start(self, agent_name: str, *, timeout: float = 60.0) -> dict[str, Any]:
+        """Create the agent's session/window/pane if missing, run its start command there (with
+        a new session id where the command takes one) and see the agent come up idle.
 
         The command is typed into a shell in the pane, so the pane survives the agent's exit and
         a dead agent shows as a shell. An agent that is already running is left alone.
         """
         agent = self.registry.agent(agent_name)
+        profile = self.profile(agent.spec.profile)
         tmux = self.tmux(agent.host_name)
         pane_id, created = await tmux.ensure_pane(agent.spec.target, cwd=agent.spec.cwd)
-        pane = Pane(tmux, pane_id)
-        running = (await pane.current_facts()).current_command not in SHELLS
-        started = False
-        if not running:
-            if not agent.spec.start:
-                if not created:
-                    raise ConfigError(
-                        f"agent {agent_name} has no start command",
-                        hint=f'add start = "..." under [agents.{agent_name}]',
-                    )
-            else:
-                await pane.type_literal(agent.spec.start)
-                await pane.keys(["Enter"])
-                started = True
+        facts = await Pane(tmux, pane_id).current_facts()
+        running = facts.current_command not in SHELLS
+        launch = None if running else start_command(agent, profile)
+        if launch is None and not running and not created:
+            raise ConfigError(f"agent {agent_name} has no start command",
+                              hint=f'add start = "..." under [agents.{agent_name}]')  # fmt: skip
+        state = None
+        if launch is not None:
+            driver = await self._driver(agent)
+            async with self.exclusive(driver, timeout):
+                obs = await driver.observe()
+                if obs.state.value == "dead":  # the profile knows its shell: confirm it comes up
+                    obs = await driver.restart(launch.command, session_id=launch.session_id, timeout=timeout)
+                else:  # a shell agent: its shell is the agent
+                    await driver.handle.type_literal(launch.command)
+                    await driver.handle.keys(["Enter"])
+            state = obs.state.value
         return {
             "agent": agent_name,
             "pane": pane_id,
             "created": created,
-            "started": started,
+            "started": launch is not None,
             "already_running": running,
+            "state": state,
+            "session_id": (launch.session_id if launch else None) or facts.session_id or None,
         }
 
     async def check_host(self, host_name: str) -> dict[str, Any]:
@@ -315,10 +317,9 @@ class Bridge:
             except AgentNotReadyError as error:
                 if error.state != "dead" or agent.spec.restart != "auto":
                     raise
-                command = _resume_command(agent, driver.profile)
-                await driver.restart(command, timeout=60.0)
+                _, launch = await self._revive(agent, driver, 60.0)
                 raise AgentNotReadyError(
-                    f"{agent.name} had died; it was restarted with `{command}` (restart = \"auto\") "
+                    f"{agent.name} had died; it was restarted with `{launch.command}` (restart = \"auto\") "
                     "and is idle again; the prompt was NOT sent again",
                     hint="ask again if you still want the answer",
                     state="restarted",
@@ -341,11 +342,14 @@ class Bridge:
         """
         return self.holding.exclusive(driver, timeout, look=look)
 
-    async def switch_model(self, agent_name: str, name: str, *, timeout: float = 60.0) -> str:
-        """Switch the agent's model via its own menu; returns the name the agent confirmed."""
+    async def switch_model(
+        self, agent_name: str, name: str, *, timeout: float = 60.0, save: bool = False
+    ) -> str:
+        """Switch the agent's model via its own menu (this session only where the CLI offers
+        that; ``save``: as the user's default); returns the name the agent confirmed."""
         driver = await self.driver(agent_name)
         async with self.exclusive(driver, timeout):
-            return await driver.switch_model(name, timeout=timeout)
+            return await driver.switch_model(name, timeout=timeout, save=save)
 
     async def approve(
         self, agent_name: str, answer: str = "yes", *, wait: bool = False, timeout: float | None = None
@@ -357,23 +361,20 @@ class Bridge:
             return await driver.approve(answer, wait=wait, timeout=limit)
 
     async def restart(self, agent_name: str, *, timeout: float = 60.0) -> Observation:
-        """Run the profile's resume command in a dead agent's pane and wait until it is idle."""
+        """Bring a dead agent back into its own session (see :mod:`bridge.sessions`) and wait
+        until it is idle; the observation's facts carry the session id."""
         agent = self.registry.agent(agent_name)
         driver = await self._driver(agent)
-        command = _resume_command(agent, driver.profile)
         async with self.exclusive(driver, timeout):
-            return await driver.restart(command, timeout=timeout)
+            return (await self._revive(agent, driver, timeout))[0]
 
-
-def _resume_command(agent: Agent, profile: Profile) -> str:
-    """The profile's resume command (e.g. ``claude --continue``), else the agent's ``start``."""
-    command = profile.resume or agent.spec.start
-    if not command:
-        raise ConfigError(
-            f"no resume command for {agent.name}",
-            hint=f'add start = "..." under [agents.{agent.name}]',
-        )
-    return command
+    async def _revive(self, agent: Agent, driver: Driver, timeout: float) -> tuple[Observation, Launch]:
+        """Restart the dead agent into its own session; the observation of it idle, and how."""
+        facts = await driver.handle.current_facts()
+        launch = resume_command(agent, driver.profile, facts.session_id)
+        log.info("%s: restarting with %s", agent.name, launch.command)
+        new_id = launch.session_id if launch.session_id != facts.session_id else None
+        return await driver.restart(launch.command, session_id=new_id, timeout=timeout), launch
 
 
 def ssh_argv(spec: HostSpec) -> list[str]:

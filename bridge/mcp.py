@@ -240,10 +240,14 @@ def build_server(tools: Tools) -> "MCPServer[Any]":
         name: Annotated[str, Field(description="row number, label or prefix, e.g. opus")],
         ctx: Context[Any, Any],
         timeout: Annotated[float, Field(gt=0, description="seconds to wait")] = 60.0,
+        save: Annotated[
+            bool, Field(description="also the default for new sessions (else this session only)")
+        ] = False,
     ) -> CallToolResult:
         async def job(bridge: Bridge) -> CallToolResult:
+            request = ops.ModelRequest(agent=agent, name=name, timeout=timeout, save=save)
             chosen = await waiting(
-                ops.model(bridge, ops.ModelRequest(agent=agent, name=name, timeout=timeout)),
+                ops.model(bridge, request),
                 ctx.report_progress, timeout, f"switching {agent} to {name}",
             )
             return _result(f"{agent}: model set to {chosen.model}", chosen.to_json())

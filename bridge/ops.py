@@ -123,6 +123,8 @@ class StartResult(Result):
     created: bool
     started: bool
     already_running: bool
+    state: str | None = None  # what the agent showed once started (None: not started)
+    session_id: str | None = None  # the agent session the pane runs, where known
 
 
 class AskRequest(AgentRequest):
@@ -163,6 +165,7 @@ class StateResult(Result):
 class ModelRequest(AgentRequest):
     name: str  # a row number, a label, or a prefix of it
     timeout: float = 60.0
+    save: bool = False  # make it the user's default (else this session only, where offered)
 
 
 class ModelResult(Result):
@@ -189,6 +192,7 @@ class RestartRequest(AgentRequest):
 class RestartResult(Result):
     agent: str
     state: str
+    session_id: str | None = None  # the session it was resumed into, where known
 
 
 # -- the operations -----------------------------------------------------------------------------
@@ -270,7 +274,9 @@ async def state(bridge: Bridge, request: StateRequest) -> StateResult:
 
 
 async def model(bridge: Bridge, request: ModelRequest) -> ModelResult:
-    chosen = await bridge.switch_model(request.agent, request.name, timeout=request.timeout)
+    chosen = await bridge.switch_model(
+        request.agent, request.name, timeout=request.timeout, save=request.save
+    )
     return ModelResult(agent=request.agent, model=chosen)
 
 
@@ -284,7 +290,7 @@ async def approve(bridge: Bridge, request: ApproveRequest) -> AgentReply | Answe
 
 async def restart(bridge: Bridge, request: RestartRequest) -> RestartResult:
     obs = await bridge.restart(request.agent, timeout=request.timeout)
-    return RestartResult(agent=request.agent, state=obs.state.value)
+    return RestartResult(agent=request.agent, state=obs.state.value, session_id=obs.facts.session_id or None)
 
 
 # -- by name, for the broker's socket -----------------------------------------------------------

@@ -15,7 +15,7 @@ import typer
 
 from bridge.cli.app import OPTS, app, emit, leave, reported
 from bridge.cli.calls import invoke
-from bridge.cli.output import agent_lines, first_failure, host_lines, note, profile_lines
+from bridge.cli.output import agent_lines, first_failure, host_lines, note
 from bridge.cli.params import AgentArg, JsonOpt, StripOpt, TimeoutOpt
 from bridge.cli.requests import ask_request, state_request
 from bridge.errors import BridgeError
@@ -112,7 +112,9 @@ def start(agent: AgentArg, as_json: JsonOpt = False) -> None:
     if result["already_running"]:
         text = f"{agent} is already running in {result['pane']}"
     elif result["started"]:
-        text = f"started {agent} in {result['pane']}"
+        text = f"started {agent} in {result['pane']}: {result['state']}"
+        if result.get("session_id"):
+            text += f" (session {result['session_id']})"
     else:
         text = f"created pane {result['pane']} for {agent}"
     emit(result, text, as_json)
@@ -182,10 +184,18 @@ def model(
     agent: AgentArg,
     name: Annotated[str, typer.Argument(help="Row number, label, or a prefix of it (e.g. sonnet).")],
     timeout: Annotated[float, typer.Option("--timeout", "-t", min=1, help="Seconds to wait.")] = 60.0,
+    save: Annotated[
+        bool, typer.Option("--save", help="Also the default for new sessions (else: this session only)."),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Switch the agent's model through its own /model menu, one checked key press at a time."""
-    result = invoke("model", {"agent": agent, "name": name, "timeout": timeout}, as_json=as_json)
+    """Switch the agent's model through its own /model menu, one checked key press at a time.
+
+    The switch is for this session only where the agent offers that (Claude Code does); an
+    agent already on that model is left as it is.
+    """
+    args = {"agent": agent, "name": name, "timeout": timeout, "save": save}
+    result = invoke("model", args, as_json=as_json)
     emit(result, f"model set to {result['model']}", as_json)
 
 
@@ -217,18 +227,7 @@ def restart(
 ) -> None:
     """Run the profile's resume command (e.g. `claude --continue`) in a dead agent's pane."""
     result = invoke("restart", {"agent": agent, "timeout": timeout}, as_json=as_json)
-    emit(result, f"{agent} is {result['state']}", as_json)
+    session = f" (session {result['session_id']})" if result.get("session_id") else ""
+    emit(result, f"{agent} is {result['state']}{session}", as_json)
 
 
-@app.command()
-def profiles(as_json: JsonOpt = False) -> None:
-    """List agent profiles: built-in ones and yours (~/.config/agent-bridge/profiles/*.toml)."""
-    from bridge.config.paths import config_dir  # lazy: see the module's docstring
-    from bridge.profiles import list_profiles
-
-    with reported(as_json):
-        infos = list_profiles(config_dir() / "profiles")
-    rows = [
-        {"name": i.name, "agent": i.agent, "version": i.version, "source": str(i.source)} for i in infos
-    ]
-    emit(rows, profile_lines(rows), as_json)

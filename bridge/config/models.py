@@ -67,7 +67,14 @@ class AgentSpec(_Model):
     host: str
     target: str = Field(description="tmux target session:window.pane, e.g. agents:claude.0")
     profile: str = "shell"
-    start: str | None = Field(default=None, description="command `agent-bridge start` runs")
+    start: str | None = Field(
+        default=None, description="command `agent-bridge start` runs (default: the profile's)"
+    )
+    resume: str | None = Field(
+        default=None,
+        description="command `restart` runs in the dead agent's shell (default: the profile's); "
+        "{session_id} is this agent's own session",
+    )
     cwd: str | None = None
     permissions: Literal["ask", "deny"] = "ask"
     restart: Literal["manual", "auto"] = "manual"

@@ -79,8 +79,10 @@ class DemoAgent:
         log: Path | None = None,
         cwd: str = "/",
         size: tuple[int, int] = (80, 24),
+        session: str | None = None,
     ) -> None:
         self.delay = delay
+        self.session = session
         self.model = canonical_model(model) or "Default"
         self.log = log
         self.width, self.height = size
@@ -317,7 +319,10 @@ class DemoAgent:
         if self.log is None:
             return
         with open(self.log, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps({"prompt": text, "model": self.model}) + "\n")
+            entry = {"prompt": text, "model": self.model}
+            if self.session:
+                entry["session"] = self.session
+            handle.write(json.dumps(entry) + "\n")
 
     # -- /model ------------------------------------------------------------------------------------------
 

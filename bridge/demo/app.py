@@ -22,7 +22,7 @@ from bridge.demo.terminal import InlineScreen, Terminal
 
 __all__ = ["App", "main"]
 
-RESUME_COMMAND = "python -m bridge.demo"
+RESUME_COMMAND = "agent-bridge-demo"
 ESCAPE_WAIT = 0.05
 EXIT_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
@@ -74,7 +74,8 @@ class App:
                     break
             agent.tick(now)
             self.render()
-        self.screen.leave(f"\r\n\x1b[2mResume this session with:\r\n{RESUME_COMMAND}\x1b[0m\r\n")
+        resume = RESUME_COMMAND + (f" --session-id {agent.session}" if agent.session else "")
+        self.screen.leave(f"\r\n\x1b[2mResume this session with:\r\n{resume}\x1b[0m\r\n")
         return agent.exit_code or 0
 
     def _timeout(self, now: float) -> float | None:
@@ -106,7 +107,7 @@ def _cwd() -> str:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m bridge.demo",
+        prog="agent-bridge-demo",
         description="A small terminal agent that looks and behaves like Claude Code (mock replies).",
     )
     parser.add_argument(
@@ -123,6 +124,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help='append {"prompt": ..., "model": ...} as one JSON line per prompt',
     )
     parser.add_argument("--model", default="Default", metavar="NAME", help="the model shown at start")
+    parser.add_argument(
+        "--session-id",
+        metavar="ID",
+        help="the session this run belongs to (written in the log; the demo keeps no conversation)",
+    )
     return parser.parse_args(argv)
 
 
@@ -139,6 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     terminal = Terminal(sys.stdin.fileno(), sys.stdout.fileno())
     agent = DemoAgent(
-        delay=max(args.delay, 0.0), model=args.model, log=args.log, cwd=_cwd(), size=terminal.size()
+        delay=max(args.delay, 0.0), model=args.model, log=args.log, cwd=_cwd(), size=terminal.size(),
+        session=args.session_id,
     )
     return App(agent, terminal).run()

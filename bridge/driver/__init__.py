@@ -60,8 +60,13 @@ class Driver(Observer):
         """Type ``prompt`` and see it taken, exactly once (see :func:`.submit.submit`)."""
         return await submit.submit(self, prompt, before=before)
 
-    async def restart(self, command: str, *, timeout: float = 60.0) -> Observation:
-        """Type ``command`` (the resume command) into the shell of a dead agent; wait for idle."""
+    async def restart(
+        self, command: str, *, session_id: str | None = None, timeout: float = 60.0
+    ) -> Observation:
+        """Type ``command`` (a start or resume command) into the shell of a dead agent and see it
+        come up idle; ``session_id`` (the session it runs) is written on the pane first."""
+        if session_id:
+            await self.handle.set_session(session_id)
         return await submit.restart(self, command, timeout=timeout)
 
     # -- asking ---------------------------------------------------------------------------------
@@ -111,6 +116,6 @@ class Driver(Observer):
         """Type a slash command (e.g. ``/model``) at an idle prompt and wait for its menu."""
         return await menus.open_menu(self, command, title, timeout)
 
-    async def switch_model(self, name: str, *, timeout: float = 30.0) -> str:
+    async def switch_model(self, name: str, *, timeout: float = 30.0, save: bool = False) -> str:
         """Switch the agent's model through its own ``/model`` menu; return the confirmed name."""
-        return await menus.switch_model(self, name, timeout=timeout)
+        return await menus.switch_model(self, name, timeout=timeout, save=save)

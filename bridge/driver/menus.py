@@ -15,6 +15,7 @@ from bridge.driver.observe import Observation, Observer
 from bridge.errors import BridgeError, ConfigError, UnrecognisedScreenError
 from bridge.profiles import MenuStep, PermissionAnswers, Profile
 from bridge.reading import Menu, State, read_menu, read_permission
+from bridge.reading.match import last_hit
 
 log = logging.getLogger("bridge.driver")
 
@@ -104,6 +105,14 @@ async def move_to(
     return obs
 
 
+async def press_after_move(eyes: Observer, key: str) -> None:
+    """Press ``key`` (choose) no sooner than the profile's ``submit.min_gap_ms`` after the last
+    key: Gemini CLI takes an Enter within 30 ms of the key before as a newline, which its menus
+    ignore (measured: Down then Enter 0-15 ms later was lost, 30 ms later taken)."""
+    await asyncio.sleep(eyes.profile.submit.min_gap_ms / 1000)
+    await eyes.handle.keys([key])
+
+
 async def answer_permission(eyes: Observer, answer: str) -> Observation:
     """Choose an option of the pending permission question: ``yes``, ``always``, ``no`` or its
     number (see :func:`option_index`)."""
@@ -114,13 +123,15 @@ async def answer_permission(eyes: Observer, answer: str) -> Observation:
     answers = eyes.profile.permission.answers if eyes.profile.permission else None
     index = option_index(question.labels, answer, answers)
     await move_to(eyes, index, lambda o: _highlight_of_permission(o, eyes.profile))
-    await eyes.handle.keys(["Enter"])
+    await press_after_move(eyes, "Enter")
     return await eyes.wait_for(lambda o: o.state is not State.PERMISSION, 10.0, what="the answer to be taken")
 
 
-async def open_menu(eyes: Observer, command: str, title: re.Pattern[str], timeout: float) -> Observation:
+async def open_menu(
+    eyes: Observer, command: str, title: re.Pattern[str], timeout: float, *, first: Observation | None = None
+) -> Observation:
     """Type a slash command (e.g. ``/model``) at an idle prompt and wait for its menu."""
-    await eyes.require_idle(f"open {command}")
+    await eyes.require_idle(f"open {command}", first=first)
     await eyes.handle.type_literal(command)
     await asyncio.sleep(eyes.profile.submit.gap_ms / 1000)
     await eyes.handle.keys(["Enter"])
@@ -165,7 +176,7 @@ async def _choose(eyes: Observer, menu: Menu, pick: str) -> str:
     """Highlight the row ``pick`` names in ``menu`` (each move checked) and press select."""
     index = menu_index(menu, pick)
     await move_to(eyes, index, lambda o: _highlight_of_menu(o, eyes.profile))
-    await eyes.handle.keys([eyes.profile.menu.select if eyes.profile.menu else "Enter"])
+    await press_after_move(eyes, eyes.profile.menu.select if eyes.profile.menu else "Enter")
     return menu.items[index].label
 
 
@@ -193,22 +204,38 @@ async def _next_menu(eyes: Observer, after: Menu, title: re.Pattern[str], timeou
     return await _settled_menu(eyes, obs, title)
 
 
-async def switch_model(eyes: Observer, name: str, *, timeout: float) -> str:
+def shown_model(obs: Observation, profile: Profile) -> str | None:
+    """The model the idle screen shows (the profile's ``model.current``), if it shows one."""
+    marker = profile.model.current if profile.model else None
+    if marker is None:
+        return None
+    found = last_hit(obs.snapshot, marker)
+    return found.group("model").strip() if found else None
+
+
+async def switch_model(eyes: Observer, name: str, *, timeout: float, save: bool = False) -> str:
     """Switch the agent's model through its own ``/model`` menu; return the confirmed name.
 
     ``name`` is a row number, a label, or a case-insensitive prefix of one. The profile's
     ``before`` menus are answered first (e.g. Gemini's Auto/Manual). Each key press is checked
     (the highlight moved) before the next; a confirmation question is answered; the profile's
-    confirmation line must appear. On any failure the menus opened are closed again, one cancel
-    key per level, so the agent is left as it was found.
+    confirmation line must appear. For this session only where the CLI offers that (``save``
+    makes it the default). Already on that model: nothing is switched (the screen or the menu
+    says so) and its name is returned. On any failure the menus opened are closed again, one
+    cancel key per level, so the agent is left as it was found.
     """
     profile = eyes.profile
     spec = profile.model
     if spec is None:
         raise UnrecognisedScreenError(f"{eyes.agent}: profile {profile.name} has no /model menu")
+    idle = await eyes.require_idle("switch the model")
+    current = shown_model(idle, profile)
+    if current is not None and current.lower() == name.strip().lower() and not save:
+        log.info("%s: already on %s", eyes.agent, current)
+        return current
     steps: list[MenuStep] = list(spec.before)
     first = steps[0].title if steps else spec.title
-    obs = await open_menu(eyes, spec.command, first, timeout)
+    obs = await open_menu(eyes, spec.command, first, timeout, first=idle)
     menu = read_menu(obs.snapshot, profile)
     assert menu is not None
     depth = 1
@@ -220,18 +247,26 @@ async def switch_model(eyes: Observer, name: str, *, timeout: float) -> str:
             title = steps[i + 1].title if i + 1 < len(steps) else spec.title
             menu = await _next_menu(eyes, menu, title, timeout)
             depth += 1
-        return await _pick_model(eyes, menu, name, timeout)
+        index = menu_index(menu, name)
+        label = menu.items[index].label
+        if menu.items[index].current and not save:
+            log.info("%s: already on %s (marked current in the menu)", eyes.agent, label)
+            await back_out(eyes, levels=depth)
+            return label
+        await move_to(eyes, index, lambda o: _highlight_of_menu(o, profile))
+        select = profile.menu.select if profile.menu else "Enter"
+        await press_after_move(eyes, spec.session_key if spec.session_key and not save else select)
+        return await _confirmed(eyes, label, timeout)
     except BridgeError:
         await back_out(eyes, levels=depth)  # leave the agent as it was, not in its menus
         raise
 
 
-async def _pick_model(eyes: Observer, menu: Menu, name: str, timeout: float) -> str:
-    """Choose ``name`` in the model list ``menu``, answer what follows, return the model set."""
+async def _confirmed(eyes: Observer, label: str, timeout: float) -> str:
+    """After the model row ``label`` was chosen: answer what follows, return the model set."""
     profile = eyes.profile
     spec = profile.model
     assert spec is not None
-    label = await _choose(eyes, menu, name)
     done_re = spec.confirmed
     confirm_re = spec.confirm_title
 
@@ -270,7 +305,7 @@ async def _pick_model(eyes: Observer, menu: Menu, name: str, timeout: float) -> 
             yes = option_index(follow_up.labels, "yes")
             await move_to(eyes, yes, lambda o: _highlight_of_menu(o, profile))
         # A next menu (e.g. Codex's reasoning level): keep its highlighted default.
-        await eyes.handle.keys([profile.menu.select if profile.menu else "Enter"])
+        await press_after_move(eyes, profile.menu.select if profile.menu else "Enter")
         after = await eyes.wait_for(
             lambda o, seen=pattern: finished(o) or pending_menu(o) not in (None, seen),  # type: ignore[misc]
             timeout, what="the model switch to be confirmed",

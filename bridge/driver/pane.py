@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bridge.tmux import PaneFacts, Tmux
+from bridge.tmux import SESSION_OPTION, PaneFacts, Tmux
 
 if TYPE_CHECKING:
     from bridge.tmux.changes import Stamp
@@ -45,6 +45,12 @@ class Pane:
     async def clear(self) -> None:
         """Reset the pane's terminal (its screen cleared) and drop its scrollback."""
         await self.tmux.run("send-keys", "-R", "-t", self.pane_id, ";", "clear-history", "-t", self.pane_id,
+                            target=self.pane_id)  # fmt: skip
+
+    async def set_session(self, session_id: str) -> None:
+        """Write the agent's session id on the pane (:data:`bridge.tmux.SESSION_OPTION`), where
+        every later look reads it with the pane's facts."""
+        await self.tmux.run("set-option", "-p", "-t", self.pane_id, SESSION_OPTION, session_id,
                             target=self.pane_id)  # fmt: skip
 
     async def keys(self, keys: Sequence[str]) -> None:

@@ -8,6 +8,7 @@ or, with ``permissions = "deny"``, is answered No.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -17,7 +18,8 @@ from typing import Any
 from bridge.driver.menus import answer_permission
 from bridge.driver.observe import Observation, Observer
 from bridge.errors import AgentNotReadyError, PermissionPendingError
-from bridge.reading import State, find_reply, read_permission
+from bridge.reading import State, find_reply, read_menu, read_permission
+from bridge.sessions import valid_session_id
 from bridge.tmux import PaneFacts
 from bridge.transcripts import TranscriptReader, TranscriptReply, reader_for
 
@@ -53,6 +55,27 @@ class Reply:
 class _DenyNow(Exception):
     def __init__(self, obs: Observation) -> None:
         self.obs = obs
+
+
+class _Dialog(Exception):
+    def __init__(self, obs: Observation) -> None:
+        self.obs = obs
+
+
+def dialog_error(eyes: Observer, obs: Observation) -> AgentNotReadyError:
+    """An unexpected dialog stops the wait at once (it would never end by itself), with what it
+    says in the error; nothing is pressed."""
+    menu = read_menu(obs.snapshot, eyes.profile)
+    if menu is not None:
+        shown = f"{menu.title} [" + " / ".join(f"{i.number}. {i.label}" for i in menu.items) + "]"
+    else:
+        shown = " / ".join(line.strip() for line in obs.snapshot.lines if line.strip())[-300:]
+    return AgentNotReadyError(
+        f"{eyes.agent} shows a dialog instead of answering: {shown}",
+        hint=f"look at it (agent-bridge screen {eyes.agent}) and answer it with agent-bridge keys "
+        f"{eyes.agent} …; the prompt was typed before it appeared",
+        state="dialog", screen=obs.text, host=eyes.tmux.host, target=eyes.pane,
+    )  # fmt: skip
 
 
 def permission_pending(eyes: Observer, obs: Observation) -> PermissionPendingError:
@@ -95,6 +118,8 @@ async def wait_reply(
             )
         if obs.state is State.PERMISSION:
             raise permission_pending(eyes, obs)
+        if obs.state is State.DIALOG:
+            raise _Dialog(obs)
 
     while True:
         try:
@@ -105,6 +130,11 @@ async def wait_reply(
         except _DenyNow:
             log.info("%s: permission question answered No (permissions = \"deny\")", eyes.agent)
             first = await answer_permission(eyes, "no")
+            continue
+        except _Dialog as seen:
+            first = await eyes.settle(seen.obs)  # not a frame caught mid-redraw
+            if first.state is State.DIALOG:
+                raise dialog_error(eyes, first) from None
             continue
         settled = await eyes.settle(obs)
         if settled.state is State.IDLE:
@@ -131,6 +161,8 @@ async def read_reply(eyes: Observer, prompt: str, obs: Observation, *, began: fl
     reader = reader_for(eyes.profile.transcript.kind)
     if reader is not None:
         found = await _transcript_reply(eyes, reader, prompt, obs.facts)
+        if found is not None and found.complete and not obs.facts.session_id:
+            await _learn_session(eyes, reader, found)
         if found is not None:
             return Reply(eyes.agent, found.text, "idle", "transcript", found.model, time.monotonic() - began)
     text, view, covered = "", obs, 0
@@ -148,6 +180,15 @@ async def read_reply(eyes: Observer, prompt: str, obs: Observation, *, began: fl
     return Reply(eyes.agent, text, "idle", "screen", None, time.monotonic() - began)
 
 
+async def _learn_session(eyes: Observer, reader: TranscriptReader, found: TranscriptReply) -> None:
+    """The transcript that holds the reply to the prompt just typed is this agent's own: write
+    its session id on the pane, so a restart resumes exactly this session."""
+    session_id = reader.session_of(found.transcript)
+    if session_id and valid_session_id(session_id):
+        log.info("%s: session %s (learnt from its transcript)", eyes.agent, session_id)
+        await eyes.handle.set_session(session_id)
+
+
 async def _transcript_reply(
     eyes: Observer, reader: TranscriptReader, prompt: str, facts: PaneFacts
 ) -> TranscriptReply | None:
@@ -159,6 +200,8 @@ async def _transcript_reply(
             session_id=facts.session_id,
         )  # fmt: skip
         found = reader.reply_after(text, prompt) if text else None
+        if found is not None:
+            found = dataclasses.replace(found, transcript=text or "")
         if found is not None and found.complete:
             return found
         if time.monotonic() > deadline:

@@ -163,7 +163,7 @@ async def restart(eyes: Observer, command: str, *, timeout: float) -> Observatio
         if o.state is State.DEAD and (started or time.monotonic() - began > START_S):
             raise AgentNotReadyError(
                 f"{eyes.agent} did not come back: {'it exited at once' if started else 'it never started'}"
-                f" (the resume command: {command})",
+                f" (the command: {command})",
                 hint=f"look at its pane: agent-bridge screen {eyes.agent}",
                 state="dead", screen=o.text, host=eyes.tmux.host, target=eyes.pane,
             )  # fmt: skip

@@ -326,7 +326,14 @@ class ModelRules(_Strict):
     in order, e.g. Codex's reasoning level); a menu matching ``confirm_title`` may ask first; a
     screen row matching ``confirmed`` (group ``model``) confirms the switch. Each next menu must
     differ from the one before (its title or its rows), so levels with the same title are told
-    apart. On any failure the driver presses the menu's cancel key once per level it went in."""
+    apart. On any failure the driver presses the menu's cancel key once per level it went in.
+
+    ``session_key``: the key that applies the choice to this session only, where the CLI offers
+    one (Claude Code's ``s``); the menu's select key (which may save it as the user's default) is
+    pressed instead only with ``model --save``. ``current`` (group ``model``): where the idle
+    screen shows the model in use; a switch to exactly that model is skipped without opening
+    the menu (and a menu row marked current is never chosen again either).
+    """
 
     command: str = "/model"
     before: list[MenuStep] = []
@@ -334,18 +341,23 @@ class ModelRules(_Strict):
     next_titles: list[Regex] = []
     confirm_title: Regex | None = None
     confirmed: Regex
+    session_key: str | None = None
+    current: Marker | None = None
 
     @model_validator(mode="after")
     def _groups(self) -> ModelRules:
         _need_groups(self.confirmed, "model")
+        _need_groups(self.current.regex if self.current else None, "model")
         return self
 
 
 class Profile(_Strict):
     """Everything the reader and the driver need to know about one agent CLI version.
 
-    ``start`` starts the agent in a shell, ``resume`` restarts it on its last session;
-    ``resume_id`` (group ``id``) finds the session id an exiting agent prints.
+    ``start`` starts the agent in a shell; ``resume`` restarts a dead one into its own session
+    (both may hold ``{session_id}``, see :mod:`bridge.sessions`); ``resume_last`` resumes the
+    newest session when the agent's id is not known; ``resume_id`` (group ``id``) finds the session
+    id an exiting agent prints.
     """
 
     name: str
@@ -354,6 +366,7 @@ class Profile(_Strict):
     description: str = ""
     start: str | None = None
     resume: str | None = None
+    resume_last: str | None = None
     resume_id: Regex | None = None
     transcript: TranscriptRules = TranscriptRules()
     exit_command: str | None = None
@@ -371,4 +384,6 @@ class Profile(_Strict):
     @model_validator(mode="after")
     def _groups(self) -> Profile:
         _need_groups(self.resume_id, "id")
+        if self.resume_last and "{session_id}" in self.resume_last:
+            raise ValueError("resume_last runs when no session id is known: it cannot hold {session_id}")
         return self

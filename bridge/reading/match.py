@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from bridge.profiles import Marker, RowRule
 from bridge.screen import Snapshot
 
-__all__ = ["found", "matches_any", "row_match", "tail"]
+__all__ = ["found", "last_hit", "matches_any", "row_match", "tail"]
 
 
 def _first_cell_ok(snap: Snapshot, rule: RowRule, row: int, match: re.Match[str]) -> bool:
@@ -58,6 +58,14 @@ def _marker_hits(snap: Snapshot, marker: Marker) -> Iterator[tuple[int, re.Match
         match = row_match(snap, marker, row)
         if match:
             yield row, match
+
+
+def last_hit(snap: Snapshot, marker: Marker) -> re.Match[str] | None:
+    """The lowest match of ``marker`` in its region of the screen, or ``None``."""
+    hit = None
+    for _, match in _marker_hits(snap, marker):
+        hit = match
+    return hit
 
 
 def found(snap: Snapshot, marker: Marker) -> bool:

@@ -68,7 +68,7 @@ def _read_items(snap: Snapshot, selector: Selector, rows: Iterable[int]) -> list
             cell = snap.cell_at(row, start + len(text) - len(text.lstrip()))
             lit = selector.highlight.matches(cell)
         highlighted = (glyph or not selector.use_glyph) and lit
-        label = groups["label"].strip()
+        label = (groups.get("label") or "").strip()  # an optional label group may match nothing
         current = False
         if selector.current is not None:
             mark = selector.current.search(label)

@@ -15,7 +15,7 @@ import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from bridge.profiles import TranscriptRules
@@ -43,6 +43,7 @@ class TranscriptReply:
     text: str
     model: str | None
     complete: bool
+    transcript: str = field(default="", repr=False, compare=False)  # the text it was found in
 
 
 @dataclass(frozen=True)

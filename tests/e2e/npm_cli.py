@@ -405,12 +405,13 @@ class PrivatePane:
             shutil.rmtree(self.socket.parent, ignore_errors=True)
 
 
-def save_capture(pane: PrivatePane, folder: Path, name: str, *, history: int = 0) -> None:
-    """Write ``NAME.ans`` (with SGR), ``NAME.txt`` and ``NAME.meta`` as the recorded screens are."""
+def save_capture(pane: Any, folder: Path, name: str, *, history: int = 0) -> None:
+    """Write ``NAME.ans`` (with SGR), ``NAME.txt`` and ``NAME.meta`` as the recorded screens are,
+    from a :class:`PrivatePane` or any fixture with its ``tmux()``, ``capture()`` and ``pane``."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{name}.ans").write_text(pane.capture(ansi=True, history=history))
     (folder / f"{name}.txt").write_text(pane.capture(history=history))
-    meta = pane.display(
-        "#{pane_width}x#{pane_height} cursor=#{cursor_x},#{cursor_y} alt=#{alternate_on} hist=#{history_size}"
-    )
-    (folder / f"{name}.meta").write_text(meta + "\n")
+    meta = pane.tmux("display-message", "-p", "-t", pane.pane,
+                     "#{pane_width}x#{pane_height} cursor=#{cursor_x},#{cursor_y} alt=#{alternate_on} "
+                     "hist=#{history_size}").stdout  # fmt: skip
+    (folder / f"{name}.meta").write_text(meta)

@@ -73,6 +73,19 @@ def test_model_switch_to_sonnet_reaches_the_api(
     main = claude_code.mock.main_requests()
     assert "sonnet" in main[-1].model, [r.model for r in main]
     assert json.loads(out)["model"] == main[-1].model
+    # For this session only ("s" in Claude's menu): the user's default is not touched.
+    settings = claude_code.home / ".claude" / "settings.json"
+    assert "model" not in (json.loads(settings.read_text()) if settings.exists() else {})
+    assert "Set model to Sonnet 5 for this session only" in claude_code.capture()
+    # Already on it: the menu says so (✔), nothing is switched and no confirmation is added.
+    code, out, err = cli("--json", "model", "claude", "sonnet")
+    assert code == 0 and json.loads(out)["model"] == "Sonnet", err
+    assert claude_code.capture().count("Set model to") == 1
+    assert claude_code.wait_idle()
+    # --save: Claude's own Enter, which saves it as the default for new sessions.
+    code, out, err = cli("--json", "model", "claude", "haiku", "--save")
+    assert code == 0, err
+    assert "haiku" in json.loads(settings.read_text())["model"]
 
 
 def test_ask_with_model_flag_switches_first(
@@ -124,8 +137,15 @@ def test_kill9_dead_then_restart(cli: Callable[..., tuple[int, str, str]], claud
     wait_for(lambda: cli("state", "claude")[1].strip() == "dead", 10, 0.2)
     code, _, err = cli("ask", "claude", "hello?")
     assert code == 4 and "agent-bridge restart claude" in err
-    code, out, err = cli("restart", "claude")
+    # Started without --session-id: the bridge learnt the session from the transcript of the reply
+    # it read, and resumes exactly that one (not --continue's newest in the folder).
+    first = claude_code.transcripts()[-1].stem
+    code, out, err = cli("--json", "restart", "claude")
     assert code == 0, err
-    assert cli("state", "claude")[1].strip() == "idle"
+    assert json.loads(out) == {"agent": "claude", "state": "idle", "session_id": first}
     code, out, err = cli("ask", "claude", "back again")
     assert code == 0 and out.strip() == "MOCK-REPLY: back again", err
+    entries = claude_code.transcript_entries(claude_code.projects_dir / f"{first}.jsonl")
+    prompts = [e["message"]["content"] for e in entries
+               if e.get("type") == "user" and isinstance(e["message"].get("content"), str)]  # fmt: skip
+    assert prompts[0] == "remember me" and prompts[-1] == "back again"

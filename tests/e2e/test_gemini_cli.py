@@ -40,10 +40,11 @@ def gemini_executable() -> Path:
 
 @pytest.fixture
 def gemini(request: pytest.FixtureRequest, tmp_path: Path, gemini_executable: Path) -> Iterator[Gemini]:
-    """Gemini CLI at its idle prompt in a private tmux pane, talking to a fresh mock."""
+    """Gemini CLI at its idle prompt in a private tmux pane, talking to a fresh mock (indirect
+    parameter ``False``: only the pane's shell, for ``agent-bridge start``)."""
     mock = MockGemini().start()
     try:
-        launched = launch_gemini_cli(tmp_path, mock, gemini_executable)
+        launched = launch_gemini_cli(tmp_path, mock, gemini_executable, start=getattr(request, "param", True))
     except BaseException:
         mock.stop()
         raise
@@ -107,6 +108,11 @@ def test_model_switch_through_both_menu_levels(cli: Cli, gemini: Gemini) -> None
     code, out, err = cli("ask", "gemini", "still here")
     assert code == 0 and out == "MOCK-REPLY: still here\n", err
     assert gemini.mock.turns()[-1].model == "gemini-2.5-pro"
+    # Already on it (the status row says so): nothing is opened.
+    opened = gemini.pane.capture(history=200).count("> /model")
+    code, out, err = cli("model", "gemini", "gemini-2.5-pro")
+    assert code == 0 and "gemini-2.5-pro" in out, err
+    assert gemini.pane.capture(history=200).count("> /model") == opened
 
 
 def test_permission_yes_no_always(cli: Cli, gemini: Gemini) -> None:
@@ -140,6 +146,11 @@ def test_permission_yes_no_always(cli: Cli, gemini: Gemini) -> None:
     assert out.strip() == TOOL_TURN and marker.exists()
 
 
+def session_of_chat(gemini: Gemini) -> str:
+    """The session id in the header of Gemini's newest chat file."""
+    return str(json.loads(gemini.chats[-1].read_text().splitlines()[0])["sessionId"])
+
+
 def test_kill9_dead_then_restart_into_the_same_session(cli: Cli, gemini: Gemini) -> None:
     assert cli("ask", "gemini", "remember me")[0] == 0
     pid = gemini.pane.foreground_pid()
@@ -148,11 +159,33 @@ def test_kill9_dead_then_restart_into_the_same_session(cli: Cli, gemini: Gemini)
     wait_for(lambda: cli("state", "gemini")[1].strip() == "dead", 10, 0.2)
     code, _, err = cli("ask", "gemini", "hello?")
     assert code == 4 and "agent-bridge restart gemini" in err
-    code, _, err = cli("restart", "gemini")
+    # Started as plain `gemini`: the session id was learnt from the chat file of the reply read,
+    # and `gemini --resume <id>` resumes exactly that one.
+    code, out, err = cli("--json", "restart", "gemini")
     assert code == 0, err
-    assert cli("state", "gemini")[1].strip() == "idle"
+    assert json.loads(out) == {"agent": "gemini", "state": "idle", "session_id": session_of_chat(gemini)}
     code, out, err = cli("--json", "ask", "gemini", "back again")
     assert code == 0, err
     assert json.loads(out)["reply"] == "MOCK-REPLY: back again"
     history = json.dumps(gemini.mock.turns()[-1].contents)
     assert "remember me" in history, "resumed into the session that was killed"
+
+
+@pytest.mark.parametrize("gemini", [False], indirect=True)
+def test_started_by_the_bridge_with_a_session_id_it_chose(cli: Cli, gemini: Gemini) -> None:
+    code, out, err = cli("--json", "start", "gemini")
+    assert code == 0, err
+    started = json.loads(out)
+    assert started["state"] == "idle" and started["session_id"]
+    assert cli("ask", "gemini", "remember me too")[0] == 0
+    assert session_of_chat(gemini) == started["session_id"]  # gemini --session-id <the bridge's id>
+    pid = gemini.pane.foreground_pid()
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: cli("state", "gemini")[1].strip() == "dead", 10, 0.2)
+    code, out, err = cli("--json", "restart", "gemini")
+    assert code == 0, err
+    assert json.loads(out)["session_id"] == started["session_id"]
+    code, out, err = cli("ask", "gemini", "and back")
+    assert code == 0 and out == "MOCK-REPLY: and back\n", err
+    assert "remember me too" in json.dumps(gemini.mock.turns()[-1].contents)

@@ -30,10 +30,18 @@ from bridge.config import HostSpec
 from bridge.transport.local import LocalTransport
 from bridge.transport.ssh import SSHTransport
 from tests.helpers.postgres import Postgres, start_postgres
-from tests.helpers.tmux_under_test import sshd_setenv
+from tests.helpers.tmux_under_test import INSTALLED_BIN, sshd_setenv
 
 REPO = Path(__file__).resolve().parents[2]
 SHELL_ENV = {"PS1": "$ ", "HISTFILE": "/dev/null", "TERM": "xterm-256color"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Panes of the tests' tmux servers inherit this PATH: give them the console scripts an
+    install puts on PATH (``agent-bridge-demo`` is the demo profile's start command)."""
+    path = os.environ.get("PATH", "").split(":")
+    if INSTALLED_BIN not in path:
+        os.environ["PATH"] = ":".join([INSTALLED_BIN, *path])
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

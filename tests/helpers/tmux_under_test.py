@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 
 STD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# Where this interpreter's console scripts are (`agent-bridge`, `agent-bridge-demo`): on PATH, as
+# an install puts them there, for panes and sshd sessions that start agents by those names.
+INSTALLED_BIN = os.path.dirname(sys.executable)
 
 
 def tmux_dir() -> str | None:
@@ -23,8 +27,11 @@ def tmux_dir() -> str | None:
 def tested_path(base: str = STD_PATH) -> str:
     """``base`` with the tested tmux's folder first: for panes, sshd sessions and clients that
     do not inherit the test run's PATH (sshd gives commands its own default PATH)."""
-    folder = tmux_dir()
-    return base if folder is None or folder in base.split(":") else f"{folder}:{base}"
+    parts = base.split(":")
+    for folder in (INSTALLED_BIN, tmux_dir()):  # the tested tmux ends up first
+        if folder is not None and folder not in parts:
+            parts.insert(0, folder)
+    return ":".join(parts)
 
 
 def sshd_setenv() -> str:

@@ -168,12 +168,12 @@ def test_restart_confirms_on_a_new_screen_and_fails_fast_when_it_dies_at_once(
     wait_for(lambda: "? for shortcuts" in tmux_server.capture(pane), 15)
     registry = make_registry(
         f'[hosts.here]\nlocal = true\ntmux_socket = "{tmux_server.socket}"\n',
-        agent_toml("lost", "here", "lost:0.0", profile="demo"),
+        agent_toml("lost", "here", "lost:0.0", profile="demo", resume="python3 -m bridge.demo"),
     )
     tmux_server.tmux("send-keys", "-t", pane, "C-c", "C-c")
     wait_for(lambda: tmux_server.current_command(pane) == "bash", 10)
     began = time.monotonic()
-    # python3 -m bridge.demo (the demo profile's resume) cannot find bridge from here: it exits
+    # python3 -m bridge.demo (the agent's own resume) cannot find bridge from here: it exits
     result = run_cli("--config", str(registry), "--json", "restart", "lost", "--timeout", "60")
     took = time.monotonic() - began
     assert result.returncode == 4, result.stdout
@@ -182,7 +182,7 @@ def test_restart_confirms_on_a_new_screen_and_fails_fast_when_it_dies_at_once(
     assert error["state"] == "dead" and (
         "exited at once" in error["message"] or "never started" in error["message"]
     )
-    assert "(the resume command: python3 -m bridge.demo)" in error["message"]
+    assert "(the command: python3 -m bridge.demo)" in error["message"]
     assert "ModuleNotFoundError" in tmux_server.capture(pane) and took < 20
 
 
@@ -290,7 +290,8 @@ def test_killed_mid_ask_is_detected_and_auto_restarted(
     code, out, err = result[0]
     assert code == 4, err
     assert json.loads(out)["state"] == "restarted"
-    assert "restarted with `python3 -m bridge.demo`" in err and "NOT sent again" in err
+    # The fixture started the demo without a session id: the profile's resume_last runs.
+    assert "restarted with `agent-bridge-demo`" in err and "NOT sent again" in err
     assert time.monotonic() - killed_at < 15, "dead is noticed within 2 s, then the restart"
     # Idle (not busy for 8 s) after the restart: the prompt was not typed again.
     assert cli("state", "phoenix")[1].strip() == "idle"

@@ -319,3 +319,42 @@ def test_profiles_lists_builtin_and_user_overrides(tmp_path: Path) -> None:
     assert rows["shell"]["source"] == str(user / "shell.toml"), "a user profile overrides by name"
     assert rows["shell"]["version"] == "mine"
     assert rows["claude-code"]["version"] == "2.1.197"
+
+
+def test_a_broken_profile_is_reported_broken(tmp_path: Path) -> None:
+    xdg = tmp_path / "xdg"
+    user = xdg / "agent-bridge" / "profiles"
+    user.mkdir(parents=True)
+    (user / "mine.toml").write_text('agent = "Mine"\nversion = "1"\n[states]\norder = ["idle"]\n')
+    env = {"XDG_CONFIG_HOME": str(xdg)}
+    listed = run_cli("--json", "profiles", env=env)
+    assert listed.returncode == 0, listed.stderr  # listing is not checking
+    rows = {row["name"]: row for row in json.loads(listed.stdout)}
+    assert "key 'process': required key is missing" in rows["mine"]["error"]
+    assert rows["shell"]["error"] is None
+    checked = run_cli("profiles", "--check", env=env)
+    assert checked.returncode == 2
+    assert "BROKEN mine: profile " in checked.stdout.decode()
+
+
+def test_profiles_check_prints_what_a_profile_reads_on_a_capture(tmp_path: Path) -> None:
+    screens = Path(__file__).resolve().parents[1] / "unit" / "screens" / "claude-code-2.1.197"
+    claude = Path(__file__).resolve().parents[2] / "bridge" / "profiles" / "claude-code.toml"
+    permission = str(screens / "09-permission-prompt.ans")
+    result = run_cli("profiles", "check", "claude-code", "--screen", permission)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode()
+    assert "state permission" in out and "> 1. Yes" in out and "3. No" in out
+    done = str(screens / "04-reply-done-short.ans")
+    result = run_cli("--json", "profiles", "check", str(claude), "-s", done)
+    seen = json.loads(result.stdout)
+    assert seen["state"] == "idle" and seen["reply"]["complete"]
+    # A menu pattern whose label group can match nothing: an empty label, not a traceback.
+    item = r"(?P<label>.+?)(?:\s{2,}(?P<description>\S.*))?$"
+    (tmp_path / "empty.toml").write_text(claude.read_text().replace(item, r"(?P<label>[a-z]+)?.*$", 1))
+    result = run_cli("--json", "profiles", "check", str(tmp_path / "empty.toml"), "-s",
+                     str(screens / "06-model-menu-open.ans"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert [i["label"] for i in json.loads(result.stdout)["menu"]["items"]] == [""] * 5
+    missing = run_cli("profiles", "check", "claude-code", "-s", str(tmp_path / "nothing.ans"))
+    assert missing.returncode == 2 and b"cannot read the capture" in missing.stderr

@@ -102,8 +102,9 @@ async def test_one_process_many_callers_share_one_holder(setup: tuple[Path, Path
     registry, log = setup
     async with Bridge.from_config(registry) as bridge:
         replies = await asyncio.gather(*(bridge.ask("demo", f"caller {i}", timeout=60) for i in range(4)))
-        assert len(bridge._locks) == 1
-        assert next(iter(bridge._locks.values())).unavailable is None  # bash + flock: the shared holder
+        assert len(bridge.holding.locks) == 1
+        # bash + flock: the shared holder
+        assert next(iter(bridge.holding.locks.values())).unavailable is None
     assert sorted(r.reply for r in replies) == [f"MOCK-REPLY: caller {i}" for i in range(4)]
     prompts = [json.loads(line)["prompt"] for line in log.read_text().splitlines()]
     assert sorted(prompts) == [f"caller {i}" for i in range(4)], "each typed exactly once"

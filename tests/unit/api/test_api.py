@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bridge.api import AgentPane, Bridge, Pane, _resume_command, ssh_argv
+from bridge.api import AgentPane, Bridge, Pane, ssh_argv
 from bridge.config import HostSpec, RegistryModel
 from bridge.config.registry import Agent, Registry
 from bridge.errors import ConfigError, ProfileError, TargetNotFoundError, UnknownAgentError
@@ -134,13 +134,8 @@ async def test_send_keys_screen_and_facts_reach_the_agents_pane(tmux_server: Tmu
         assert await bridge.send("sh", "x\x07y", enter=False, strip_controls=True) == 1
 
 
-def test_resume_command_and_attach_argv(tmp_path: Any) -> None:
-    reg = registry("/run/tmux.sock", sh=SH, demo={**SH, "profile": "demo"},
-                   far={"host": "far", "target": "a:0", "start": "claude"})  # fmt: skip
-    assert _resume_command(reg.agent("demo"), load_profile("demo")) == "python3 -m bridge.demo"
-    assert _resume_command(reg.agent("far"), load_profile("shell")) == "claude"  # no resume: start
-    with pytest.raises(ConfigError, match="no resume command for sh"):
-        _resume_command(reg.agent("sh"), load_profile("shell"))
+def test_attach_argv(tmp_path: Any) -> None:
+    reg = registry("/run/tmux.sock", sh=SH, far={"host": "far", "target": "a:0", "start": "claude"})
     bridge = Bridge(reg)
     assert bridge.attach_argv("sh") == ["tmux", "-S", "/run/tmux.sock", "attach-session", "-t", "work:0.0"]
     assert bridge.attach_argv("far", read_only=True) == [

@@ -47,7 +47,7 @@ def test_builtin_fields_the_driver_needs() -> None:
     claude, codex = load_profile("claude-code"), load_profile("codex")
     assert (claude.version, codex.version) == ("2.1.197", "0.169.0")
     assert codex.submit.min_gap_ms == 50 and codex.submit.gap_ms >= 50
-    assert claude.resume == "claude --continue"
+    assert (claude.resume, claude.resume_last) == ("claude --resume {session_id}", "claude --continue")
     assert codex.resume == "codex resume --last"
     assert claude.transcript.kind == "claude-jsonl" and claude.transcript.config_dir == ".claude"
     assert codex.transcript.kind == "codex-jsonl"

@@ -51,6 +51,23 @@ def test_claude_model_confirmed_line() -> None:
     snap = load(CLAUDE, "08-model-selected")
     found = [m for line in snap.lines if (m := profile.model.confirmed.search(line))]
     assert [m.group("model") for m in found] == ["Sonnet 5"]
+    # After "s" (this session only) the line says so; the model name stays clean.
+    session = load(CLAUDE, "08c-model-set-session-only")
+    found = [m for line in session.lines if (m := profile.model.confirmed.search(line))]
+    assert [m.group("model") for m in found] == ["Sonnet 5"]
+
+
+def test_claude_shows_its_model_in_the_header() -> None:
+    """Where the profile says the model in use shows: a switch to exactly it is skipped."""
+    from bridge.reading.match import last_hit
+
+    current = load_profile("claude-code").model.current  # type: ignore[union-attr]
+    assert current is not None
+    shown = {"01-idle-at-start": "Opus 4.8 (1M context)", "08c-model-set-session-only": "Sonnet 5"}
+    for name, model in shown.items():
+        hit = last_hit(load(CLAUDE, name), current)
+        assert hit is not None and hit.group("model") == model
+    assert last_hit(load(CLAUDE, "09-permission-prompt"), current) is None  # scrolled away
 
 
 @pytest.mark.parametrize(("name", "highlighted"), [("06-model-menu-open", 0), ("07-model-menu-down1", 1)])

@@ -35,6 +35,7 @@ CLAUDE_STATES: dict[str, State] = {
     "07b-model-menu-down2": M,
     "08-model-selected": I_,
     "08a-model-switch-confirm": M,  # "Switch model?" Yes/No
+    "08c-model-set-session-only": I_,
     "09-permission-prompt": P,
     "09b-permission-prompt-No-highlighted": P,
     "09x-tool-readonly-autoapproved": I_,

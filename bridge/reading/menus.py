@@ -41,13 +41,14 @@ class Menu:
 
 # Box-drawing characters a dialog is framed with (Gemini CLI draws its menus in a "│" box).
 _BORDER = "│┃║╭╮╰╯┌┐└┘─━═╔╗╚╝"
+_SIDES = "│┃║"  # the sides of a box: a framed row starts and ends with one
 
 
-def unboxed(line: str) -> str:
+def unboxed(line: str, border: str = _BORDER) -> str:
     """``line`` without the box borders on either side (nested boxes too): the border cells on
     the left become spaces, so indentation inside the box stays; a row of border only is ``""``."""
-    lead = len(line) - len(line.lstrip(_BORDER + " "))
-    return (" " * lead + line[lead:]).rstrip(_BORDER + " ")
+    lead = len(line) - len(line.lstrip(border + " "))
+    return (" " * lead + line[lead:]).rstrip(border + " ")
 
 
 def _read_items(snap: Snapshot, selector: Selector, rows: Iterable[int]) -> list[MenuItem]:
@@ -55,7 +56,7 @@ def _read_items(snap: Snapshot, selector: Selector, rows: Iterable[int]) -> list
     for row in rows:
         match = selector.item.search(snap.lines[row])
         if match is None:
-            line = unboxed(snap.lines[row])
+            line = unboxed(snap.lines[row], _SIDES)  # a framed row's "│" is no text
             if items and line.strip() and not line.startswith(" " * 4):
                 break  # the list ended (an indented row may be a wrapped description)
             continue

@@ -17,6 +17,8 @@ Behaviour, driven by the text of the last user message (the same words as
   function response comes back: ``MOCK-REPLY: tool done: MOCK-TOOL-RAN`` (or the raw response if
   the marker is not in it)
 - ``delayN``: sleep N seconds before answering (the main turn only)
+- ``repeatloop``: one sentence 40 times over, which Gemini CLI's loop detection stops with its
+  "A potential loop was detected" dialog
 """
 
 from __future__ import annotations
@@ -121,6 +123,8 @@ def default_reply(request: GeminiRequest) -> GeminiReply:
         return GeminiReply(text=TOOL_INTRO, call={"name": SHELL_TOOL, "args": args}, delay=delay)
     if "multiline" in prompt:
         return GeminiReply(text=multiline_text(prompt), delay=delay)
+    if "repeatloop" in prompt:
+        return GeminiReply(text="The same words again and again, over and over here.\n" * 40, delay=delay)
     return GeminiReply(text=f"MOCK-REPLY: {prompt}", delay=delay)
 
 

@@ -189,3 +189,16 @@ def test_started_by_the_bridge_with_a_session_id_it_chose(cli: Cli, gemini: Gemi
     code, out, err = cli("ask", "gemini", "and back")
     assert code == 0 and out == "MOCK-REPLY: and back\n", err
     assert "remember me too" in json.dumps(gemini.mock.turns()[-1].contents)
+
+
+def test_the_loop_detection_dialog_stops_an_ask_at_once(cli: Cli, gemini: Gemini) -> None:
+    began = time.monotonic()
+    code, out, err = cli("--json", "ask", "gemini", "please repeatloop now", "--timeout", "60")
+    assert code == 4, (out, err)
+    error = json.loads(out)
+    assert error["state"] == "dialog" and "A potential loop was detected" in error["message"]
+    assert time.monotonic() - began < 30, "stopped at once, not at the timeout"
+    assert cli("keys", "gemini", "Escape")[0] == 0  # "Keep loop detection enabled (esc)"
+    wait_for(lambda: cli("state", "gemini")[1].strip() == "idle", 10, 0.2)
+    code, out, err = cli("ask", "gemini", "after the loop")
+    assert code == 0 and out == "MOCK-REPLY: after the loop\n", err

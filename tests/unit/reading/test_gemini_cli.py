@@ -57,6 +57,8 @@ STATES: dict[str, State] = {
     "17-resumed-session": I_,  # gemini --resume <id>: the history drawn again
     "18-exit-quit": X,
     "19-crashed-kill9-shell": X,
+    "20-dialog-potential-loop": D,  # a repetitive reply stopped by loop detection
+    "20b-after-loop-dialog-escape": I_,
 }
 
 
@@ -115,10 +117,13 @@ def test_the_status_row_shows_the_model(name: str, model: str) -> None:
     assert found == [model]
 
 
-def test_trust_dialog_is_a_menu_with_its_options() -> None:
+def test_dialogs_are_menus_with_their_options() -> None:
     menu = read_menu(load(GEMINI, "00-trust-folder-dialog"), PROFILE)
     assert menu is not None and menu.title == "Do you trust the files in this folder?"
     assert menu.labels == ["Trust folder (gemini)", "Trust parent folder (proj)", "Don't trust"]
+    loop = read_menu(load(GEMINI, "20-dialog-potential-loop"), PROFILE)
+    assert loop is not None and loop.title == "A potential loop was detected"
+    assert loop.labels == ["Keep loop detection enabled (esc)", "Disable loop detection for this session"]
 
 
 @pytest.mark.parametrize(("name", "highlighted"), [("09-permission-prompt", 0), ("09b-permission-down1", 1)])

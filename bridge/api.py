@@ -15,14 +15,14 @@ import dataclasses
 import functools
 import logging
 import os
-import shlex
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from bridge.config import HostSpec, env_timeout
+from bridge.attach import attach_argv
+from bridge.config import env_timeout
 from bridge.config.paths import config_dir
 from bridge.config.registry import Agent, Registry
 from bridge.driver import Driver, Observation, Pane, Reply, StalePane
@@ -38,7 +38,7 @@ from bridge.transport import Pool
 if TYPE_CHECKING:
     from bridge.tmux.link import ControlLink
 
-__all__ = ["SHELLS", "AgentPane", "Bridge", "Pane", "ssh_argv"]
+__all__ = ["SHELLS", "AgentPane", "Bridge", "Pane"]
 
 # Control channels per host: with MAX_CHANNELS short commands, the lock holder and
 # MAX_LOCK_CHANNELS fallback locks, within sshd's default MaxSessions (4 + 1 + 3 + 2 = 10).
@@ -174,7 +174,7 @@ class Bridge:
         agent = self.registry.agent(agent_name)
         profile = self.profile(agent.spec.profile)
         tmux = self.tmux(agent.host_name)
-        pane_id, created = await tmux.ensure_pane(agent.spec.target, cwd=agent.spec.cwd)
+        pane_id, created = await tmux.ensure_pane(agent.spec.target, cwd=agent.spec.cwd, env=agent.spec.env)
         facts = await Pane(tmux, pane_id).current_facts()
         running = facts.current_command not in SHELLS
         launch = None if running else start_command(agent, profile)
@@ -219,18 +219,9 @@ class Bridge:
         }
 
     def attach_argv(self, agent_name: str, *, read_only: bool = False) -> list[str]:
-        """The command that attaches this terminal to the agent's tmux session.
-
-        Local hosts: ``tmux attach``; SSH hosts: ``ssh -t HOST tmux attach`` with the registry's
-        port, user, key and host-key policy. ``read_only`` adds ``-r``: you watch, you cannot type.
-        """
-        agent = self.registry.agent(agent_name)
-        spec = agent.host
-        tmux = ["tmux"] + (["-S", spec.tmux_socket] if spec.tmux_socket else [])
-        tmux += ["attach-session", "-t", agent.spec.target] + (["-r"] if read_only else [])
-        if spec.local:
-            return tmux
-        return [*ssh_argv(spec), "-t", "--", shlex.join(tmux)]
+        """The command that attaches this terminal to the agent's tmux session (see
+        :func:`bridge.attach.attach_argv`)."""
+        return attach_argv(self.registry.agent(agent_name), read_only=read_only)
 
     # -- the driver -------------------------------------------------------------------------
 
@@ -308,8 +299,9 @@ class Bridge:
         async with self.exclusive(driver, limit, look=not model) as first:
             try:
                 confirmed = await driver.switch_model(model, timeout=min(limit, 60.0)) if model else None
-                left = max(limit - (time.monotonic() - began), 1.0)
-                reply = await driver.ask(prompt, timeout=left, first=first)
+                # counted from `began` (lock, model switch included); at least 1 s for the reply
+                total = max(limit, time.monotonic() - began + 1.0)
+                reply = await driver.ask(prompt, timeout=total, began=began, first=first)
                 # the model it was switched to (where the reply does not say), and the whole call's time
                 return dataclasses.replace(
                     reply, model=reply.model or confirmed, elapsed_s=time.monotonic() - began
@@ -375,21 +367,3 @@ class Bridge:
         log.info("%s: restarting with %s", agent.name, launch.command)
         new_id = launch.session_id if launch.session_id != facts.session_id else None
         return await driver.restart(launch.command, session_id=new_id, timeout=timeout), launch
-
-
-def ssh_argv(spec: HostSpec) -> list[str]:
-    """An OpenSSH ``ssh`` argv (without the remote command) matching a registry host."""
-    assert spec.address
-    argv = ["ssh"]
-    if spec.port:
-        argv += ["-p", str(spec.port)]
-    if spec.user:
-        argv += ["-l", spec.user]
-    if spec.identity_file:
-        argv += ["-i", os.path.expanduser(spec.identity_file)]
-    if spec.known_hosts:
-        argv += ["-o", f"UserKnownHostsFile={os.path.expanduser(spec.known_hosts)}"]
-    policy = "accept-new" if spec.host_key_policy == "accept-new" else "yes"
-    argv += ["-o", f"StrictHostKeyChecking={policy}", spec.address]
-    return argv
-

@@ -18,7 +18,8 @@ also on an error or Ctrl-C. Then, on the agent's host:
     prompt_14k_ms   a 14 KB prompt (200 lines of 70 bytes, as one shell line whose line breaks are
                     ``\\n`` escapes that ``printf %b`` turns back into 200 lines): the reply is the
                     md5 of those 200 lines, which proves the shell received every byte; median of
-                    up to 3
+                    N (its min and max in ``prompt_14k_spread_ms``: a median of 3 moved by tens
+                    of ms between runs over the same link)
 
 Every time is also shown as a multiple of ``rtt_ms``.
 """
@@ -64,7 +65,6 @@ PROMPT_LINES = 200
 LINE_BYTES = 70  # 68 characters, then the two characters of a "\n" escape
 CONNECT_SAMPLES = 3
 CLI_SAMPLES = 5
-PROMPT_SAMPLES = 3
 ASK_TIMEOUT = 30.0
 CLI_TIMEOUT = 60.0
 READY_TIMEOUT = 15.0
@@ -86,6 +86,11 @@ def _ms(seconds: float) -> float:
 
 def _median(values: list[float]) -> float:
     return round(statistics.median(values), 2)
+
+
+def _spread(values: list[float]) -> dict[str, float]:
+    """Min, median and max of samples: how far apart the runs were, beside their middle."""
+    return {"min": min(values), "median": _median(values), "max": max(values)}
 
 
 def prompt_14k(token: str) -> tuple[str, str]:
@@ -253,7 +258,7 @@ async def measure(bridge: Bridge, agent_name: str, samples: int) -> dict[str, An
             for i in range(samples):
                 elapsed, _ = await timed(ask_echo(warm, scratch.name, f"ab{tag}e{i}"))
                 exchanges.append(_ms(elapsed))
-            for i in range(min(samples, PROMPT_SAMPLES)):
+            for i in range(samples):
                 elapsed, size = await timed(ask_14k(warm, scratch.name, f"ab{tag}p{i}"))
                 bigs.append(_ms(elapsed))
 
@@ -264,7 +269,7 @@ async def measure(bridge: Bridge, agent_name: str, samples: int) -> dict[str, An
         await stop_scratch(tmux, scratch)
         shutil.rmtree(workdir, ignore_errors=True)
 
-    exchange = {"min": min(exchanges), "median": _median(exchanges), "max": max(exchanges)}
+    exchange, big = _spread(exchanges), _spread(bigs)
     result: dict[str, Any] = {
         "agent": agent_name,
         "host": agent.host_name,
@@ -275,9 +280,10 @@ async def measure(bridge: Bridge, agent_name: str, samples: int) -> dict[str, An
         "connect_ms": _median(connects),
         "exchange_ms": exchange,
         "cli_cold_ms": _median(clis),
-        "prompt_14k_ms": _median(bigs),
+        "prompt_14k_ms": big["median"],
+        "prompt_14k_spread_ms": big,
         "prompt_14k_bytes": size,
-        "prompt_14k_extra_ms": round(_median(bigs) - exchange["median"], 2),
+        "prompt_14k_extra_ms": round(big["median"] - exchange["median"], 2),
     }
     result["in_rtt"] = {
         key: round(float(result[key]) / rtt, 1)
@@ -287,26 +293,26 @@ async def measure(bridge: Bridge, agent_name: str, samples: int) -> dict[str, An
 
 
 def render(result: dict[str, Any]) -> str:
-    """The results as an aligned table: milliseconds and multiples of the tmux round trip."""
+    """The results as an aligned table: milliseconds, multiples of the tmux round trip, and the
+    spread (min-max) of the measurements taken N times."""
     rtt = float(result["rtt_ms"])
-    ex = result["exchange_ms"]
-    rows: list[tuple[str, float | None, str]] = [
-        ("tmux round trip (RTT)", rtt, "tmux display-message on the warm connection, median"),
-        ("TCP connect", result["tcp_rtt_ms"], "to the SSH port: about one network round trip"),
-        ("connect (fresh)", result["connect_ms"], "new Bridge + first tmux command"),
-        ("exchange min", ex["min"], "echo TOKEN -> TOKEN in hand (Bridge.ask)"),
-        ("exchange median", ex["median"], ""),
-        ("exchange max", ex["max"], ""),
-        ("cold CLI ask", result["cli_cold_ms"], "new `python -m bridge ask` process, broker warm"),
-        ("14 KB prompt", result["prompt_14k_ms"], f"{result['prompt_14k_bytes']} B, 200 lines, md5 checked"),
-        ("14 KB extra vs short", result["prompt_14k_extra_ms"], "14 KB prompt - exchange median"),
+    ex, big = result["exchange_ms"], result["prompt_14k_spread_ms"]
+    rows: list[tuple[str, float | None, dict[str, float] | None, str]] = [
+        ("tmux round trip (RTT)", rtt, None, "tmux display-message on the warm connection, median"),
+        ("TCP connect", result["tcp_rtt_ms"], None, "to the SSH port: about one network round trip"),
+        ("connect (fresh)", result["connect_ms"], None, "new Bridge + first tmux command"),
+        ("exchange median", ex["median"], ex, "echo TOKEN -> TOKEN in hand (Bridge.ask)"),
+        ("cold CLI ask", result["cli_cold_ms"], None, "new `python -m bridge ask` process, broker warm"),
+        ("14 KB prompt", big["median"], big, f"{result['prompt_14k_bytes']} B, 200 lines, md5 checked"),
+        ("14 KB extra vs short", result["prompt_14k_extra_ms"], None, "14 KB prompt - exchange median"),
     ]
     head = (f"agent-bridge bench {result['agent']} (host {result['host']}, {result['samples']} samples, "
             f"scratch window {result['scratch_window']}, removed)")  # fmt: skip
-    lines = [head, "", f"{'':<22} {'ms':>9} {'x RTT':>7}"]
-    for label, value, note in rows:
+    lines = [head, "", f"{'':<22} {'ms':>9} {'x RTT':>7} {'min-max':>15}"]
+    for label, value, spread, note in rows:
         if value is None:
-            lines.append(f"{label:<22} {'-':>9} {'-':>7}  {note or 'not measured'}")
-        else:
-            lines.append(f"{label:<22} {value:>9.1f} {value / rtt:>7.1f}  {note}".rstrip())
+            lines.append(f"{label:<22} {'-':>9} {'-':>7} {'':>15}  {note or 'not measured'}")
+            continue
+        limits = f"{spread['min']:.1f}-{spread['max']:.1f}" if spread else ""
+        lines.append(f"{label:<22} {value:>9.1f} {value / rtt:>7.1f} {limits:>15}  {note}".rstrip())
     return "\n".join(lines)

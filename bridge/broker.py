@@ -52,7 +52,7 @@ _LINE_LIMIT = 64 * 1024 * 1024  # a 1 MB prompt JSON-escaped fits many times ove
 _SUN_PATH_MAX = 100  # AF_UNIX paths are at most 107 bytes on Linux
 # Operations that never type into a pane (bridge.ops: read_only): safe to retry if a broker dies
 # under them. Named here so that a client need not import bridge.ops (a test keeps the two equal).
-READ_ONLY = frozenset({"hosts", "agents", "screen", "state"})
+READ_ONLY = frozenset({"hosts", "agents", "screen", "state", "reply"})
 
 
 def _code_stamp() -> str:

@@ -16,16 +16,16 @@ are defined inside :func:`build_server` so that ``import mcp`` happens only when
 """
 
 import asyncio
-import contextlib
+import copy
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from bridge import ops
+from bridge import __version__, ops
 from bridge.api import Bridge
 from bridge.errors import BridgeError, ConfigError, PermissionPendingError
-from bridge.mcp_texts import DESCRIPTIONS, INSTRUCTIONS, STATE_HINTS
+from bridge.mcp_texts import DESCRIPTIONS, INSTRUCTIONS, STATE_HINTS, tool_hint
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -105,9 +105,14 @@ class Tools:
 
 
 def error_result(error: BridgeError) -> "CallToolResult":
-    """A tool error: the one-line message, and ``to_dict()`` (less the long screen) as data."""
+    """A tool error: the one-line message, and ``to_dict()`` (less the long screen) as data; its
+    hint names tool calls, not CLI commands (:func:`tool_hint`)."""
     from mcp.types import CallToolResult, TextContent
 
+    hint = error.hint
+    if hint is not None:
+        error = copy.copy(error)
+        error.hint = tool_hint(hint)
     data = {key: value for key, value in error.to_dict().items() if key != "screen"}
     return CallToolResult(
         content=[TextContent(type="text", text=str(error))], structured_content=data, is_error=True
@@ -142,7 +147,7 @@ def build_server(tools: Tools) -> "MCPServer[Any]":
     from pydantic import Field
 
     server: MCPServer[Any] = MCPServer(
-        SERVER_NAME, instructions=INSTRUCTIONS, version=_version(), log_level="WARNING"
+        SERVER_NAME, instructions=INSTRUCTIONS, version=__version__, log_level="WARNING"
     )
     looks = ToolAnnotations(read_only_hint=True, open_world_hint=True)
     acts = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=True)
@@ -237,7 +242,7 @@ def build_server(tools: Tools) -> "MCPServer[Any]":
     @server.tool(description=DESCRIPTIONS["switch_model"], annotations=acts)
     async def switch_model(
         agent: Agent,
-        name: Annotated[str, Field(description="row number, label or prefix, e.g. opus")],
+        model: Annotated[str, Field(description="row number, label or prefix, e.g. opus (as in ask)")],
         ctx: Context[Any, Any],
         timeout: Annotated[float, Field(gt=0, description="seconds to wait")] = 60.0,
         save: Annotated[
@@ -245,10 +250,10 @@ def build_server(tools: Tools) -> "MCPServer[Any]":
         ] = False,
     ) -> CallToolResult:
         async def job(bridge: Bridge) -> CallToolResult:
-            request = ops.ModelRequest(agent=agent, name=name, timeout=timeout, save=save)
+            request = ops.ModelRequest(agent=agent, name=model, timeout=timeout, save=save)
             chosen = await waiting(
                 ops.model(bridge, request),
-                ctx.report_progress, timeout, f"switching {agent} to {name}",
+                ctx.report_progress, timeout, f"switching {agent} to {model}",
             )
             return _result(f"{agent}: model set to {chosen.model}", chosen.to_json())
 
@@ -300,14 +305,6 @@ def build_server(tools: Tools) -> "MCPServer[Any]":
         return server
     add_message_tools(server, tools.hub, result=_result, error=error_result)
     return server
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    with contextlib.suppress(PackageNotFoundError):
-        return version("agent-bridge")
-    return "0"
 
 
 async def serve(config: str | None) -> None:

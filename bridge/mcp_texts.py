@@ -1,5 +1,8 @@
 """What the MCP server says to the calling model: its instructions, each tool's description (when
-to use it, and what it cannot do) and the hint that goes with each agent state."""
+to use it, and what it cannot do), the hint that goes with each agent state, and errors' hints
+worded as tool calls (:func:`tool_hint`)."""
+
+import re
 
 INSTRUCTIONS = (
     "agent-bridge lets you hand work to other AI coding agents (Claude Code, Codex, ...) that run "
@@ -54,7 +57,7 @@ DESCRIPTIONS: dict[str, str] = {
     ),
     "switch_model": (
         "Switch the agent's model through its own /model menu (one checked key press at a time) "
-        "and return the model it confirmed. 'name' is a row number, a label or a prefix such as "
+        "and return the model it confirmed. 'model' is a row number, a label or a prefix such as "
         "'opus', 'sonnet', 'haiku'. Use it to escalate a hard problem to a stronger model, or to "
         "go back to a cheaper one; ask(model=...) does the same before asking."
     ),
@@ -82,3 +85,21 @@ STATE_HINTS = {
     "dead": "not running: call restart",
     "unknown": "screen not recognised: look with screen",
 }
+
+# The library's hints name CLI commands (for a person at a shell); a model calls tools instead.
+_TOOL_HINTS = (
+    (re.compile(r"agent-bridge approve (\S+) yes\|no(?:\|N)?(?: --wait)?"),
+     r'call approve(agent="\1", answer="yes", "no" or an option number)'),
+    (re.compile(r"agent-bridge restart (\S+)"), r'call restart(agent="\1")'),
+    (re.compile(r"agent-bridge keys (\S+) (\S+)"), r'call keys(agent="\1", keys=["\2"])'),
+    (re.compile(r"agent-bridge screen (\S+)"), r'call screen(agent="\1")'),
+    (re.compile(r"agent-bridge reply (\S+)"), r'call agent_state(agent="\1"), then screen'),
+    (re.compile(r"raise --timeout"), "pass a larger timeout"),
+)  # fmt: skip
+
+
+def tool_hint(hint: str) -> str:
+    """``hint`` with each CLI command it names replaced by the tool call that does the same."""
+    for pattern, replacement in _TOOL_HINTS:
+        hint = pattern.sub(replacement, hint)
+    return hint

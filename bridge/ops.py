@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from bridge.driver import Reply
 from bridge.errors import BridgeError, ConfigError
 from bridge.reading import State, read_permission
+from bridge.text import clean
 
 if TYPE_CHECKING:
     from bridge.api import Bridge
@@ -143,10 +144,15 @@ class AgentReply(Result):
     source: str  # "transcript" or "screen"
     model: str | None
     elapsed_s: float
+    removed_controls: int | None = None  # set by an ask with strip_controls: how many were dropped
 
     @classmethod
     def of(cls, reply: Reply) -> AgentReply:
         return cls.model_validate(reply.to_dict())
+
+
+class ReplyRequest(AgentRequest):
+    """The agent's last completed reply (``agent-bridge reply AGENT``)."""
 
 
 class StateRequest(AgentRequest):
@@ -251,11 +257,20 @@ async def start(bridge: Bridge, request: StartRequest) -> StartResult:
 
 
 async def ask(bridge: Bridge, request: AskRequest) -> AgentReply:
-    reply = await bridge.ask(
-        request.agent, request.prompt, timeout=request.timeout, model=request.model,
-        strip_controls=request.strip_controls,
-    )  # fmt: skip
-    return AgentReply.of(reply)
+    """Ask; with ``strip_controls`` the controls are dropped here, so the answer can say how many."""
+    prompt, removed = clean(request.prompt) if request.strip_controls else (request.prompt, None)
+    reply = AgentReply.of(
+        await bridge.ask(request.agent, prompt, timeout=request.timeout, model=request.model)
+    )
+    if removed is not None:
+        reply.removed_controls = removed
+    return reply
+
+
+async def reply(bridge: Bridge, request: ReplyRequest) -> AgentReply:
+    """Read the last reply again (after a timeout, or to read it twice); types nothing."""
+    driver = await bridge.driver(request.agent)
+    return AgentReply.of(await driver.last_reply())
 
 
 async def state(bridge: Bridge, request: StateRequest) -> StateResult:
@@ -323,6 +338,7 @@ OPERATIONS: dict[str, Operation[Any, Any]] = {
         _op("agents", AgentsRequest, agents, list[AgentRow], read_only=True),
         _op("screen", ScreenRequest, screen, ScreenResult, read_only=True),
         _op("state", StateRequest, state, StateResult, read_only=True),
+        _op("reply", ReplyRequest, reply, AgentReply, read_only=True),
         _op("send", SendRequest, send, SendResult),
         _op("keys", KeysRequest, keys, KeysResult),
         _op("start", StartRequest, start, StartResult),

@@ -8,6 +8,7 @@ confirms it (the same tmux server, pane id and target), or the caller resolves i
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ from bridge.errors import TargetNotFoundError
 from bridge.tmux import PaneFacts, Tmux, mismatch
 
 __all__ = ["AgentPane", "Panes", "same_pane"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,9 @@ class Panes:
             self._resolved.pop(key, None)
             raise
         self._resolved[key] = facts
+        where = "this machine" if agent.host.local else f"{agent.host_name} ({agent.host.address}, ssh)"
+        log.info("%s: %s is pane %s on %s, running %s", agent.name, target, facts.pane_id, where,
+                 facts.current_command)  # fmt: skip
         return AgentPane(tmux, facts.pane_id, agent, facts)
 
     def forget(self, agent: Agent) -> None:

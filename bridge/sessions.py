@@ -80,7 +80,9 @@ def resume_command(agent: Agent, profile: Profile, session_id: str) -> Launch:
     if template and PLACEHOLDER in template:
         if valid_session_id(session_id):
             return Launch(template.replace(PLACEHOLDER, session_id), session_id)
-        template = profile.resume_last  # no id known: the newest session there is, at best
+        # No id known: the profile's "newest session there is", at best; an agent with its own
+        # resume is started afresh its own way (never into a session that may be another's).
+        template = None if agent.spec.resume else profile.resume_last
     if template:
         return Launch(template, session_id or None)
     started = start_command(agent, profile)

@@ -1,5 +1,5 @@
-"""The commands that drive agents: hosts, agents, screen, send, keys, start, attach, ask, state,
-model, approve, restart and profiles.
+"""The commands that drive agents: hosts, agents, screen, send, keys, start, attach, ask, reply,
+state, model, approve, restart and profiles.
 
 Each one builds its :mod:`bridge.ops` request and runs it through :func:`bridge.cli.calls.invoke`
 (the broker, or this process). Heavy imports happen inside the commands: ``--help`` stays fast.
@@ -129,19 +129,22 @@ def attach(
     print_only: Annotated[
         bool, typer.Option("--print", help="Print the command instead of running it.")
     ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the command as JSON (argv) instead of running it.")
+    ] = False,
 ) -> None:
     """Attach this terminal to the agent's tmux session (over ssh -t for remote hosts).
 
     Detach with the tmux prefix then d (usually Ctrl-b d).
     """
-    from bridge.api import Bridge  # lazy: see the module's docstring
+    import shlex  # lazy: see the module's docstring
 
-    with reported():
+    from bridge.api import Bridge
+
+    with reported(as_json):
         argv = Bridge.from_config(OPTS.config).attach_argv(agent, read_only=read_only)
-    if print_only:
-        import shlex
-
-        print(shlex.join(argv))
+    if print_only or as_json or OPTS.json:
+        emit({"agent": agent, "argv": argv, "command": shlex.join(argv)}, shlex.join(argv), as_json)
         return
     try:
         os.execvp(argv[0], argv)
@@ -169,7 +172,17 @@ def ask(
     text = read_text(prompt, as_json)
     request = ask_request(agent, text, timeout=timeout, model=model, strip_controls=strip_controls)
     reply = invoke("ask", request, as_json=as_json)
+    if reply.get("removed_controls"):
+        note(f"removed {reply['removed_controls']} control character(s) from the prompt")
     emit(reply, reply["reply"], as_json)
+
+
+@app.command()
+def reply(agent: AgentArg, as_json: JsonOpt = False) -> None:
+    """Print the agent's last completed reply again (e.g. after `ask` timed out): from its
+    transcript where it keeps one, else from the screen. Types nothing."""
+    result = invoke("reply", {"agent": agent}, as_json=as_json)
+    emit(result, result["reply"], as_json)
 
 
 @app.command()

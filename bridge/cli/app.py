@@ -30,15 +30,26 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-app = typer.Typer(
+def command_group(help: str, **settings: Any) -> typer.Typer:
+    """A typer app (the CLI or one of its command groups) with the CLI's help settings: -h, and
+    plain help text (click's: paragraphs wrapped whole, no ``<bool>`` after a flag) rather than
+    rich panels."""
+    return typer.Typer(
+        help=help,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        **settings,
+    )
+
+
+app = command_group(
+    "Drive terminal AI agents (Claude Code, Codex, ...) in tmux panes, here or on other "
+    "machines over SSH. Start with `agent-bridge demo`; then `agent-bridge init` writes a "
+    "registry file to list your agents in.",
     name="agent-bridge",
-    help="Drive terminal AI agents (Claude Code, Codex, ...) in tmux panes, here or on other "
-    "machines over SSH. Start with `agent-bridge demo`; configure agents in a registry file "
-    "(see hosts/*.toml).",
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
@@ -53,6 +64,14 @@ class Options:
 
 
 OPTS = Options()
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from bridge import __version__
+
+        print(f"agent-bridge {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -80,6 +99,10 @@ def _global(
             help="Run in this process instead of through the background broker that keeps SSH "
             "connections warm between calls (also: AGENT_BRIDGE_NO_BROKER=1).",
         ),
+    ] = False,
+    _version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
     ] = False,
 ) -> None:
     OPTS.config, OPTS.json, OPTS.verbose = config, json_out, verbose

@@ -11,12 +11,17 @@ from bridge.cli.app import app, emit, run
 from bridge.cli.output import note
 
 BenchAgent = Annotated[str, typer.Argument(help="Agent name from the registry (nothing is typed into it).")]
-Samples = Annotated[int, typer.Option("-n", "--samples", min=1, max=1000, help="Samples per measurement.")]
+Samples = Annotated[
+    int,
+    typer.Option("-n", "--samples", min=1, max=1000,
+                 help="Samples of the round trip, the exchange and the 14 KB prompt (their medians and "
+                 "spread; a fresh connection and the cold CLI: at most 3 and 5)."),
+]  # fmt: skip
 BenchJson = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 
 
 @app.command("bench")
-def bench_command(agent: BenchAgent, n: Samples = 10, as_json: BenchJson = False) -> None:
+def bench_command(agent: BenchAgent, n: Samples = 20, as_json: BenchJson = False) -> None:
     """Measure RTT, connect, exchange, cold CLI call and a 14 KB prompt on AGENT's host.
 
     Uses a scratch echo agent (a new `ab-bench-*` window running bash in AGENT's tmux

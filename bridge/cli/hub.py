@@ -6,21 +6,21 @@ the event log and serves the dashboard. See :mod:`bridge.hub.server`.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from bridge.cli.app import OPTS, app, emit, run_async
+from bridge.cli.app import OPTS, app, command_group, emit, run_async
 from bridge.cli.params import JsonOpt
 
-hub_app = typer.Typer(
-    help="The hub: messages between agents, a pager that wakes a sleeping agent, the event log and "
+hub_app = command_group(
+    "The hub: messages between agents, a pager that wakes a sleeping agent, the event log and "
     "a live dashboard. Run `agent-bridge hub serve` on one machine (the VPS); mint a token per "
     "agent with `agent-bridge hub token AGENT`.",
     no_args_is_help=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(hub_app, name="hub")
 
@@ -46,6 +46,9 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Say where it serves as one JSON line on stdout.")
+    ] = False,
 ) -> None:
     """Run the hub in the foreground until Ctrl-C (one process owns the store)."""
     from bridge.config.registry import Registry
@@ -58,15 +61,21 @@ def serve(
         try:
             host, port = address
             where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-            await hub.serve(address, ready=lambda: print(
-                f"agent-bridge hub: serving http://{where}/ (store: {hub.store.label}); Ctrl-C stops it",
-                file=sys.stderr, flush=True,
-            ))  # fmt: skip
+            url = f"http://{where}/"
+
+            def ready() -> None:
+                if as_json or OPTS.json:
+                    print(json.dumps({"serving": url, "store": hub.store.label}), flush=True)
+                else:
+                    print(f"agent-bridge hub: serving {url} (store: {hub.store.label}); Ctrl-C stops it",
+                          file=sys.stderr, flush=True)  # fmt: skip
+
+            await hub.serve(address, ready=ready)
         finally:
             await hub.close()
 
     try:
-        run_async(main)
+        run_async(main, as_json=as_json)
     except KeyboardInterrupt:
         print("agent-bridge hub: stopped", file=sys.stderr)
 

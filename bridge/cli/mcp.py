@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from bridge.cli.app import OPTS, app, run_async
+from bridge.cli.app import OPTS, app, command_group, emit, run_async
 from bridge.errors import ConfigError
 
 DEFAULT_NAME = "agent-bridge"  # the server's entry in a client's mcpServers
@@ -95,10 +95,9 @@ WHERE = {
 
 # -- command line -----------------------------------------------------------------------------
 
-mcp_app = typer.Typer(
-    help="Serve agent-bridge to an MCP client (Claude Code, Qwen Code, ...) over stdio. "
+mcp_app = command_group(
+    "Serve agent-bridge to an MCP client (Claude Code, Qwen Code, ...) over stdio. "
     "`agent-bridge mcp` serves; `agent-bridge mcp config --for CLIENT` prints the client's JSON.",
-    context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(mcp_app, name="mcp")
 
@@ -110,7 +109,11 @@ def _mcp(ctx: typer.Context) -> None:
 
 
 @mcp_app.command("serve")
-def serve_command() -> None:
+def serve_command(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Accepted: MCP already speaks JSON on stdout.")
+    ] = False,
+) -> None:
     """Serve MCP on stdin/stdout (what `agent-bridge mcp` alone does); registry: --config or env."""
     _serve()
 
@@ -120,7 +123,8 @@ def _serve() -> None:
         import mcp.server.mcpserver  # noqa: F401
     except ImportError:
         raise ConfigError(
-            "the MCP server needs the mcp package (pip install 'agent-bridge[mcp]')"
+            "the MCP server needs the mcp package",
+            hint="pipx inject agent-bridge 'mcp>=2.3,<3', or pip install 'mcp>=2.3,<3' where agent-bridge is",
         ) from None
     from bridge.mcp import serve  # lazy: the server loads the SDK, pydantic and the bridge
 
@@ -144,6 +148,9 @@ def config_command(
         ),
     ],
     name: Annotated[str, typer.Option("--name", help="The server's name in the client.")] = DEFAULT_NAME,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The JSON on one line, without the note on stderr.")
+    ] = False,
 ) -> None:
     """Print the JSON that makes CLIENT start this server (and, on stderr, where it goes)."""
     chosen = client.lower()
@@ -151,6 +158,9 @@ def config_command(
         raise ConfigError(f"unknown client {client!r} (use --for claude-code or --for qwen-code)")
     kind: Client = "claude-code" if chosen == "claude-code" else "qwen-code"
     snippet = client_config(kind, name=name, config=OPTS.config, ask_timeout=_ask_timeout(OPTS.config))
+    if as_json or OPTS.json:
+        emit(snippet, None, True)
+        return
     print(json.dumps(snippet, indent=2))
     typer.echo(f"{WHERE[kind]}\n  {add_command(kind, snippet)}", err=True)
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from bridge.cli.app import OPTS, app, emit, run_async
+from bridge.cli.app import OPTS, app, command_group, emit, run_async
 from bridge.cli.params import JsonOpt
 
 if TYPE_CHECKING:
@@ -25,11 +25,10 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-msg_app = typer.Typer(
-    help="Messages between agents, through the hub: a message to an idle agent wakes it with a "
+msg_app = command_group(
+    "Messages between agents, through the hub: a message to an idle agent wakes it with a "
     "one-line nudge; it reads its inbox, replies, and closes the thread when done.",
     no_args_is_help=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(msg_app, name="msg")
 

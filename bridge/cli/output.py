@@ -59,15 +59,22 @@ def host_lines(rows: Sequence[dict[str, Any]], check: bool) -> str:
 
 def agent_lines(rows: Sequence[dict[str, Any]], check: bool) -> str:
     """``agent-bridge agents``: one line per agent (with ``--check``: its state)."""
-    lines = []
-    for row in rows:
-        line = f"{row['agent']:<16} {row['host']:<12} {row['target']:<20} {row['profile']}"
-        if check:
-            line += f"  {row['state']}" + (f"  ({row['error']})" if "error" in row else "")
-        lines.append(line)
-    return "\n".join(lines) or "(no agents)"
+    cells = [[row["agent"], row["host"], row["target"], row["profile"]] for row in rows]
+    if check:
+        for cell, row in zip(cells, rows, strict=True):
+            cell.append(row["state"] + (f"  ({row['error']})" if "error" in row else ""))
+    return table(cells) or "(no agents)"
+
+
+def table(rows: Sequence[Sequence[str]]) -> str:
+    """Rows of cells as aligned columns (each as wide as its widest cell; the last not padded)."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)] if rows else []
+    return "\n".join(
+        "  ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[-1]])
+        for row in rows
+    )
 
 
 def profile_lines(rows: Sequence[dict[str, Any]]) -> str:
     """``agent-bridge profiles``: name, agent, version and file of each profile."""
-    return "\n".join(f"{r['name']:<14} {r['agent']:<14} {r['version']:<10} {r['source']}" for r in rows)
+    return table([[r["name"], r["agent"], r["version"], r["source"]] for r in rows])

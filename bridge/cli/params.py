@@ -25,7 +25,8 @@ def complete_agents(incomplete: str) -> list[str]:
 
 AgentArg = Annotated[
     str,
-    typer.Argument(help="Agent name from the registry.", show_default=False, autocompletion=complete_agents),
+    typer.Argument(help="Agent name from the registry.", metavar="AGENT", show_default=False,
+                   autocompletion=complete_agents),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 StripOpt = Annotated[

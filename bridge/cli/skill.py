@@ -7,17 +7,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bridge.cli.app import OPTS, app, emit
+from bridge.cli.app import OPTS, app, command_group, emit
 from bridge.errors import BridgeError, ConfigError
 
 if TYPE_CHECKING:
     from bridge.skills import Client
 
-skill_app = typer.Typer(
-    help="The agent-bridge Agent Skill (SKILL.md): teaches a local agent (Claude Code, Qwen Code) "
+skill_app = command_group(
+    "The agent-bridge Agent Skill (SKILL.md): teaches a local agent (Claude Code, Qwen Code) "
     "when and how to delegate with agent-bridge.",
     no_args_is_help=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(skill_app, name="skill")
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bridge.cli.app import app, emit, run
+from bridge.cli.app import OPTS, app, emit, fail, run
 from bridge.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -33,6 +33,9 @@ def watch_command(
     interval: Annotated[
         float, typer.Option("--interval", "-i", min=0.05, help="Seconds between looks at the pane.")
     ] = 0.5,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Refused with a JSON error: a live view is not JSON.")
+    ] = False,
 ) -> None:
     """Show the agent's pane live in this terminal (read-only; Ctrl-C quits).
 
@@ -40,6 +43,9 @@ def watch_command(
     """  # noqa: E501
     from bridge.watch import terminal, watch  # lazy: `agent-bridge --help` stays fast
 
+    if as_json or OPTS.json:
+        fail(ConfigError("watch is a live view, not JSON",
+                         hint="for the pane as JSON, use: agent-bridge screen AGENT --json"), True)
     if not sys.stdout.isatty():
         raise ConfigError(
             "watch needs a terminal",

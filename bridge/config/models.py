@@ -78,6 +78,9 @@ class AgentSpec(_Model):
     cwd: str | None = None
     permissions: Literal["ask", "deny"] = "ask"
     restart: Literal["manual", "auto"] = "manual"
+    env: dict[str, str] = Field(
+        default_factory=dict, description="environment of the agent's pane when `up`/`start` creates it"
+    )
     wake_budget: int = Field(default=12, ge=0, le=1000, description="hub wakes per hour at most")
     wake_text: str | None = Field(
         default=None,
@@ -115,17 +118,33 @@ class Settings(_Model):
         "pane reserved after an ask, so that its next ask types at once; any other caller that "
         "wants the pane gets it right away (0: release at once)",
     )
+    restart_limit: int = Field(
+        default=3, ge=1, description='auto restarts within restart_window before the agent is "failed"'
+    )
+    restart_window: float = Field(default=600.0, gt=0, description="seconds the restart_limit counts over")
+
+
+class WindowSpec(_Model):
+    """A tmux window of the fleet (``[windows."SESSION:WINDOW"]``)."""
+
+    layout: str | None = Field(
+        default=None,
+        description="tmux layout `up` applies: even-horizontal, even-vertical, main-horizontal, "
+        "main-vertical, tiled (or a layout string)",
+    )
 
 
 class RegistryModel(_Model):
-    """The whole registry file."""
+    """The whole registry file: hosts, agents, and the fleet's groups and windows."""
 
     hosts: dict[str, HostSpec] = Field(default_factory=dict)
     agents: dict[str, AgentSpec] = Field(default_factory=dict)
+    groups: dict[str, list[str]] = Field(default_factory=dict, description="NAME = [agents…]")
+    windows: dict[str, WindowSpec] = Field(default_factory=dict, description='"SESSION:WINDOW" = {layout}')
     settings: Settings = Field(default_factory=Settings)
     hub: HubSpec = Field(default_factory=HubSpec)
 
-    @field_validator("hosts", "agents")
+    @field_validator("hosts", "agents", "groups")
     @classmethod
     def _valid_names(cls, value: dict[str, object]) -> dict[str, object]:
         for name in value:
@@ -144,6 +163,16 @@ class RegistryModel(_Model):
                 raise ValueError(
                     f"agents.{name}.host: no host {agent.host!r} (hosts defined: {known})"
                 )
+        for group, members in self.groups.items():
+            if group in self.agents:
+                raise ValueError(f"groups.{group}: an agent has that name too (one name, one meaning)")
+            unknown = [m for m in members if m not in self.agents]
+            if unknown:
+                raise ValueError(f"groups.{group}: no agent {unknown[0]!r}")
+        for window in self.windows:
+            parsed = TARGET_RE.match(window)
+            if parsed is None or not parsed.group("window") or parsed.group("pane"):
+                raise ValueError(f'windows."{window}": name a window as "SESSION:WINDOW"')
         return self
 
 

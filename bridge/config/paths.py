@@ -43,19 +43,21 @@ def runtime_dir(*, short: bool = False) -> Path:
     return path
 
 
+def registry_path(cli_path: str | os.PathLike[str] | None = None) -> tuple[Path, str]:
+    """The registry path to use, by precedence, and where it came from (the file may not exist)."""
+    if cli_path:
+        return Path(cli_path).expanduser(), "--config"
+    if os.environ.get("AGENT_BRIDGE_CONFIG"):
+        return Path(os.environ["AGENT_BRIDGE_CONFIG"]).expanduser(), "$AGENT_BRIDGE_CONFIG"
+    return config_dir() / "registry.toml", "default location"
+
+
 def find_registry(cli_path: str | os.PathLike[str] | None = None) -> Path:
     """Return the registry path to use, by precedence; raise if the chosen file does not exist."""
-    if cli_path:
-        path, origin = Path(cli_path).expanduser(), "--config"
-    elif os.environ.get("AGENT_BRIDGE_CONFIG"):
-        path, origin = Path(os.environ["AGENT_BRIDGE_CONFIG"]).expanduser(), "$AGENT_BRIDGE_CONFIG"
-    else:
-        path, origin = config_dir() / "registry.toml", "default location"
+    path, origin = registry_path(cli_path)
     if not path.is_file():
         raise ConfigError(
             f"no registry file at {path} ({origin})",
-            hint="copy hosts/local.toml or hosts/vps.toml there, or pass --config PATH",
+            hint="make one: agent-bridge init (or agent-bridge init --vps ADDRESS), or pass --config PATH",
         )
     return path
-
-

@@ -99,6 +99,24 @@ class Registry:
                 hint=f"add [hosts.{name}] to {self.path or 'the registry'}",
             ) from None
 
+    def select(self, names: list[str]) -> list[Agent]:
+        """The agents ``names`` name (agents or groups), in registry order; all when empty.
+        An unknown name is :class:`UnknownAgentError` listing agents and groups."""
+        if not names:
+            return [self.agent(name) for name in self.model.agents]
+        wanted: set[str] = set()
+        for name in names:
+            if name in self.model.groups:
+                wanted.update(self.model.groups[name])
+            elif name in self.model.agents:
+                wanted.add(name)
+            else:
+                known = ", ".join([*sorted(self.model.agents), *sorted(self.model.groups)]) or "none"
+                where = self.path or "the registry"
+                raise UnknownAgentError(f"no agent or group {name!r} (known: {known})",
+                                        hint=f"add [agents.{name}] or a group to {where}")  # fmt: skip
+        return [self.agent(name) for name in self.model.agents if name in wanted]
+
     def agent(self, name: str) -> Agent:
         """The agent called ``name`` with its host; :class:`UnknownAgentError` lists the known ones."""
         try:

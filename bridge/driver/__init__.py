@@ -23,7 +23,7 @@ from bridge.driver import menus, reply, submit
 from bridge.driver.observe import Observation, Observer, StalePane
 from bridge.driver.pane import Pane
 from bridge.driver.reply import Reply
-from bridge.errors import ConfigError
+from bridge.errors import AgentNotReadyError, ConfigError
 from bridge.profiles import Profile
 from bridge.reading import last_prompt
 from bridge.text import check
@@ -71,19 +71,22 @@ class Driver(Observer):
 
     # -- asking ---------------------------------------------------------------------------------
 
-    async def ask(self, prompt: str, *, timeout: float, first: Observation | None = None) -> Reply:
+    async def ask(
+        self, prompt: str, *, timeout: float, first: Observation | None = None, began: float | None = None
+    ) -> Reply:
         """Submit ``prompt`` to an idle agent and return its reply when it is done.
 
         ``first``: an observation just taken (while holding the pane), used instead of a new one.
+        ``timeout`` counts from ``began`` (the caller's start; default: now).
         """
-        began = time.monotonic()
+        began = time.monotonic() if began is None else began
         safe = check(prompt)
         if not safe.strip():
             raise ConfigError("the prompt is empty", hint="pass some text, or - to read stdin")
         before = await self.require_idle("ask", first=first)
         taken = await self.submit(safe, before=before)
-        return await self.wait_reply(safe, timeout=timeout - (time.monotonic() - began),
-                                     began=began, first=taken)  # fmt: skip
+        # wait_reply counts its timeout from `began`: the typing is already part of it
+        return await self.wait_reply(safe, timeout=timeout, began=began, first=taken)
 
     async def wait_reply(
         self, prompt: str, *, timeout: float, began: float, first: Observation | None = None
@@ -96,6 +99,20 @@ class Driver(Observer):
     async def read_reply(self, prompt: str, obs: Observation, *, began: float) -> Reply:
         """The reply to ``prompt`` on ``obs``'s pane: transcript first, else the screen."""
         return await reply.read_reply(self, prompt, obs, began=began)
+
+    async def last_reply(self) -> Reply:
+        """The reply to the last prompt on screen (e.g. after an ``ask`` timed out and the agent
+        finished later): transcript first, else the screen. The agent must be idle: a reply it
+        is still writing is not a reply yet."""
+        began = time.monotonic()
+        obs = await self.require_idle("read its last reply")
+        prompt = last_prompt(obs.snapshot, self.profile)
+        if prompt is None:
+            raise AgentNotReadyError(
+                f"{self.agent} shows no prompt on screen: no reply to read", state=obs.state.value,
+                hint=f"look at it: agent-bridge screen {self.agent}", screen=obs.text,
+            )  # fmt: skip
+        return await self.read_reply(prompt.strip(), obs, began=began)
 
     # -- permission questions and menus -----------------------------------------------------------
 

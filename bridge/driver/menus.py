@@ -106,10 +106,12 @@ async def move_to(
 
 
 async def press_after_move(eyes: Observer, key: str) -> None:
-    """Press ``key`` (choose) no sooner than the profile's ``submit.min_gap_ms`` after the last
-    key: Gemini CLI takes an Enter within 30 ms of the key before as a newline, which its menus
-    ignore (measured: Down then Enter 0-15 ms later was lost, 30 ms later taken)."""
-    await asyncio.sleep(eyes.profile.submit.min_gap_ms / 1000)
+    """Press ``key`` (choose the highlighted row) once the menu has settled (the profile's
+    ``submit.gap_ms``): Claude Code's "s" acted on a row drawn a moment before (1 run in 4
+    switched to the model two rows up), and Gemini CLI takes an Enter within 30 ms of the key
+    before as a newline, which its menus ignore (measured: Down then Enter 0-15 ms later was
+    lost, 30 ms later taken)."""
+    await asyncio.sleep(eyes.profile.submit.gap_ms / 1000)
     await eyes.handle.keys([key])
 
 
@@ -119,7 +121,7 @@ async def answer_permission(eyes: Observer, answer: str) -> Observation:
     obs = await eyes.observe()
     question = read_permission(obs.snapshot, eyes.profile) if obs.state is State.PERMISSION else None
     if question is None:
-        raise eyes.not_ready(obs, "answer a permission question (none is pending)")
+        raise eyes.not_ready(obs, "answer a permission question", wanted="asking for permission")
     answers = eyes.profile.permission.answers if eyes.profile.permission else None
     index = option_index(question.labels, answer, answers)
     await move_to(eyes, index, lambda o: _highlight_of_permission(o, eyes.profile))
@@ -254,19 +256,24 @@ async def switch_model(eyes: Observer, name: str, *, timeout: float, save: bool 
             await back_out(eyes, levels=depth)
             return label
         await move_to(eyes, index, lambda o: _highlight_of_menu(o, profile))
-        select = profile.menu.select if profile.menu else "Enter"
-        await press_after_move(eyes, spec.session_key if spec.session_key and not save else select)
-        return await _confirmed(eyes, label, timeout)
+        return await _confirmed(eyes, label, timeout, save=save)
     except BridgeError:
         await back_out(eyes, levels=depth)  # leave the agent as it was, not in its menus
         raise
 
 
-async def _confirmed(eyes: Observer, label: str, timeout: float) -> str:
-    """After the model row ``label`` was chosen: answer what follows, return the model set."""
+async def _confirmed(eyes: Observer, label: str, timeout: float, *, save: bool) -> str:
+    """After the model row ``label`` was highlighted: press the key that chooses it (this
+    session only unless ``save``), answer what follows, return the model set."""
     profile = eyes.profile
     spec = profile.model
     assert spec is not None
+    select = profile.menu.select if profile.menu else "Enter"
+    # The session key goes where the choice is made final: the last of next_titles' menus when
+    # there are some (Codex's reasoning level), else the model menu itself (Claude's).
+    final = spec.next_titles[-1] if spec.next_titles else None
+    session = spec.session_key if spec.session_key and not save else select
+    await press_after_move(eyes, session if final is None else select)
     done_re = spec.confirmed
     confirm_re = spec.confirm_title
 
@@ -305,7 +312,7 @@ async def _confirmed(eyes: Observer, label: str, timeout: float) -> str:
             yes = option_index(follow_up.labels, "yes")
             await move_to(eyes, yes, lambda o: _highlight_of_menu(o, profile))
         # A next menu (e.g. Codex's reasoning level): keep its highlighted default.
-        await press_after_move(eyes, profile.menu.select if profile.menu else "Enter")
+        await press_after_move(eyes, session if pattern is final else select)
         after = await eyes.wait_for(
             lambda o, seen=pattern: finished(o) or pending_menu(o) not in (None, seen),  # type: ignore[misc]
             timeout, what="the model switch to be confirmed",

@@ -166,8 +166,12 @@ class Observer:
         what: str,
         first: Observation | None = None,
         stop: Callable[[Observation], None] | None = None,
+        said: float | None = None,
     ) -> Observation:
-        """Observe until ``done(obs)``; ``stop(obs)`` may raise to end early; time out with the screen."""
+        """Observe until ``done(obs)``; ``stop(obs)`` may raise to end early; time out with the screen.
+
+        ``said``: the time limit as the caller gave it (for the message), when ``timeout`` is
+        only what is left of it."""
         deadline = time.monotonic() + timeout
         obs = first or await self.observe()
         interval = POLL_MIN
@@ -179,7 +183,7 @@ class Observer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise AgentTimeoutError(
-                    f"{self.agent}: timed out after {timeout:g}s waiting for {what} "
+                    f"{self.agent}: timed out after {said or timeout:.3g}s waiting for {what} "
                     f"(state {obs.state.value})",
                     hint="raise --timeout, or look with: agent-bridge screen " + self.agent,
                     state=obs.state.value,
@@ -210,8 +214,9 @@ class Observer:
             last = new
         return last
 
-    def not_ready(self, obs: Observation, doing: str) -> AgentNotReadyError:
-        """The error for an agent that is not idle when it must be, with what to do about it."""
+    def not_ready(self, obs: Observation, doing: str, *, wanted: str = "idle") -> AgentNotReadyError:
+        """The error for an agent that is not ``wanted`` (idle, dead, ...) when it must be, with
+        what to do about it."""
         state = obs.state.value
         hints = {
             "dead": f"agent-bridge restart {self.agent}",
@@ -222,7 +227,7 @@ class Observer:
             "unknown": f"look at it: agent-bridge screen {self.agent}",
         }
         return AgentNotReadyError(
-            f"{self.agent} is {state}, not idle: cannot {doing}",
+            f"{self.agent} is {state}, not {wanted}: cannot {doing}",
             hint=hints.get(state),
             state=state,
             screen=obs.text,

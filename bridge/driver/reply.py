@@ -104,7 +104,9 @@ async def wait_reply(
     first: Observation | None = None,
     permissions: str = "ask",
 ) -> Reply:
-    """Wait until the agent is done with ``prompt``; return its reply (transcript first)."""
+    """Wait until the agent is done with ``prompt``; return its reply (transcript first).
+
+    ``timeout`` counts from ``began`` (the time already spent, e.g. typing, is part of it)."""
 
     def stop(obs: Observation) -> None:
         if obs.state is State.DEAD:
@@ -126,6 +128,7 @@ async def wait_reply(
             obs = await eyes.wait_for(
                 lambda o: o.state is State.IDLE, max(timeout - (time.monotonic() - began), 0.1),
                 what="the reply", first=first, stop=_deny_or(stop) if permissions == "deny" else stop,
+                said=timeout,
             )  # fmt: skip
         except _DenyNow:
             log.info("%s: permission question answered No (permissions = \"deny\")", eyes.agent)

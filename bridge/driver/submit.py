@@ -147,7 +147,7 @@ async def restart(eyes: Observer, command: str, *, timeout: float) -> Observatio
     """
     obs = await eyes.observe()
     if obs.state is not State.DEAD:
-        raise eyes.not_ready(obs, "restart (it is not dead)")
+        raise eyes.not_ready(obs, "restart it", wanted="dead")
     shell = obs.facts.current_command
     await eyes.handle.clear()
     await eyes.handle.type_literal(command)

@@ -28,7 +28,9 @@ from bridge.hub.events import EventLog
 from bridge.hub.pager import DEFAULT_TEXT, Pager, Rules
 from bridge.hub.relay import Relay
 from bridge.hub.store.engine import Store, open_store
+from bridge.hub.supervisor import Supervisor
 from bridge.hub.waker import BridgeWaker
+from bridge.usage import AgentUsage, agent_usage
 
 log = logging.getLogger("bridge.hub")
 
@@ -72,7 +74,9 @@ class Hub:
             for name, spec in registry.agents.items()
         }
         self.pager = Pager(store, self.events, self.relay, BridgeWaker(bridge), rules=rules, poll_s=poll_s)
+        self.supervisor = Supervisor(bridge, registry, self.events)
         self.states: dict[str, dict[str, Any]] = {}  # agent -> {"state", "since", "seen"}
+        self.usage: dict[str, AgentUsage] = {}  # agent -> tokens and model, from its transcript
         self.started = time.time()
 
     @classmethod
@@ -97,25 +101,60 @@ class Hub:
                 "state": seen.get("state", "unknown"), "last_activity": seen.get("since"),
                 "unread": unread.get(name, 0),
                 "waiting": self.pager.why.get(name),
+                **self._usage_of(name),
             })  # fmt: skip
         return rows
 
-    async def watch_states(self, interval: float = 2.0) -> None:
-        """Look at every agent's state every ``interval`` s; each change is an event."""
+    def _usage_of(self, name: str) -> dict[str, Any]:
+        used = self.usage.get(name)
+        if used is None:
+            return {"model": None, "tokens": None}
+        tokens = {"input": used.input, "output": used.output, "cached": used.cached, "calls": used.calls,
+                  "exact": used.exact}  # fmt: skip
+        return {"model": used.model, "tokens": tokens}
+
+    async def read_usage(self, name: str) -> None:
+        """Read the agent's tokens and model from its transcript (agents without one: nothing)."""
+        try:
+            used = await agent_usage(self.bridge, name)
+        except BridgeError as exc:
+            log.debug("%s: no usage read: %s", name, exc)
+            return
+        if used is not None:
+            self.usage[name] = used
+
+    async def _record(self, name: str, before: dict[str, Any] | None, state: str) -> None:
+        """A state change is remembered (since when) and is an event."""
+        if before is None or before["state"] != state:
+            self.states[name] = {"state": state, "since": time.time()}
+            await self.events.add("state", agent=name, actor="hub", state=state,
+                                  was=None if before is None else before["state"])  # fmt: skip
+
+    async def watch_states(self, interval: float = 2.0, usage_s: float = 5.0) -> None:
+        """Look at every agent's state every ``interval`` s (each change is an event); read an
+        idle agent's tokens from its transcript when its screen changed since the last read (at
+        most every ``usage_s`` s: a finished turn changes the screen; a quiet agent costs nothing)."""
         limit = asyncio.Semaphore(8)
+        read: dict[str, tuple[int, float]] = {}  # agent -> (screen hash, when) of its last usage read
 
         async def look(name: str) -> None:
             async with limit:
+                screen = 0
                 try:
-                    state = (await self.bridge.state(name)).state.value
+                    obs = await self.bridge.state(name)
+                    state, screen = obs.state.value, hash(obs.text)
                 except BridgeError as exc:
                     state = "unreachable" if exc.exit_code == 3 else "missing"
+                before = self.states.get(name)
+                if state == "dead" and (before is None or before["state"] != "dead"):
+                    await self._record(name, before, state)  # the crash, before the restart
+                state = await self.supervisor.seen(name, state)
             now = time.time()
-            before = self.states.get(name)
-            if before is None or before["state"] != state:
-                self.states[name] = {"state": state, "since": now}
-                await self.events.add("state", agent=name, actor="hub", state=state,
-                                      was=None if before is None else before["state"])  # fmt: skip
+            await self._record(name, self.states.get(name), state)
+            last_screen, last_when = read.get(name, (None, 0.0))
+            if state == "idle" and screen != last_screen and now - last_when >= usage_s:
+                read[name] = (screen, now)
+                await self.read_usage(name)
 
         while True:
             await asyncio.gather(*(look(name) for name in self.registry.agents))

@@ -329,8 +329,10 @@ class ModelRules(_Strict):
     apart. On any failure the driver presses the menu's cancel key once per level it went in.
 
     ``session_key``: the key that applies the choice to this session only, where the CLI offers
-    one (Claude Code's ``s``); the menu's select key (which may save it as the user's default) is
-    pressed instead only with ``model --save``. ``current`` (group ``model``): where the idle
+    one (Claude Code's ``s``), pressed in the menu that makes the choice final: the last of
+    ``next_titles`` when there are some (Codex's reasoning level), else the model menu; the
+    select key (which may save it as the user's default) is pressed instead only with
+    ``model --save``. ``current`` (group ``model``): where the idle
     screen shows the model in use; a switch to exactly that model is skipped without opening
     the menu (and a menu row marked current is never chosen again either).
     """

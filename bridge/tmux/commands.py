@@ -16,7 +16,7 @@ import dataclasses
 import logging
 import shlex
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from bridge.config.models import Target
 from bridge.errors import BridgeError, CommandError, HostUnreachableError, TargetNotFoundError
@@ -27,7 +27,7 @@ from bridge.tmux.failures import failure
 from bridge.tmux.link import ControlLink
 from bridge.tmux.paste import paste_buffer, paste_via_control, refused_if_changed
 from bridge.tmux.protocol import Chain
-from bridge.tmux.quoting import escape_literal
+from bridge.tmux.quoting import escape_literal, unescape
 from bridge.transport.base import Completed, Transport
 
 log = logging.getLogger("bridge.tmux")  # the name it always had (-v output, tests)
@@ -293,19 +293,29 @@ class Tmux:
 
     # -- creating ---------------------------------------------------------------------------
 
+    async def _has_window(self, session: str, window: str) -> bool:
+        """Whether ``session`` has a window with this index or name, exactly (``display-message``
+        falls back to the current window when the one named is missing)."""
+        listed = await self.run("list-windows", "-t", f"={session}", "-F", "#{window_index} #{q:window_name}")
+        return any(window in (index, unescape(name)) for index, _, name in
+                   (line.partition(" ") for line in listed.stdout.splitlines()))  # fmt: skip
+
     async def has_session(self, session: str) -> bool:
         result = await self.run("has-session", "-t", f"={session}", check=False)
         return result.ok
 
     async def ensure_pane(
-        self, target: str, *, cwd: str | None = None, width: int = 200, height: int = 50
+        self, target: str, *, cwd: str | None = None, width: int = 200, height: int = 50,
+        env: Mapping[str, str] | None = None,
     ) -> tuple[str, bool]:
         """Make sure ``target`` exists (session, window, pane) with a shell in it.
 
-        Returns ``(pane_id, created)``. An existing pane is left alone.
+        Returns ``(pane_id, created)``. An existing pane is left alone. ``env`` is set in a new
+        pane's environment (``-e``: never typed, so never shown on the screen).
         """
         parsed = Target.parse(target)
         cwd_args = ["-c", cwd] if cwd else []
+        cwd_args += [arg for key, value in (env or {}).items() for arg in ("-e", f"{key}={value}")]
         fmt = ["-P", "-F", "#{pane_id}"]
         if not await self.has_session(parsed.session):
             args = ["new-session", "-d", "-s", parsed.session, "-x", str(width), "-y", str(height)]
@@ -318,10 +328,7 @@ class Tmux:
         except TargetNotFoundError:
             pass
         window = f"{parsed.session}:{parsed.window}" if parsed.window else parsed.session
-        window_exists = (
-            await self.run("display-message", "-p", "-t", window, "#{window_id}", check=False)
-        ).ok
-        if window_exists and parsed.window is not None:
+        if parsed.window is not None and await self._has_window(parsed.session, parsed.window):
             result = await self.run("split-window", "-d", "-t", window, *cwd_args, *fmt)
         else:
             args = ["new-window", "-d", "-t", f"{parsed.session}:"]

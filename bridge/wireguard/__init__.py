@@ -17,6 +17,7 @@ Keys are made with ``cryptography`` and written exactly as ``wg genkey`` / ``wg 
 This module only re-exports (``from bridge import wireguard as wg; wg.add_peer(...)``).
 """
 
+from bridge.wireguard.cloud_init import cloud_init
 from bridge.wireguard.keys import decode_key, generate_preshared_key, generate_private_key, public_key
 from bridge.wireguard.render import (
     QR_HINT,
@@ -25,9 +26,11 @@ from bridge.wireguard.render import (
     qr_png,
     qr_text,
     render,
+    require_qr,
     strip,
 )
 from bridge.wireguard.state import (
+    CLOUD_INIT,
     DEFAULT_PORT,
     HUB,
     KEEPALIVE_SECONDS,
@@ -53,6 +56,7 @@ from bridge.wireguard.state import (
 )
 
 __all__ = [
+    "CLOUD_INIT",
     "DEFAULT_PORT",
     "HUB",
     "KEEPALIVE_SECONDS",
@@ -67,6 +71,7 @@ __all__ = [
     "State",
     "add_peer",
     "check_private_file",
+    "cloud_init",
     "config_values",
     "decode_key",
     "generate_preshared_key",
@@ -80,6 +85,7 @@ __all__ = [
     "qr_text",
     "remove_peer",
     "render",
+    "require_qr",
     "save",
     "show",
     "state_path",

@@ -14,7 +14,8 @@ from typing import Any
 from bridge.errors import ConfigError
 from bridge.wireguard.state import HUB, load, write_private
 
-QR_HINT = "pip install 'agent-bridge[qr]'"
+# agent-bridge is installed from a clone or git URL (not PyPI): add the extra's packages beside it.
+QR_HINT = "pipx inject agent-bridge 'qrcode[png]', or pip install 'qrcode[png]' where agent-bridge is"
 # Keys wg-quick understands but `wg setconf` does not (see `wg-quick strip`).
 WG_QUICK_ONLY_KEYS = frozenset(
     {"address", "dns", "mtu", "table", "preup", "postup", "predown", "postdown", "saveconfig"}
@@ -130,22 +131,36 @@ def qr_text(config: str) -> str:
     return "\n".join(rows) + "\n"
 
 
-def qr_png(config: str, path: str | os.PathLike[str]) -> Path:
-    """Write the config as a QR code PNG (mode 0600: it holds a private key); returns the path."""
-    qrcode = _qrcode()
+def _png_factory() -> Any:
+    """The image factory for QR PNG files: pypng's (pure) if present, else pillow's."""
     try:
         from qrcode.image.pure import PyPNGImage
 
-        factory: Any = PyPNGImage
         if importlib.util.find_spec("png") is None:  # pypng, which PyPNGImage needs
             raise ImportError("png")
+        return PyPNGImage
     except ImportError:
         try:
             from qrcode.image.pil import PilImage
 
-            factory = PilImage
+            return PilImage
         except ImportError as exc:
             raise ConfigError("QR PNG files need 'pypng' or 'pillow' besides 'qrcode'", hint=QR_HINT) from exc
+
+
+def require_qr(*, png: bool = False) -> None:
+    """Raise (:class:`ConfigError`, with how to install) unless QR codes (and, with ``png``, QR
+    PNG files) can be made: checked before anything changes, so a missing extra never leaves a
+    half-done step behind."""
+    _qrcode()
+    if png:
+        _png_factory()
+
+
+def qr_png(config: str, path: str | os.PathLike[str]) -> Path:
+    """Write the config as a QR code PNG (mode 0600: it holds a private key); returns the path."""
+    qrcode = _qrcode()
+    factory = _png_factory()
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_L, border=4, image_factory=factory)
     qr.add_data(_without_comments(config))
     qr.make(fit=True)

@@ -27,6 +27,7 @@ from bridge.wireguard.keys import decode_key, generate_preshared_key, generate_p
 STATE_FILE = "state.json"
 STATE_VERSION = 1
 HUB = "hub"
+CLOUD_INIT = "cloud-init"  # `wg render cloud-init`: the VPS's user data, not a peer
 KEEPALIVE_SECONDS = 25
 DEFAULT_PORT = 51820
 
@@ -42,14 +43,16 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def validate_name(name: str) -> str:
-    """A peer name: 1-32 of letters, digits, ``_ . -``, starting with a letter or digit; not ``hub``."""
+    """A peer name: 1-32 of letters, digits, ``_ . -``, starting with a letter or digit; not ``hub``
+    or ``cloud-init`` (names `wg render` takes for other things)."""
     if not _NAME_RE.match(name):
         raise ConfigError(
             f"invalid peer name {name!r}",
             hint="use 1-32 letters, digits, '_', '.' or '-', starting with a letter or digit",
         )
-    if name.lower() == HUB:
-        raise ConfigError(f"peer name {name!r} is reserved for the hub", hint="pick another name")
+    if name.lower() in (HUB, CLOUD_INIT):
+        reserved = f"`wg render {name.lower()}`"
+        raise ConfigError(f"peer name {name!r} is reserved ({reserved})", hint="pick another name")
     return name
 
 
@@ -164,6 +167,13 @@ class State(_Model):
             f"no WireGuard peer named {name!r} (peers: {known})",
             hint="see `agent-bridge wg show`, or add it with `agent-bridge wg add-peer NAME`",
         )
+
+    def public(self) -> dict[str, Any]:
+        """The state without private or preshared keys (``wg show --json``)."""
+        return {
+            "hub": self.hub.model_dump(exclude={"private_key"}),
+            "peers": [p.model_dump(exclude={"private_key", "preshared_key"}) for p in self.peers],
+        }
 
     def describe(self) -> str:
         """A human summary without private or preshared keys."""

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.mock_anthropic import MockAnthropic
-from tests.e2e.npm_cli import CliUnavailable, install_npm_cli, tmux_client_env, wait_until
+from tests.e2e.npm_cli import CliUnavailable, install_npm_cli, is_elf, tmux_client_env, wait_until
 from tests.helpers.tmux_under_test import tested_path
 
 CLAUDE_CODE_VERSION = "2.1.197"
@@ -58,14 +58,6 @@ def default_cache_dir() -> Path:
     return Path.home() / ".cache" / "agent-bridge-tests" / f"claude-code-{CLAUDE_CODE_VERSION}"
 
 
-def _is_elf(path: Path) -> bool:
-    try:
-        with path.open("rb") as fh:
-            return fh.read(4) == b"\x7fELF"
-    except OSError:
-        return False
-
-
 def find_executable(prefix: Path) -> Path | None:
     """The native ``claude`` binary inside an npm prefix, or None.
 
@@ -82,7 +74,7 @@ def find_executable(prefix: Path) -> Path | None:
     candidates.append(modules / "@anthropic-ai" / "claude-code" / "bin" / "claude.exe")
     candidates += sorted((modules / "@anthropic-ai").glob("claude-code-linux-*/claude"))
     for candidate in candidates:
-        if candidate.is_file() and os.access(candidate, os.X_OK) and _is_elf(candidate):
+        if candidate.is_file() and os.access(candidate, os.X_OK) and is_elf(candidate):
             return candidate
     return None
 

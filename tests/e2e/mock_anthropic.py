@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.e2e.mock_log import RequestLog
+
 log = logging.getLogger(__name__)
 
 MULTILINE_COUNT = 30
@@ -65,6 +67,7 @@ class RecordedRequest:
     query: dict[str, list[str]]
     headers: dict[str, str]  # lower-case names
     body: Any  # parsed JSON, or raw text, or None
+    usage: dict[str, int] = field(default_factory=dict, compare=False)  # what the answer reported
 
     @property
     def is_messages(self) -> bool:
@@ -167,36 +170,30 @@ def default_reply(request: RecordedRequest) -> Reply:
     if not request.is_main_turn:
         # Claude's side requests (title/topic). Keep them instant and unremarkable.
         return Reply(text='{"title": "Mock session"}')
-    result = request.tool_result_text
-    if result is not None:
-        return Reply(text=f"MOCK-REPLY: tool done: {result}")
-    prompt = request.last_user_text
+    return scripted_reply(request.last_user_text, request.tool_result_text)
+
+
+def multiline_text(prompt: str) -> str:
+    """The answer to a prompt with ``multiline`` in it: 30 numbered lines and ``MOCK-END``."""
+    lines = [f"{i:02d}. mock line {i} of {MULTILINE_COUNT} - {FILLER}" for i in range(1, MULTILINE_COUNT + 1)]
+    return "\n".join([f"MOCK-REPLY: {prompt}", *lines, "MOCK-END"])
+
+
+def scripted_reply(prompt: str, tool_result: str | None) -> Reply:
+    """The script every mock API follows, from the user's last ``prompt`` (or the result of the
+    tool the model asked to run, when that came back): see the module docstring."""
+    if tool_result is not None:
+        return Reply(text=f"MOCK-REPLY: tool done: {tool_result}")
     delay = 0.0
     if match := re.search(r"delay(\d+(?:\.\d+)?)", prompt):
         delay = float(match.group(1))
     word_delay = 0.25 if "slowstream" in prompt else 0.0
-    if "useechotool" in prompt:
-        return Reply(
-            text=TOOL_INTRO,
-            tool={"name": "Bash", "input": {"command": ECHO_TOOL_COMMAND,
-                                            "description": "Mock tool call: print a marker"}},
-            delay=delay,
-            stop_reason="tool_use",
-        )
-    if "usetool" in prompt:
-        return Reply(
-            text=TOOL_INTRO,
-            tool={"name": "Bash", "input": {"command": TOOL_COMMAND,
-                                            "description": "Mock tool call: print a marker"}},
-            delay=delay,
-            stop_reason="tool_use",
-        )
-    text = f"MOCK-REPLY: {prompt}"
-    if "multiline" in prompt:
-        lines = [
-            f"{i:02d}. mock line {i} of {MULTILINE_COUNT} - {FILLER}" for i in range(1, MULTILINE_COUNT + 1)
-        ]
-        text = "\n".join([text, *lines, "MOCK-END"])
+    for word, command in (("useechotool", ECHO_TOOL_COMMAND), ("usetool", TOOL_COMMAND)):
+        if word in prompt:
+            args = {"command": command, "description": "Mock tool call: print a marker"}
+            tool = {"name": "Bash", "input": args}
+            return Reply(text=TOOL_INTRO, tool=tool, delay=delay, stop_reason="tool_use")
+    text = multiline_text(prompt) if "multiline" in prompt else f"MOCK-REPLY: {prompt}"
     return Reply(text=text, delay=delay, word_delay=word_delay)
 
 
@@ -211,7 +208,7 @@ def _chunks(text: str, word_delay: float) -> list[str]:
     return [text[i : i + 24] for i in range(0, len(text), 24)] or [""]
 
 
-class MockAnthropic:
+class MockAnthropic(RequestLog[RecordedRequest]):
     """The mock server. Runs its own asyncio loop in a daemon thread."""
 
     def __init__(
@@ -224,14 +221,12 @@ class MockAnthropic:
             raise ValueError("the mock only listens on the loopback interface")
         self.host = host
         self.port = port
+        super().__init__()
         self.responder = responder or default_reply
-        self._requests: list[RecordedRequest] = []
-        self._cond = threading.Condition()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.AbstractServer | None = None
         self._thread: threading.Thread | None = None
         self._writers: set[asyncio.StreamWriter] = set()
-        self._errors: list[str] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
     @property
@@ -300,40 +295,13 @@ class MockAnthropic:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # -- what tests read ---------------------------------------------------------------------
-    def requests(self) -> list[RecordedRequest]:
-        """Every request so far, in arrival order (a copy)."""
-        with self._cond:
-            return list(self._requests)
-
+    # -- what tests read (and requests(), errors(), clear(), wait_for() of RequestLog) ----------
     def message_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests() if r.is_messages]
 
     def main_requests(self) -> list[RecordedRequest]:
         """The conversation turns (requests that offered tools)."""
         return [r for r in self.requests() if r.is_main_turn]
-
-    def errors(self) -> list[str]:
-        with self._cond:
-            return list(self._errors)
-
-    def clear(self) -> None:
-        with self._cond:
-            self._requests.clear()
-
-    def wait_for(
-        self, predicate: Callable[[list[RecordedRequest]], bool], timeout: float = 30.0
-    ) -> list[RecordedRequest]:
-        """Block until ``predicate(requests)`` is true; raise TimeoutError with what was seen."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not predicate(list(self._requests)):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    seen = [(r.method, r.path, r.model) for r in self._requests]
-                    raise TimeoutError(f"mock: condition not met in {timeout}s; requests: {seen}")
-                self._cond.wait(min(left, 0.5))
-            return list(self._requests)
 
     def wait_for_requests(self, count: int, timeout: float = 30.0) -> list[RecordedRequest]:
         """Block until at least ``count`` ``/v1/messages`` requests have arrived."""
@@ -351,8 +319,7 @@ class MockAnthropic:
             pass
         except Exception as exc:
             log.exception("mock Anthropic: handler failed")
-            with self._cond:
-                self._errors.append(repr(exc))
+            self._failed(repr(exc))
         finally:
             self._writers.discard(writer)
             with contextlib.suppress(Exception):
@@ -386,9 +353,9 @@ class MockAnthropic:
             except ValueError:
                 body = text
         url = urlsplit(target)
-        with self._cond:
-            request = RecordedRequest(
-                seq=len(self._requests) + 1,
+        request = self._record(
+            lambda seq: RecordedRequest(
+                seq=seq,
                 time=time.time(),
                 method=method,
                 path=url.path,
@@ -396,8 +363,7 @@ class MockAnthropic:
                 headers=headers,
                 body=body,
             )
-            self._requests.append(request)
-            self._cond.notify_all()
+        )
         log.info("mock Anthropic: %s %s model=%s", method, target, request.model)
         keep_alive = version.upper() == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
 
@@ -456,6 +422,7 @@ class MockAnthropic:
             "cache_read_input_tokens": 0,
             "output_tokens": output_tokens,
         }
+        request.usage.update(usage_final)
         if not request.stream:
             await self._json(writer, 200, {
                 "id": msg_id, "type": "message", "role": "assistant", "model": model,

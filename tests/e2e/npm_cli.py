@@ -41,6 +41,7 @@ __all__ = [
     "file_lock",
     "first_error_line",
     "install_npm_cli",
+    "is_elf",
     "save_capture",
     "tmux_client_env",
     "wait_until",
@@ -188,6 +189,15 @@ def install_npm_cli(
     if (exe := ready()) is None:
         raise CliUnavailable(f"npm could not install {spec}: installed, but no executable found")
     return exe
+
+
+def is_elf(path: Path) -> bool:
+    """A native executable (an npm package's platform binary), not a script or a stub."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(4) == b"\x7fELF"
+    except OSError:
+        return False
 
 
 def npm_bin(name: str) -> Callable[[Path], Path | None]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.claude_code import ClaudeCode
-from tests.e2e.mock_anthropic import MULTILINE_COUNT, TOOL_COMMAND
+from tests.e2e.mock_anthropic import TOOL_COMMAND, multiline_text
 from tests.helpers.fixtures import Sshd, agent_toml, run_cli, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -36,13 +36,6 @@ def cli(
     return call
 
 
-def multiline_reply(prompt: str) -> str:
-    from tests.e2e.mock_anthropic import FILLER
-
-    lines = [f"{i:02d}. mock line {i} of {MULTILINE_COUNT} - {FILLER}" for i in range(1, MULTILINE_COUNT + 1)]
-    return "\n".join([f"MOCK-REPLY: {prompt}", *lines, "MOCK-END"])
-
-
 def test_ask_returns_the_exact_reply(cli: Callable[..., tuple[int, str, str]]) -> None:
     code, out, err = cli("--json", "ask", "claude", "hello from the bridge")
     assert code == 0, err
@@ -58,7 +51,7 @@ def test_thirty_line_reply_exact(cli: Callable[..., tuple[int, str, str]]) -> No
     prompt = "please answer multiline"
     code, out, err = cli("ask", "claude", prompt, "--json")
     assert code == 0, err
-    assert json.loads(out)["reply"] == multiline_reply(prompt)
+    assert json.loads(out)["reply"] == multiline_text(prompt)
 
 
 def test_model_switch_to_sonnet_reaches_the_api(

@@ -63,6 +63,9 @@ async def test_dashboard_follows_a_conversation_live(hub: HubRun, tmp_path: Path
 
             bob = page.locator('#agents tr[data-agent="bob"]')
             await expect(bob.locator(".state")).to_have_text("idle", timeout=15000)
+            # The demo keeps no transcript: no model or tokens to show, and the columns say so.
+            await expect(bob.locator(".model")).to_have_text("—")
+            await expect(bob.locator(".tokens")).to_have_text("—")
             sent = await cli(hub, "msg", "send", "bob", "--subject", "review", "please look", who="alice")
             message = page.locator(f'[data-message="{sent["id"]}"]')
             await expect(message).to_contain_text("please look", timeout=10000)

@@ -98,4 +98,4 @@ def test_unknown_profile_name(tmp_path: Path) -> None:
 def test_missing_registry_says_where_to_start(tmp_path: Path) -> None:
     result = run_cli("agents", env={"AGENT_BRIDGE_CONFIG": str(tmp_path / "nope.toml")}, timeout=30)
     assert result.returncode == 2
-    assert "hosts/local.toml" in _one_line(result.stderr)
+    assert "agent-bridge init" in _one_line(result.stderr)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -59,6 +60,8 @@ def test_bench_reports_every_number_and_cleans_up(
     assert set(exchange) >= {"min", "median", "max"}, exchange
     assert 0 < exchange["min"] <= exchange["median"] <= exchange["max"], exchange
     assert data["prompt_14k_bytes"] >= 14_000
+    big = data["prompt_14k_spread_ms"]  # #16: N samples of the 14 KB prompt (not 3), and their spread
+    assert 0 < big["min"] <= big["median"] == data["prompt_14k_ms"] <= big["max"], big
     assert data["samples"] == 3 and data["agent"] == "claude" and data["host"] == "box"
     assert data["scratch_window"].startswith("ab-bench-")
     assert _scratch_windows(tmux_server) == []
@@ -74,6 +77,9 @@ def test_plain_output_is_a_table(registry: Path, tmux_server: TmuxServer, broker
     text = result.stdout.decode()
     for label in ("tmux round trip", "connect (fresh)", "exchange median", "cold CLI ask", "14 KB prompt"):
         assert label in text, text
+    assert "min-max" in text.splitlines()[2], text
+    row = next(line for line in text.splitlines() if line.startswith("14 KB prompt"))
+    assert re.search(r" \d+\.\d-\d+\.\d  ", row), row
     assert _scratch_windows(tmux_server) == []
 
 

@@ -61,6 +61,40 @@ def test_ask_json_shape(cli: CLI) -> None:
     assert data["source"] == "screen" and data["state"] == "idle"
 
 
+def test_reply_reads_the_answer_after_a_timeout(cli: CLI, demo: tuple[str, Path]) -> None:
+    """`agent-bridge reply AGENT`: the reply an `ask` gave up waiting for, once the agent is done;
+    and the last reply again, without typing anything."""
+    code, _, err = cli("ask", "demo", "delay3 answer me later", "--timeout", "1.5")
+    assert code == 4 and "timed out after 1.5s waiting" in err, err  # the limit as given
+    code, _, err = cli("reply", "demo")
+    assert code == 4 and "busy, not idle" in err, "a reply still being written is not read"
+    wait_for(lambda: cli("state", "demo")[1].strip() == "idle", 20, 0.2)
+    code, out, err = cli("reply", "demo")
+    assert code == 0 and out == "MOCK-REPLY: delay3 answer me later\n", err
+    code, out, err = cli("reply", "demo", "--json")
+    data = json.loads(out)
+    assert data["reply"] == "MOCK-REPLY: delay3 answer me later" and data["source"] == "screen"
+    assert logged(demo[1]) == ["delay3 answer me later"], "reply types nothing"
+
+
+def test_messages_say_what_was_wanted(cli: CLI) -> None:
+    """#16: not "demo is idle, not idle" but what the command needed."""
+    code, _, err = cli("restart", "demo")
+    assert code == 4 and "demo is idle, not dead: cannot restart it" in err, err
+    code, _, err = cli("approve", "demo", "yes")
+    assert code == 4 and "demo is idle, not asking for permission" in err, err
+
+
+def test_ask_strip_controls_says_how_many(cli: CLI, demo: tuple[str, Path]) -> None:
+    """#16: `ask --strip-controls` says how many characters it dropped (as the README says)."""
+    code, out, err = cli("ask", "demo", "-", "--strip-controls", stdin=b"hel\x1blo\x03 there")
+    assert code == 0, err
+    assert out == "MOCK-REPLY: hello there\n" and "removed 2 control character(s)" in err
+    code, out, err = cli("--json", "ask", "demo", "-", "--strip-controls", stdin=b"a\x07b")
+    assert json.loads(out)["removed_controls"] == 1
+    assert logged(demo[1])[-1] == "ab"
+
+
 def test_multiline_reply_exact(cli: CLI) -> None:
     code, out, err = cli("ask", "demo", "give me multiline please")
     assert code == 0, err
@@ -217,6 +251,29 @@ def test_demo_command_needs_no_config(tmp_path: Path) -> None:
         assert f"tmux -S {socket} attach -t demo -r" in out
         again = run_cli("--json", "demo", "--prompt", "What is 2+3?", env=env, timeout=60)
         assert json.loads(again.stdout)["reply"] == "5", "a second run reuses the running agent"
+    finally:
+        subprocess.run(["tmux", "-S", str(socket), "kill-server"], capture_output=True, timeout=10)
+
+
+def test_demo_left_on_a_question_is_answered_by_its_hint_then_replaced(tmp_path: Path) -> None:
+    """#16 item 4: the exit-5 hint works without a registry, and a demo left on a question does not
+    make the next run time out (it is replaced by a fresh demo agent)."""
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    env = {"XDG_RUNTIME_DIR": str(runtime), "AGENT_BRIDGE_CONFIG": str(tmp_path / "none.toml")}
+    socket = runtime / "agent-bridge" / "demo.sock"
+    try:
+        asked = run_cli("demo", "-p", "run ls", env=env, timeout=90)
+        assert asked.returncode == 5, asked.stderr
+        hint = asked.stderr.decode()
+        assert "agent-bridge demo --approve yes" in hint, hint
+        answered = run_cli("--json", "demo", "--approve", "yes", env=env, timeout=90)
+        assert answered.returncode == 0, answered.stderr
+        assert json.loads(answered.stdout)["state"] == "idle"
+        assert run_cli("demo", "-p", "run ls", env=env, timeout=90).returncode == 5
+        again = run_cli("--json", "demo", "-p", "What is 2+3?", env=env, timeout=90)
+        assert again.returncode == 0, again.stderr
+        assert json.loads(again.stdout)["reply"] == "5"
     finally:
         subprocess.run(["tmux", "-S", str(socket), "kill-server"], capture_output=True, timeout=10)
 

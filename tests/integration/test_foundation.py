@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 import time
@@ -273,7 +274,41 @@ def test_attach_command_line(sshd: Sshd, make_registry: Callable[..., Path]) -> 
     line = result.stdout.decode().strip()
     assert line.startswith("ssh -p ")
     assert "StrictHostKeyChecking=yes" in line
-    assert line.endswith("-t -- 'tmux attach-session -t agents:claude.0 -r'")
+    remote = shlex.split(shlex.split(line)[-1])
+    assert remote == ["tmux", "set-option", "-w", "-t", "agents:claude.0", "window-size", "manual", ";",
+                      "attach-session", "-t", "agents:claude.0", "-r", "-f", "ignore-size"]  # fmt: skip
+
+
+def test_read_only_attach_never_resizes_the_agent(
+    tmux_server: TmuxServer, make_registry: Callable[..., Path]
+) -> None:
+    """#16 item 11: a watcher in a 100x29 terminal leaves the agent's 200x50 window as it was."""
+    tmux_server.tmux("new-session", "-d", "-s", "agents", "-x", "200", "-y", "50")
+    reg = make_registry(local_host_toml("here", tmux_server.socket), agent_toml("a", "here", "agents:0.0"))
+    argv = json.loads(run_cli("--config", str(reg), "attach", "a", "--read-only", "--json").stdout)["argv"]
+    outer = Path(tmux_server.socket).with_name("outer")  # the watcher's own terminal: 100x29
+    try:
+        subprocess.run(["tmux", "-S", str(outer), "-f", "/dev/null", "new-session", "-d", "-x", "100",
+                        "-y", "29", shlex.join(["env", "TERM=xterm-256color", *argv])],
+                       check=True, timeout=10)  # fmt: skip
+        flags = wait_for(lambda: tmux_server.tmux("list-clients", "-F", "#{client_flags}").stdout.strip())
+        assert "read-only" in flags and "ignore-size" in flags
+        time.sleep(0.5)  # give tmux the chance to resize, as it did before
+        size = tmux_server.tmux("display-message", "-p", "-t", "agents", "#{window_width}x#{window_height}")
+        assert size.stdout.strip() == "200x50"
+    finally:
+        subprocess.run(["tmux", "-S", str(outer), "kill-server"], capture_output=True, timeout=10)
+
+
+def test_verbose_says_what_happens_on_a_local_host(
+    tmux_server: TmuxServer, make_registry: Callable[..., Path]
+) -> None:
+    """#16: `-v` printed nothing for a local host; it names the pane it found and where."""
+    pane = tmux_server.new_pane("work")
+    reg = make_registry(local_host_toml("here", tmux_server.socket), agent_toml("a", "here", "work:0.0"))
+    result = run_cli("--config", str(reg), "-v", "state", "a")
+    assert result.returncode == 0, result.stderr
+    assert f"a: work:0.0 is pane {pane} on this machine, running bash" in result.stderr.decode()
 
 
 def test_help_is_fast_and_complete() -> None:

@@ -142,6 +142,37 @@ async def test_errors_are_tool_errors_with_the_cli_message(registry: Path, tmp_p
     assert [row["agent"] for row in agents.structured_content["agents"]] == ["demo"]
 
 
+async def test_hints_name_tools_and_switch_model_takes_model(
+    registry: Path, tmp_path: Path, demo: tuple[str, Path]
+) -> None:
+    """#16: an error's hint names the tool to call (not a CLI flag); the time limit in the message
+    is the one asked for; switch_model takes `model`, as ask does."""
+    async with server(registry, tmp_path) as session:
+        late = await session.call_tool("ask", {"agent": "demo", "prompt": "delay4 later", "timeout": 2})
+        assert late.is_error
+        text = text_of(late)
+        assert "timed out after 2s" in text and 'call screen(agent="demo")' in text, text
+        assert "agent-bridge" not in text and "--timeout" not in text
+        wait_for(lambda: "delay4 later" in demo[1].read_text(), 10)
+        busy = await session.call_tool("ask", {"agent": "demo", "prompt": "too soon"})
+        assert busy.is_error and 'call keys(agent="demo", keys=["Escape"])' in text_of(busy), text_of(busy)
+        state: Any = None
+        for _ in range(100):  # until the demo is done with "delay4 later"
+            state = await session.call_tool("agent_state", {"agent": "demo"})
+            if state.structured_content and state.structured_content["state"] == "idle":
+                break
+            await anyio_sleep(0.1)
+        switched = await session.call_tool("switch_model", {"agent": "demo", "model": "sonnet"})
+        assert not switched.is_error, text_of(switched)
+        assert text_of(switched) == "demo: model set to Sonnet"
+
+
+async def anyio_sleep(seconds: float) -> None:
+    import anyio
+
+    await anyio.sleep(seconds)
+
+
 async def test_send_keys_screen(registry: Path, tmp_path: Path, tmux_server: TmuxServer,
                                 demo: tuple[str, Path]) -> None:
     async with server(registry, tmp_path) as session:

@@ -49,3 +49,21 @@ def test_mcp_config_snippet_matches_the_cli(client: str) -> None:
     assert set(printed.get("env", {})) == set(documented.get("env", {}))
     for key in set(printed) - {"command", "env"}:
         assert printed[key] == documented[key], key
+
+
+def test_quick_start_needs_no_sudo_as_root(tmp_path: Path) -> None:
+    """#16: command 1 said `sudo apt-get …`, which fails as root where sudo is not installed. Its
+    privileged part runs here in bash with a PATH that has no sudo (apt-get replaced by `echo`)."""
+    quick = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    first = next(line for line in quick.splitlines() if "agent-bridge demo" in line and "apt-get" in line)
+    privileged = first.split(" && ", 1)[0]
+    assert privileged.endswith("apt-get install -y tmux python3-venv"), privileged
+    ran = subprocess.run(["/bin/bash", "-c", privileged.replace("apt-get", "echo apt-get")],
+                         capture_output=True, text=True, timeout=10, env={"PATH": str(tmp_path)})  # fmt: skip
+    assert ran.returncode == 0 and ran.stdout == "apt-get install -y tmux python3-venv\n", ran.stderr
+
+
+def test_install_says_how_without_pypi() -> None:
+    """agent-bridge is not on PyPI: the README installs it from a clone or a git URL."""
+    assert "pip install 'agent-bridge" not in README
+    assert "pipx install '.[mcp,qr]'" in README and "@ git+https://" in README

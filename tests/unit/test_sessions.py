@@ -60,3 +60,10 @@ def test_an_agent_started_another_way_is_started_again_its_own_way() -> None:
     mine = agent(profile="demo", start="/usr/bin/python3 -m bridge.demo --delay 2")
     assert resume_command(mine, demo, "s1") == Launch("/usr/bin/python3 -m bridge.demo --delay 2")
     assert resume_command(agent(profile="demo"), demo, "s1").command == "agent-bridge-demo --session-id s1"
+
+
+def test_an_agent_s_own_resume_without_a_known_id_starts_it_afresh_its_own_way() -> None:
+    mine = "mycli --log x --session-id {session_id}"
+    launch = resume_command(agent(profile="demo", start=mine, resume=mine), load_profile("demo"), "")
+    assert launch.session_id is not None
+    assert launch.command == f"mycli --log x --session-id {launch.session_id}"

@@ -19,6 +19,16 @@ function ago(epoch) {
   return Math.round(s / 3600) + " h ago";
 }
 
+function count(n) {
+  return n >= 1e6 ? (n / 1e6).toFixed(1) + "M" : n >= 1e4 ? Math.round(n / 1e3) + "k" : String(n);
+}
+
+// Tokens from the agent's transcript: in / out (cached), "—" where its CLI keeps none.
+function tokens(t) {
+  if (!t) return "—";
+  return count(t.input) + " in / " + count(t.output) + " out" + (t.cached ? " (" + count(t.cached) + " cached)" : "");
+}
+
 async function getJSON(path) {
   const response = await fetch(path, { credentials: "same-origin", cache: "no-store" });
   if (response.status === 401 || response.status === 403) { location.reload(); return null; }
@@ -33,7 +43,9 @@ async function loadAgents() {
     const tr = document.createElement("tr");
     tr.dataset.agent = row.agent;
     tr.append(text("td", row.agent), text("td", row.host), text("td", row.state, "state state-" + row.state),
-              text("td", ago(row.last_activity)), text("td", row.unread, "unread"), text("td", row.waiting || ""));
+              text("td", row.model || "—", "model"), text("td", ago(row.last_activity)),
+              text("td", row.unread, "unread"), text("td", tokens(row.tokens), "tokens"),
+              text("td", row.waiting || ""));
     return tr;
   }));
 }

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from bridge.api import AgentPane, Bridge, Pane, ssh_argv
+from bridge.api import AgentPane, Bridge, Pane
+from bridge.attach import ssh_argv
 from bridge.config import HostSpec, RegistryModel
 from bridge.config.registry import Agent, Registry
 from bridge.errors import ConfigError, ProfileError, TargetNotFoundError, UnknownAgentError
@@ -140,7 +141,8 @@ def test_attach_argv(tmp_path: Any) -> None:
     assert bridge.attach_argv("sh") == ["tmux", "-S", "/run/tmux.sock", "attach-session", "-t", "work:0.0"]
     assert bridge.attach_argv("far", read_only=True) == [
         "ssh", "-p", "2222", "-l", "me", "-o", "StrictHostKeyChecking=accept-new", "192.0.2.7",
-        "-t", "--", "tmux attach-session -t a:0 -r",
+        "-t", "--",
+        "tmux set-option -w -t a:0 window-size manual ';' attach-session -t a:0 -r -f ignore-size",
     ]  # fmt: skip
     assert ssh_argv(HostSpec(address="h.example")) == ["ssh", "-o", "StrictHostKeyChecking=yes", "h.example"]
 

@@ -89,7 +89,8 @@ def test_approve_answers_a_reply_or_what_was_answered() -> None:
 
 def test_every_operation_is_named_once_and_the_broker_knows_the_read_only_ones() -> None:
     assert set(ops.OPERATIONS) == {
-        "hosts", "agents", "screen", "send", "keys", "start", "ask", "state", "model", "approve", "restart",
+        "hosts", "agents", "screen", "send", "keys", "start", "ask", "reply", "state", "model", "approve",
+        "restart",
     }  # fmt: skip
     assert {name for name, op in ops.OPERATIONS.items() if op.read_only} == broker.READ_ONLY
 

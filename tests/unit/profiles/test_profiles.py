@@ -48,7 +48,11 @@ def test_builtin_fields_the_driver_needs() -> None:
     assert (claude.version, codex.version) == ("2.1.197", "0.169.0")
     assert codex.submit.min_gap_ms == 50 and codex.submit.gap_ms >= 50
     assert (claude.resume, claude.resume_last) == ("claude --resume {session_id}", "claude --continue")
-    assert codex.resume == "codex resume --last"
+    # --no-daemon on both: without it an app-server daemon outlives the pane
+    assert (codex.resume, codex.resume_last) == (
+        "codex resume --no-daemon {session_id}",
+        "codex resume --last --no-daemon",
+    )
     assert claude.transcript.kind == "claude-jsonl" and claude.transcript.config_dir == ".claude"
     assert codex.transcript.kind == "codex-jsonl"
     assert load_profile("shell").transcript.kind == "none"

@@ -8,6 +8,7 @@ import pytest
 
 from bridge.profiles import load_profile
 from bridge.reading import find_input_box, input_text, read_menu, read_permission
+from bridge.reading.match import last_hit
 from tests.unit.recorded import CLAUDE, CODEX, DEMO, SHELL, load
 
 CLAUDE_MODELS = ["Default (recommended)", "Opus", "Sonnet", "Sonnet 5 (1M context)", "Haiku"]
@@ -81,6 +82,35 @@ def test_codex_model_menu(name: str, highlighted: int) -> None:
     assert menu.items[0].description == "Latest workhorse model for coding and everyday work."
 
 
+def test_codex_model_menu_marks_the_current_model() -> None:
+    """06c: "› 4. GPT-6-Luna (current)": the label is the model's name, the row the current one."""
+    menu = read_menu(load(CODEX, "06c-model-menu-current-luna"), load_profile("codex"))
+    assert menu is not None
+    assert [item.label for item in menu.items] == CODEX_MODELS
+    assert [item.current for item in menu.items] == [i == 3 for i in range(len(CODEX_MODELS))]
+    assert menu.highlighted == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "model"),
+    [("01-idle-at-start", "gpt-5-codex"), ("08-model-selected", "GPT-6-Astra"),
+     ("17b-resume-by-id-idle", "GPT-6-Luna"), ("09-permission-prompt", None)],
+)  # fmt: skip
+def test_codex_status_row_names_the_current_model(name: str, model: str | None) -> None:
+    profile = load_profile("codex")
+    assert profile.model is not None and profile.model.current is not None
+    found = last_hit(load(CODEX, name), profile.model.current)
+    assert (found.group("model") if found else None) == model
+
+
+def test_codex_effort_menu_opens_on_the_models_default() -> None:
+    menu = read_menu(load(CODEX, "08b-model-effort-menu-luna"), load_profile("codex"))
+    assert menu is not None
+    assert menu.title == "Select Reasoning Level for GPT-6-Luna"
+    assert [i.label for i in menu.items][:2] == ["Low", "Medium (default)"]
+    assert menu.highlighted == 1
+
+
 def test_codex_effort_menu_and_confirmation() -> None:
     profile = load_profile("codex")
     assert profile.model is not None
@@ -92,6 +122,9 @@ def test_codex_effort_menu_and_confirmation() -> None:
     assert labels == ["Low (default)", "Medium", "High", "Extra high", "More reasoning…"]
     assert menu.highlighted == 0
     rows = load(CODEX, "08-model-selected").lines
+    done = [m for line in rows if (m := profile.model.confirmed.search(line))]
+    assert [(m.group("model"), m.group("effort")) for m in done] == [("gpt-6-astra", "low")]
+    rows = load(CODEX, "08c-model-selected-session-only").lines  # after "s": "… for this session only"
     done = [m for line in rows if (m := profile.model.confirmed.search(line))]
     assert [(m.group("model"), m.group("effort")) for m in done] == [("gpt-6-astra", "low")]
 

@@ -84,7 +84,21 @@ CODEX_REPLIES = [
      "I will run a shell command for you.\n\nMOCK-REPLY: tool done: Chunk ID: c69e25"),
     ("12b-paste3-then-immediate-enter", "short paste line A\nshort paste line B\nshort paste line C",
      "MOCK-REPLY: short paste line A short paste line B short paste line C"),
+    # refused: the refusal note, the failed tool block and "Conversation interrupted" are no reply
+    ("10b-after-permission-no", "please usetool now", "I will run a shell command for you."),
 ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "prompt", "text"),
+    [("03f-busy-hollow-bullet", "first question delay5", ""),
+     ("03g-busy-hollow-after-preamble", "please usetool preamble", "I will run a shell command for you.")],
+)  # fmt: skip
+def test_codex_busy_with_the_hollow_bullet_is_no_finished_reply(name: str, prompt: str, text: str) -> None:
+    """The busy line "◦ Working (…)" is never the reply, and the turn is not over."""
+    reply = find_reply(load(CODEX, name), load_profile("codex"), prompt)
+    assert reply is not None
+    assert (reply.text, reply.complete) == (text, False)
 
 
 @pytest.mark.parametrize(("name", "prompt", "expected"), CLAUDE_REPLIES, ids=[c[0] for c in CLAUDE_REPLIES])

@@ -64,21 +64,29 @@ CLAUDE_STATES: dict[str, State] = {
 CODEX_STATES: dict[str, State] = {
     "01-idle-at-start": I_,
     "01b-warning-f2": D,  # the startup warnings panel covers the composer
+    # the first ~0.4 s: the composer is drawn, the status row under it ("<model> · <cwd>") not yet
+    "01c-starting-before-status-row": State.UNKNOWN,
     "02-typed-not-submitted": I_,
     "02b-long-typed-line-before-enter": I_,
     "03-busy": B,
     "03e-busy-acceptance": B,
+    "03f-busy-hollow-bullet": B,  # the busy bullet blinks: "◦ Working (0s • esc to interrupt)"
+    "03g-busy-hollow-after-preamble": B,  # "usetool": the preamble shown, the question not yet
     "04-reply-done-short": I_,
     "05-reply-done-multiline": I_,
     "05-reply-done-multiline.hist": I_,
     "06-model-menu-open": M,
     "06a-slash-autocomplete": I_,
+    "06c-model-menu-current-luna": M,  # "› 4. GPT-6-Luna (current)"
     "07-model-menu-down1": M,
     "08-model-selected": I_,
     "08a-model-effort-menu": M,
+    "08b-model-effort-menu-luna": M,  # the default effort (row 2) highlighted
+    "08c-model-selected-session-only": I_,  # "s" in the effort menu: "… for this session only"
     "09-permission-prompt": P,
     "09b-permission-down1": P,
     "10-after-permission-yes": I_,
+    "10b-after-permission-no": I_,
     "11-pasted-multiline-before-enter": I_,
     "12-pasted-multiline-after-enter": I_,
     "12b-paste3-then-immediate-enter": I_,
@@ -87,9 +95,11 @@ CODEX_STATES: dict[str, State] = {
     "15a-ctrl-c-once-no-daemon": X,
     "15a-ctrl-c-once": X,
     "17-restart-no-daemon-idle": I_,
+    "17b-resume-by-id-idle": I_,  # codex resume --no-daemon <id>: the old turns shown again
     "18-after-exit-shell": X,
     "18a-exit-typed": I_,
     "19-crashed-kill9-shell": X,
+    "19b-crashed-kill9-after-turns": X,
     "20-noalt-idle": I_,
     "21-noalt-reply-multiline": I_,
     "21-noalt-reply-multiline.hist": I_,

@@ -318,6 +318,6 @@ def test_qr_without_qrcode_says_how_to_install(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.setitem(sys.modules, "qrcode", None)
     with pytest.raises(ConfigError, match="qrcode") as err:
         wg.qr_text("[Interface]\n")
-    assert "pip install 'agent-bridge[qr]'" in str(err.value)
+    assert "pipx inject agent-bridge 'qrcode[png]'" in str(err.value)
     with pytest.raises(ConfigError, match="qrcode"):
         wg.qr_png("[Interface]\n", tmp_path / "x.png")

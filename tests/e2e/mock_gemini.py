@@ -6,19 +6,13 @@ Stdlib only (``http.server`` in a daemon thread). It listens on 127.0.0.1 only a
 ``:countTokens``. Every request is recorded (the model from the URL, the ``contents``), so a test
 can prove which model the CLI asked.
 
-Behaviour, driven by the text of the last user message (the same words as
-:mod:`tests.e2e.mock_anthropic`):
-
-- default: ``MOCK-REPLY: <text>``
-- ``multiline``: that line, then 30 lines ``NN. mock line N of 30 - the quick brown fox …``, then
-  ``MOCK-END``
-- ``usetool``: a short text and a function call to Gemini's shell tool (``run_shell_command``)
-  running ``touch mock_tool_ran.txt && echo MOCK-TOOL-RAN`` (the CLI asks for permission); when the
-  function response comes back: ``MOCK-REPLY: tool done: MOCK-TOOL-RAN`` (or the raw response if
-  the marker is not in it)
-- ``delayN``: sleep N seconds before answering (the main turn only)
-- ``repeatloop``: one sentence 40 times over, which Gemini CLI's loop detection stops with its
-  "A potential loop was detected" dialog
+Behaviour: the script every mock API follows (:func:`tests.e2e.mock_anthropic.scripted_reply`:
+``MOCK-REPLY: <text>``, ``multiline``, ``usetool``, ``delayN``, ``slowstream``), with the tool
+call as a function call to Gemini CLI's shell tool (``run_shell_command``, so the CLI asks for
+permission) and, when its response comes back, ``MOCK-REPLY: tool done: MOCK-TOOL-RAN`` (or the
+raw response if the marker is not in it). Gemini only: ``repeatloop`` answers one sentence 40
+times over, which Gemini CLI's loop detection stops with its "A potential loop was detected"
+dialog.
 """
 
 from __future__ import annotations
@@ -29,25 +23,20 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.e2e.mock_anthropic import FILLER, MULTILINE_COUNT, TOOL_COMMAND, TOOL_INTRO
+from tests.e2e.mock_anthropic import Reply, scripted_reply
+from tests.e2e.mock_log import RequestLog
 
-__all__ = ["SHELL_TOOL", "GeminiReply", "GeminiRequest", "MockGemini", "multiline_text"]
+__all__ = ["SHELL_TOOL", "GeminiRequest", "MockGemini"]
 
 log = logging.getLogger(__name__)
 
 SHELL_TOOL = "run_shell_command"
 _PATH = re.compile(r"^/v1(?:beta|alpha)?/models/(?P<model>[^:/]+):(?P<method>[A-Za-z]+)$")
-
-
-def multiline_text(prompt: str) -> str:
-    """The exact 30-line reply the mock gives to a prompt containing ``multiline``."""
-    lines = [f"{i:02d}. mock line {i} of {MULTILINE_COUNT} - {FILLER}" for i in range(1, MULTILINE_COUNT + 1)]
-    return "\n".join([f"MOCK-REPLY: {prompt}", *lines, "MOCK-END"])
 
 
 @dataclass(frozen=True)
@@ -99,33 +88,17 @@ class GeminiRequest:
         return None
 
 
-@dataclass
-class GeminiReply:
-    """What the mock answers: text and/or one function call, after ``delay`` seconds."""
-
-    text: str = ""
-    call: dict[str, Any] | None = None  # {"name": ..., "args": {...}}
-    delay: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def default_reply(request: GeminiRequest) -> GeminiReply:
-    """The scripted behaviour (see the module docstring)."""
+def default_reply(request: GeminiRequest) -> Reply:
+    """The shared script (see the module docstring), plus ``repeatloop``."""
     response = request.function_response
+    result = None
     if response is not None:
         raw = json.dumps(response)
         result = "MOCK-TOOL-RAN" if "MOCK-TOOL-RAN" in raw else raw
-        return GeminiReply(text=f"MOCK-REPLY: tool done: {result}")
     prompt = request.last_user_text
-    delay = float(m.group(1)) if (m := re.search(r"delay(\d+(?:\.\d+)?)", prompt)) else 0.0
-    if "usetool" in prompt:
-        args = {"command": TOOL_COMMAND, "description": "Mock tool call: print a marker"}
-        return GeminiReply(text=TOOL_INTRO, call={"name": SHELL_TOOL, "args": args}, delay=delay)
-    if "multiline" in prompt:
-        return GeminiReply(text=multiline_text(prompt), delay=delay)
-    if "repeatloop" in prompt:
-        return GeminiReply(text="The same words again and again, over and over here.\n" * 40, delay=delay)
-    return GeminiReply(text=f"MOCK-REPLY: {prompt}", delay=delay)
+    if result is None and "repeatloop" in prompt:
+        return Reply(text="The same words again and again, over and over here.\n" * 40)
+    return scripted_reply(prompt, result)
 
 
 def _side_reply(request: GeminiRequest) -> str:
@@ -150,13 +123,13 @@ def _usage(request: GeminiRequest, text: str) -> dict[str, int]:
     return {"promptTokenCount": prompt, "candidatesTokenCount": out, "totalTokenCount": prompt + out}
 
 
-class MockGemini:
-    """The mock server: ``start()``, ``base_url`` for ``GOOGLE_GEMINI_BASE_URL``, ``stop()``."""
+class MockGemini(RequestLog[GeminiRequest]):
+    """The mock server: ``start()``, ``base_url`` for ``GOOGLE_GEMINI_BASE_URL``, ``stop()``;
+    ``requests()`` / ``turns()`` / ``wait_for()`` read what it got."""
 
-    def __init__(self, responder: Callable[[GeminiRequest], GeminiReply] | None = None) -> None:
+    def __init__(self, responder: Callable[[GeminiRequest], Reply] | None = None) -> None:
+        super().__init__()
         self.responder = responder or default_reply
-        self._requests: list[GeminiRequest] = []
-        self._cond = threading.Condition()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -194,12 +167,6 @@ class MockGemini:
             self._thread.join(10)
         self._server = self._thread = None
 
-    # -- what tests read ---------------------------------------------------------------------
-    def requests(self) -> list[GeminiRequest]:
-        """Every request so far, in arrival order (a copy)."""
-        with self._cond:
-            return list(self._requests)
-
     def turns(self) -> list[GeminiRequest]:
         """The conversation turns (streamed requests offering tools)."""
         return [r for r in self.requests() if r.is_turn]
@@ -214,14 +181,13 @@ class MockGemini:
         except ValueError:
             body = raw.decode("utf-8", "replace")
         match = _PATH.match(url.path)
-        with self._cond:
-            request = GeminiRequest(
-                seq=len(self._requests) + 1, time=time.time(), path=url.path, query=parse_qs(url.query),
+        request = self._record(
+            lambda seq: GeminiRequest(
+                seq=seq, time=time.time(), path=url.path, query=parse_qs(url.query),
                 model=match.group("model") if match else "", method=match.group("method") if match else "",
                 body=body,
-            )  # fmt: skip
-            self._requests.append(request)
-            self._cond.notify_all()
+            )
+        )  # fmt: skip
         log.info("mock Gemini: %s model=%s", request.method or url.path, request.model)
         if request.method == "countTokens":
             self._send_json(handler, 200, {"totalTokens": max(1, len(raw) // 4)})
@@ -253,13 +219,14 @@ class MockGemini:
                 "modelVersion": request.model or "gemini-mock"}  # fmt: skip
 
     def _stream(self, handler: BaseHTTPRequestHandler, request: GeminiRequest) -> None:
-        reply = self.responder(request) if request.is_turn else GeminiReply(text=_side_reply(request))
+        reply = self.responder(request) if request.is_turn else Reply(text=_side_reply(request))
         if reply.delay:
             time.sleep(reply.delay)
-        pieces = [reply.text[i : i + 40] for i in range(0, len(reply.text), 40)]
+        size = 8 if reply.word_delay else 40
+        pieces = [reply.text[i : i + size] for i in range(0, len(reply.text), size)]
         chunks: list[list[dict[str, Any]]] = [[{"text": piece}] for piece in pieces]
-        if reply.call:
-            chunks.append([{"functionCall": reply.call}])
+        if reply.tool:  # the script's shell tool, as Gemini CLI's own
+            chunks.append([{"functionCall": {"name": SHELL_TOOL, "args": reply.tool["input"]}}])
         handler.send_response(200)
         handler.send_header("content-type", "text/event-stream")
         handler.send_header("cache-control", "no-cache")
@@ -270,4 +237,6 @@ class MockGemini:
             payload = self._chunk(request, parts, reply.text, final=i == len(chunks) - 1)
             handler.wfile.write(f"data: {json.dumps(payload)}\r\n\r\n".encode())
             handler.wfile.flush()
+            if reply.word_delay:
+                time.sleep(reply.word_delay)
 

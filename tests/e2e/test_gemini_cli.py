@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.gemini_cli import Gemini, install_gemini_cli, launch_gemini_cli
-from tests.e2e.mock_anthropic import TOOL_COMMAND, TOOL_INTRO
-from tests.e2e.mock_gemini import MockGemini, multiline_text
+from tests.e2e.mock_anthropic import TOOL_COMMAND, TOOL_INTRO, multiline_text
+from tests.e2e.mock_gemini import MockGemini
 from tests.e2e.npm_cli import CliUnavailable
 from tests.helpers.fixtures import Sshd, agent_toml, run_cli, wait_for
 

@@ -17,7 +17,7 @@ from bridge.transcripts import reader_for
 from bridge.transcripts.base import expand_path
 from bridge.transcripts.gemini import GeminiTranscripts, messages, reply_after, usage
 from bridge.transport.local import LocalTransport
-from tests.e2e.mock_gemini import multiline_text
+from tests.e2e.mock_anthropic import multiline_text
 
 CHATS = Path(__file__).resolve().parent / "gemini"
 # The whole session: prompts, a 30-line reply, a /model switch, tool calls allowed once / denied /

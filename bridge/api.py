@@ -26,7 +26,8 @@ from bridge.config import env_timeout
 from bridge.config.paths import config_dir
 from bridge.config.registry import Agent, Registry
 from bridge.driver import Driver, Observation, Pane, Reply, StalePane
-from bridge.errors import AgentNotReadyError, ConfigError
+from bridge.errors import AgentError, AgentNotReadyError, AnswerError, ConfigError
+from bridge.evidence import HOOKS, Recorder
 from bridge.holding import Holding
 from bridge.panes import AgentPane, Panes
 from bridge.profiles import Profile, load_profile
@@ -55,8 +56,9 @@ SHELLS = frozenset({"bash", "sh", "zsh", "fish", "dash", "ksh", "mksh", "tcsh", 
 class Bridge:
     """Drive the agents of one registry. Use as ``async with``; it closes its connections."""
 
-    def __init__(self, registry: Registry, *, pool: Pool | None = None) -> None:
+    def __init__(self, registry: Registry, *, pool: Pool | None = None, hooks: bool = True) -> None:
         self.registry = registry
+        self.recorder: Recorder | None = None  # where each operation's record goes, if anywhere
         self.pool = pool or Pool()
         # One tmux control-mode client per (host, session) an agent lives in (see bridge.tmux.link);
         # AGENT_BRIDGE_NO_CONTROL=1 turns them off (one exec per tmux command, polling).
@@ -67,6 +69,8 @@ class Bridge:
         # Each agent's pane, remembered: a warm ask skips resolving (one round trip) and confirms
         # it with its first look instead.
         self.panes = Panes(self.tmux)
+        for hook in HOOKS if hooks else ():  # e.g. the CLI's: records go to the registry's hub
+            hook(self)
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str] | None = None) -> Bridge:
@@ -92,6 +96,8 @@ class Bridge:
                 await link.close()
         await self.holding.close()
         await self.pool.close()
+        if self.recorder is not None:
+            await self.recorder.flush()
 
     # -- lookups ----------------------------------------------------------------------------
 
@@ -230,9 +236,14 @@ class Bridge:
         """Where user profiles live: ``<config dir>/profiles`` (they override built-ins by name)."""
         return config_dir() / "profiles"
 
-    def profile(self, name: str) -> Profile:
-        """The profile called ``name`` (user folder first, then built-in)."""
-        return load_profile(name, self.profiles_dir)
+    def profile(self, name: str, *, key: str | None = None) -> Profile:
+        """The profile called ``name`` (user folder first, then built-in); ``key``: where it was
+        named, for the error (see :func:`~bridge.profiles.load_profile`)."""
+        return load_profile(name, self.profiles_dir, key=key)
+
+    def agent_profile(self, agent: Agent) -> Profile:
+        """The agent's profile; an unknown one is an error naming the registry file and key."""
+        return self.profile(agent.spec.profile, key=f"{self.registry.path}: agents.{agent.name}.profile")
 
     def timeout(self, cli_value: float | None) -> float:
         """Seconds an ask may take: ``--timeout`` > ``$AGENT_BRIDGE_TIMEOUT`` > registry settings."""
@@ -249,7 +260,7 @@ class Bridge:
         return await self._driver(self.registry.agent(agent_name), remembered=remembered)
 
     async def _driver(self, agent: Agent, *, remembered: bool = False) -> Driver:
-        profile = self.profile(agent.spec.profile)  # a configuration error comes before any network call
+        profile = self.agent_profile(agent)  # a configuration error comes before any network call
         pane = await self.panes.resolve(agent, remembered=remembered)
         return Driver(pane.tmux, pane.pane_id, profile, agent=agent.name, permissions=agent.spec.permissions,
                       facts=pane.facts, expect=pane.expect())  # fmt: skip
@@ -299,20 +310,21 @@ class Bridge:
         async with self.exclusive(driver, limit, look=not model) as first:
             try:
                 confirmed = await driver.switch_model(model, timeout=min(limit, 60.0)) if model else None
-                # counted from `began` (lock, model switch included); at least 1 s for the reply
-                total = max(limit, time.monotonic() - began + 1.0)
-                reply = await driver.ask(prompt, timeout=total, began=began, first=first)
+                # counted from `began`: the lock and the model switch are part of the call
+                reply = await driver.ask(prompt, timeout=limit, began=began, first=first)
                 # the model it was switched to (where the reply does not say), and the whole call's time
                 return dataclasses.replace(
                     reply, model=reply.model or confirmed, elapsed_s=time.monotonic() - began
                 )
-            except AgentNotReadyError as error:
+            except AgentError as error:
                 if error.state != "dead" or agent.spec.restart != "auto":
                     raise
                 _, launch = await self._revive(agent, driver, 60.0)
-                raise AgentNotReadyError(
+                kind = AnswerError if error.delivered else AgentNotReadyError  # exit 6 or 4
+                raise kind(
                     f"{agent.name} had died; it was restarted with `{launch.command}` (restart = \"auto\") "
-                    "and is idle again; the prompt was NOT sent again",
+                    "and is idle again; the prompt was NOT sent again"
+                    + (" (it had been delivered before the agent died)" if error.delivered else ""),
                     hint="ask again if you still want the answer",
                     state="restarted",
                     host=driver.tmux.host,

@@ -172,6 +172,17 @@ class Broker:
                 log.info("idle for %.0fs: exiting", self.idle)
                 self.done.set()
 
+    def _remove_own(self, made: int) -> None:
+        """Remove the socket (inode ``made``) and pid file this broker created, and nothing else:
+        a broker replaced while it was stopped must not delete its successor's."""
+        with contextlib.suppress(FileNotFoundError):
+            if self.path.stat().st_ino == made:
+                self.path.unlink()
+        pidfile = Path(f"{self.path}.pid")
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            if int(pidfile.read_text()) == os.getpid():
+                pidfile.unlink()
+
     async def serve(self) -> None:
         old = os.umask(0o077)
         try:
@@ -181,6 +192,7 @@ class Broker:
         finally:
             os.umask(old)
         os.chmod(self.path, 0o600)
+        made = self.path.stat().st_ino  # the socket this broker made (a successor makes another)
         Path(f"{self.path}.pid").write_text(f"{os.getpid()}\n")
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -191,9 +203,7 @@ class Broker:
         finally:
             watcher.cancel()
             server.close()
-            for leftover in (self.path, Path(f"{self.path}.pid")):
-                with contextlib.suppress(FileNotFoundError):
-                    leftover.unlink()
+            self._remove_own(made)
             for _, bridge in self.bridges.values():
                 with contextlib.suppress(Exception):
                     await bridge.close()
@@ -285,10 +295,12 @@ def call(op: str, args: dict[str, Any], *, config: str | None, timeout: float | 
     except (OSError, ValueError) as exc:
         if op in READ_ONLY:
             raise RetryInProcess from exc
-        raise BridgeError(
+        lost = BridgeError(
             f"the broker died during {op}: {exc}",
             hint="check the agent with: agent-bridge screen AGENT (the text may have been typed)",
-        ) from exc
+        )
+        lost.delivered = True  # it may have been: never say it is safe to send again
+        raise lost from exc
     finally:
         sock.close()
     if answer.get("ok"):
@@ -312,6 +324,7 @@ class RemoteError(BridgeError):
         self.data = data
         self.state = data.get("state")
         self.screen = data.get("screen")
+        self.delivered = bool(data.get("delivered", False))
 
     def __str__(self) -> str:
         return str(self.data.get("message", "error"))

@@ -22,11 +22,17 @@ code and prints ``str(error)`` as a single line (what failed, and what to do)::
     │   ├── TargetNotFoundError             the tmux session/window/pane does not exist
     │   ├── AgentNotReadyError              the agent is not idle (busy, dead, in a menu, ...)
     │   ├── AgentTimeoutError               the agent did not finish in time
-    │   └── UnrecognisedScreenError         the screen matches nothing we know: we do not press blind
+    │   ├── UnrecognisedScreenError         the screen matches nothing we know: we do not press blind
+    │   └── AnswerError             exit 6  the prompt WAS delivered, but no whole reply came back
+    │       ├── AnswerTimeoutError          (an AgentTimeoutError) timed out after delivery
+    │       └── ReplyLostError              the reply is longer than the pane could keep
     ├── PermissionPendingError      exit 5  the agent asks for permission; the caller decides
     └── CommandError                exit 1  a command on the host failed unexpectedly
 
-Errors carry data (host, target, last screen) so that callers (CLI ``--json``, MCP) can show it.
+Errors carry data (host, target, last screen) so that callers (CLI ``--json``, MCP) can show it,
+and ``delivered``: whether the prompt had been typed when it failed. Exit 4 always means nothing
+was typed (retrying is safe); a failure after delivery is exit 6 (or 3 or 5) with ``delivered``
+true: the agent has the prompt, so sending it again would ask twice.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ class BridgeError(Exception):
     """
 
     exit_code: int = 1
+    delivered: bool = False  # the prompt was (or may have been) typed before this failure
 
     def __init__(
         self,
@@ -67,6 +74,7 @@ class BridgeError(Exception):
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description, as printed by ``--json``."""
         data: dict[str, Any] = {"error": type(self).__name__, "message": str(self)}
+        data["delivered"] = self.delivered
         for key in ("host", "target", "screen"):
             value = getattr(self, key)
             if value is not None:
@@ -171,6 +179,41 @@ class PaneChangedError(AgentError):
 
 class UnrecognisedScreenError(AgentError):
     """The screen matches nothing the profile knows; nothing was pressed."""
+
+
+class AnswerError(AgentError):
+    """The prompt was delivered (typed and, as far as could be seen, taken), but no whole reply
+    came back: the call timed out, the agent died, or the reply could not be read whole.
+
+    Not exit 4: the agent has the prompt, so asking again would ask twice.
+    """
+
+    exit_code = 6
+    delivered = True
+
+
+class AnswerTimeoutError(AnswerError, AgentTimeoutError):
+    """The timeout ran out after the prompt was delivered."""
+
+
+class ReplyLostError(AnswerError):
+    """The reply is longer than the pane's scrollback: its start was lost before it was read."""
+
+
+def after_delivery(error: BridgeError) -> BridgeError:
+    """``error`` as it reads once the prompt was (or may have been) typed: marked ``delivered``,
+    and an agent error (exit 4, which promises that nothing was typed) made an
+    :class:`AnswerError` (exit 6) with the same message and data."""
+    if isinstance(error, AnswerError) or not isinstance(error, AgentError):
+        error.delivered = True
+        return error
+    kind = AnswerTimeoutError if isinstance(error, AgentTimeoutError) else AnswerError
+    answer = kind(
+        f"{error.message} (the prompt was delivered: do not send it again blindly)",
+        hint=error.hint, state=error.state, host=error.host, target=error.target, screen=error.screen,
+    )  # fmt: skip
+    answer.__cause__ = error
+    return answer
 
 
 class PermissionPendingError(BridgeError):

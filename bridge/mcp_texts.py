@@ -88,8 +88,8 @@ STATE_HINTS = {
 
 # The library's hints name CLI commands (for a person at a shell); a model calls tools instead.
 _TOOL_HINTS = (
-    (re.compile(r"agent-bridge approve (\S+) yes\|no(?:\|N)?(?: --wait)?"),
-     r'call approve(agent="\1", answer="yes", "no" or an option number)'),
+    (re.compile(r"agent-bridge approve (\S+) yes\|(?:always\|)?no(?:\|N)?(?: --wait)?"),
+     r'call approve(agent="\1", answer="yes", "always", "no" or an option number)'),
     (re.compile(r"agent-bridge restart (\S+)"), r'call restart(agent="\1")'),
     (re.compile(r"agent-bridge keys (\S+) (\S+)"), r'call keys(agent="\1", keys=["\2"])'),
     (re.compile(r"agent-bridge screen (\S+)"), r'call screen(agent="\1")'),

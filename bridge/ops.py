@@ -4,8 +4,7 @@ Every caller runs the same functions: the CLI (in this process, or through the b
 path, the broker (which carries requests and results over its socket as these models' JSON,
 through :func:`call`) and the MCP server (which calls the functions directly).
 
-A result's JSON holds the fields the operation set: an optional field (a host's round trip after
-``--check``, an agent's error) is absent when it does not apply, never ``null`` (:meth:`Result.to_json`).
+The requests and results are :mod:`bridge.wire`'s models, named here too (``ops.AskRequest``).
 Errors stay :class:`~bridge.errors.BridgeError`; the broker carries them with their exit code and
 data (:func:`bridge.broker.error_to_wire`).
 """
@@ -14,191 +13,81 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from bridge.driver import Reply
 from bridge.errors import BridgeError, ConfigError
 from bridge.reading import State, read_permission
 from bridge.text import clean
+from bridge.wire import (
+    AgentReply,
+    AgentRequest,
+    AgentRow,
+    AgentsRequest,
+    Answered,
+    ApproveRequest,
+    AskRequest,
+    HostRow,
+    HostsRequest,
+    KeysRequest,
+    KeysResult,
+    ModelRequest,
+    ModelResult,
+    ReplyRequest,
+    Request,
+    RestartRequest,
+    RestartResult,
+    Result,
+    ScreenRequest,
+    ScreenResult,
+    SendRequest,
+    SendResult,
+    StartRequest,
+    StartResult,
+    StateRequest,
+    StateResult,
+)
+
+__all__ = [
+    "OPERATIONS",
+    "AgentReply",
+    "AgentRequest",
+    "AgentRow",
+    "AgentsRequest",
+    "Answered",
+    "ApproveRequest",
+    "AskRequest",
+    "HostRow",
+    "HostsRequest",
+    "KeysRequest",
+    "KeysResult",
+    "ModelRequest",
+    "ModelResult",
+    "Operation",
+    "ReplyRequest",
+    "Request",
+    "RestartRequest",
+    "RestartResult",
+    "Result",
+    "ScreenRequest",
+    "ScreenResult",
+    "SendRequest",
+    "SendResult",
+    "StartRequest",
+    "StartResult",
+    "StateRequest",
+    "StateResult",
+    "call",
+]
 
 if TYPE_CHECKING:
     from bridge.api import Bridge
 
 Req = TypeVar("Req", bound="Request")
 Res = TypeVar("Res")
-
-
-class Request(BaseModel):
-    """What a caller asks for; sent over the broker's socket as this model's JSON."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class AgentRequest(Request):
-    agent: str
-
-
-class Result(BaseModel):
-    """What an operation answers; its JSON holds the fields that were set."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON-ready form (as printed by ``--json``): the fields that were set, in order."""
-        return self.model_dump(mode="json", exclude_unset=True)
-
-
-# -- requests and results -----------------------------------------------------------------------
-
-
-class HostsRequest(Request):
-    check: bool = False  # connect to each host: reachability, tmux version, round trip
-
-
-class HostRow(Result):
-    host: str
-    local: bool
-    address: str | None
-    reachable: bool | None = None  # this and the rest: with check only
-    tmux: str | None = None
-    connect_ms: float | None = None
-    rtt_ms: float | None = None
-    error: str | None = None
-    exit_code: int | None = None  # with check, when the host could not be used
-
-
-class AgentsRequest(Request):
-    check: bool = False  # look at each agent's pane
-
-
-class AgentRow(Result):
-    agent: str
-    host: str
-    target: str
-    profile: str
-    state: str | None = None  # with check only
-    error: str | None = None  # with check, when the pane could not be looked at
-    exit_code: int | None = None  # ... and the exit code that error has
-
-
-class ScreenRequest(AgentRequest):
-    ansi: bool = False
-    history: int = Field(default=0, ge=0)
-
-
-class ScreenResult(Result):
-    agent: str
-    screen: str
-
-
-class SendRequest(AgentRequest):
-    text: str
-    enter: bool = True
-    strip_controls: bool = False
-
-
-class SendResult(Result):
-    agent: str
-    sent: int
-    removed_controls: int
-
-
-class KeysRequest(AgentRequest):
-    keys: list[str]
-
-
-class KeysResult(Result):
-    agent: str
-    keys: list[str]
-
-
-class StartRequest(AgentRequest):
-    pass
-
-
-class StartResult(Result):
-    agent: str
-    pane: str
-    created: bool
-    started: bool
-    already_running: bool
-    state: str | None = None  # what the agent showed once started (None: not started)
-    session_id: str | None = None  # the agent session the pane runs, where known
-
-
-class AskRequest(AgentRequest):
-    prompt: str
-    timeout: float | None = None
-    model: str | None = None
-    strip_controls: bool = False
-
-
-class AgentReply(Result):
-    """An agent's answer to a prompt (from ``ask``, or ``approve`` with ``wait``)."""
-
-    agent: str
-    reply: str
-    state: str
-    source: str  # "transcript" or "screen"
-    model: str | None
-    elapsed_s: float
-    removed_controls: int | None = None  # set by an ask with strip_controls: how many were dropped
-
-    @classmethod
-    def of(cls, reply: Reply) -> AgentReply:
-        return cls.model_validate(reply.to_dict())
-
-
-class ReplyRequest(AgentRequest):
-    """The agent's last completed reply (``agent-bridge reply AGENT``)."""
-
-
-class StateRequest(AgentRequest):
-    question: bool = False  # in state permission, also read the question and its options
-
-
-class StateResult(Result):
-    agent: str
-    state: str
-    command: str | None
-    pane: str
-    question: str | None = None  # with question, in state permission
-    options: list[str] | None = None
-
-
-class ModelRequest(AgentRequest):
-    name: str  # a row number, a label, or a prefix of it
-    timeout: float = 60.0
-    save: bool = False  # make it the user's default (else this session only, where offered)
-
-
-class ModelResult(Result):
-    agent: str
-    model: str
-
-
-class ApproveRequest(AgentRequest):
-    answer: str = "yes"
-    wait: bool = False
-    timeout: float | None = None
-
-
-class Answered(Result):
-    agent: str
-    answered: str
-    state: str
-
-
-class RestartRequest(AgentRequest):
-    timeout: float = 60.0
-
-
-class RestartResult(Result):
-    agent: str
-    state: str
-    session_id: str | None = None  # the session it was resumed into, where known
 
 
 # -- the operations -----------------------------------------------------------------------------
@@ -219,20 +108,47 @@ async def hosts(bridge: Bridge, request: HostsRequest) -> list[HostRow]:
 
 
 async def agents(bridge: Bridge, request: AgentsRequest) -> list[AgentRow]:
-    """The registry's agents; with ``check``, each one's state."""
+    """The registry's agents, each checked for what would fail on use without the network (its
+    profile, its host's identity file); with ``check``, also each one's state. A registry without
+    agents is a :class:`ConfigError`: a listing that says ok must mean something can be asked."""
+    if not bridge.registry.agents:
+        raise ConfigError(f"{bridge.registry.path}: no agents", hint="add an [agents.NAME] table")
     rows = []
     for name, spec in bridge.registry.agents.items():
         row: dict[str, Any] = {
             "agent": name, "host": spec.host, "target": spec.target, "profile": spec.profile,
         }  # fmt: skip
-        if request.check:
-            try:
-                row["state"] = (await bridge.state(name)).state.value
-            except BridgeError as exc:
-                state = getattr(exc, "state", None) or ("unreachable" if exc.exit_code == 3 else "missing")
-                row.update(state=state, error=str(exc), exit_code=exc.exit_code)
+        try:
+            _usable(bridge, name)
+        except BridgeError as exc:
+            row.update(error=str(exc), exit_code=exc.exit_code)
+            if request.check:
+                row["state"] = "misconfigured"
+        else:
+            if request.check:
+                await _look(bridge, name, row)
         rows.append(AgentRow.model_validate(row))
     return rows
+
+
+def _usable(bridge: Bridge, name: str) -> None:
+    """Raise what would stop agent ``name`` on use before reaching it: an unknown or invalid
+    profile, a missing identity file or one others can read."""
+    from bridge.transport.ssh import check_private_key_file  # lazy: asyncssh only when needed
+
+    agent = bridge.registry.agent(name)
+    bridge.agent_profile(agent)
+    if agent.host.identity_file and not agent.host.local:
+        check_private_key_file(Path(agent.host.identity_file).expanduser(), host=agent.host_name)
+
+
+async def _look(bridge: Bridge, name: str, row: dict[str, Any]) -> None:
+    """``agents --check``: the agent's state, or why it could not be looked at, into ``row``."""
+    try:
+        row["state"] = (await bridge.state(name)).state.value
+    except BridgeError as exc:
+        state = getattr(exc, "state", None) or ("unreachable" if exc.exit_code == 3 else "missing")
+        row.update(state=state, error=str(exc), exit_code=exc.exit_code)
 
 
 async def screen(bridge: Bridge, request: ScreenRequest) -> ScreenResult:
@@ -363,4 +279,13 @@ async def call(bridge: Bridge, name: str, args: dict[str, Any]) -> Any:
             f"{'.'.join(str(part) for part in err['loc']) or name}: {err['msg']}" for err in exc.errors()
         )
         raise ConfigError(f"{name}: {problems}") from None
-    return op.dump(await op.run(bridge, request))
+    recorder, agent = bridge.recorder, args.get("agent")
+    try:
+        result = op.dump(await op.run(bridge, request))
+    except BridgeError as exc:
+        if recorder is not None:
+            recorder.record(name, agent, args, error=exc)
+        raise
+    if recorder is not None:
+        recorder.record(name, agent, args, result)
+    return result

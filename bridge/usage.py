@@ -8,6 +8,7 @@ names for the pane's session (the newest in the folder when the session is not k
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ from bridge.transcripts import TokenUsage, reader_for
 if TYPE_CHECKING:
     from bridge.api import Bridge
 
-__all__ = ["AgentUsage", "agent_usage", "total"]
+__all__ = ["AgentUsage", "agent_calls", "agent_usage", "total"]
 
 
 @dataclass(frozen=True)
@@ -50,9 +51,7 @@ def total(agent: str, calls: list[TokenUsage], session_id: str | None) -> AgentU
     )
 
 
-async def agent_usage(bridge: Bridge, name: str, *, day: str | None = None) -> AgentUsage | None:
-    """The agent's usage from its transcript (only calls made on ``day``, ``YYYY-MM-DD`` UTC, when
-    given); ``None`` if its profile keeps no transcript it can read."""
+async def _calls(bridge: Bridge, name: str) -> tuple[list[TokenUsage], str] | None:
     agent = bridge.registry.agent(name)
     profile = bridge.profile(agent.spec.profile)
     reader = reader_for(profile.transcript.kind)
@@ -62,7 +61,26 @@ async def agent_usage(bridge: Bridge, name: str, *, day: str | None = None) -> A
     facts = pane.facts or await pane.current_facts()
     text = await reader.fetch(pane.tmux.transport, pane_pid=facts.pid, cwd=facts.current_path,
                               rules=profile.transcript, session_id=facts.session_id)  # fmt: skip
-    calls = reader.usage(text) if text else []
+    return (reader.usage(text) if text else []), facts.session_id
+
+
+async def agent_calls(bridge: Bridge, name: str, *, since: float = 0.0) -> list[TokenUsage] | None:
+    """The agent's model calls since ``since`` (epoch) from its transcript; ``None`` if its
+    profile keeps no transcript it can read."""
+    found = await _calls(bridge, name)
+    if found is None:
+        return None
+    after = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(since))
+    return [c for c in found[0] if (c.when or "") >= after]
+
+
+async def agent_usage(bridge: Bridge, name: str, *, day: str | None = None) -> AgentUsage | None:
+    """The agent's usage from its transcript (only calls made on ``day``, ``YYYY-MM-DD`` UTC, when
+    given); ``None`` if its profile keeps no transcript it can read."""
+    found = await _calls(bridge, name)
+    if found is None:
+        return None
+    calls, session_id = found
     if day is not None:
         calls = [c for c in calls if (c.when or "").startswith(day)]
-    return total(name, calls, facts.session_id or None)
+    return total(name, calls, session_id or None)

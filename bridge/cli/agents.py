@@ -16,19 +16,18 @@ import typer
 from bridge.cli.app import OPTS, app, emit, leave, reported
 from bridge.cli.calls import invoke
 from bridge.cli.output import agent_lines, first_failure, host_lines, note
-from bridge.cli.params import AgentArg, JsonOpt, StripOpt, TimeoutOpt
+from bridge.cli.params import AgentArg, JsonOpt, StripOpt, TextArgs, TimeoutOpt
 from bridge.cli.requests import ask_request, state_request
 from bridge.errors import BridgeError
 
 
 def read_text(text: str, as_json: bool) -> str:
-    """The TEXT argument, or standard input (as exact UTF-8) when it is ``-``."""
-    if text != "-":
-        return text
-    from bridge.text import decode_prompt  # lazy: see the module's docstring
+    """The TEXT argument, or standard input when it is ``-``: exact UTF-8 either way (bytes that
+    are not are refused the same way from both, before anything is sent anywhere)."""
+    from bridge.text import argv_text, decode_prompt  # lazy: see the module's docstring
 
     with reported(as_json):
-        return decode_prompt(sys.stdin.buffer.read())
+        return decode_prompt(sys.stdin.buffer.read()) if text == "-" else argv_text(text)
 
 
 @app.command()
@@ -73,7 +72,7 @@ def screen(
     emit(result, result["screen"].rstrip("\n"), as_json)
 
 
-@app.command()
+@app.command(cls=TextArgs)
 def send(
     agent: AgentArg,
     text: Annotated[str, typer.Argument(help="Text to type; '-' reads standard input.")],
@@ -152,7 +151,7 @@ def attach(
         raise BridgeError(f"cannot run {argv[0]}: {exc.strerror}") from None
 
 
-@app.command()
+@app.command(cls=TextArgs)
 def ask(
     agent: AgentArg,
     prompt: Annotated[str, typer.Argument(help="The question; '-' reads it from standard input.")],
@@ -166,8 +165,12 @@ def ask(
 ) -> None:
     """Ask an idle agent something and print its reply (alone, so $(agent-bridge ask ...) works).
 
-    Exit 4 if the agent is not idle or time runs out (with --json, the last screen); exit 5 if it
-    asks for permission (answer with `agent-bridge approve AGENT yes|always|no --wait`).
+    Exit 4 if nothing was typed (the agent is not idle or in use, or time ran out before typing:
+    safe to retry); exit 6 if the prompt was delivered but no whole reply came back (time ran
+    out, the agent died, or the reply outgrew the pane's scrollback: do not resend blindly);
+    exit 5 if it asks for permission (answer with `agent-bridge approve AGENT yes|always|no --wait`).
+    With --json, an error says "delivered": true|false, and has the last screen. --timeout
+    bounds the whole call.
     """
     text = read_text(prompt, as_json)
     request = ask_request(agent, text, timeout=timeout, model=model, strip_controls=strip_controls)

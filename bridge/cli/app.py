@@ -5,7 +5,8 @@ This module holds only the app; each command module (:mod:`bridge.cli.agents`, `
 
 It is the one place that runs an event loop (:func:`run_async`) and that turns errors into exit
 codes: 0 ok, 1 other failure, 2 usage/config, 3 host unreachable/auth/host key, 4 pane missing or
-agent not ready, 5 the agent asks for permission (each :class:`~bridge.errors.BridgeError` class
+agent not ready (nothing typed), 5 the agent asks for permission, 6 the prompt was delivered but
+no whole reply came back (each :class:`~bridge.errors.BridgeError` class
 carries its code). An error prints one line on stderr (and, with ``--json``, a JSON object on
 stdout). Heavy imports happen inside commands so that ``--help`` stays fast.
 """
@@ -133,11 +134,15 @@ def fail(error: BridgeError, as_json: bool = False) -> NoReturn:
 
 @contextlib.contextmanager
 def reported(as_json: bool = False) -> Iterator[None]:
-    """A :class:`BridgeError` raised inside ends the command through :func:`fail`."""
+    """A :class:`BridgeError` raised inside ends the command through :func:`fail`; Ctrl-C ends it
+    with exit 130 (here, not click's "Aborted!" with exit 1)."""
     try:
         yield
     except BridgeError as error:
         fail(error, as_json)
+    except KeyboardInterrupt:
+        print("agent-bridge: interrupted", file=sys.stderr)
+        raise typer.Exit(130) from None
 
 
 def leave(code: int) -> None:
@@ -175,6 +180,10 @@ def run_async(main: Callable[[], Coroutine[Any, Any, T]], *, as_json: bool = Fal
     import asyncio  # lazy, as every heavy import here: `agent-bridge --help` stays fast
     import signal
 
+    from bridge.evidence import HOOKS
+
+    if record_to_hub not in HOOKS:  # every Bridge this process makes: its records to the hub
+        HOOKS.append(record_to_hub)
     interrupted: list[bool] = []
 
     async def guarded() -> T:
@@ -200,6 +209,14 @@ def run_async(main: Callable[[], Coroutine[Any, Any, T]], *, as_json: bool = Fal
     if interrupted:
         raise KeyboardInterrupt
     return result
+
+
+def record_to_hub(bridge: Bridge) -> None:
+    """A Bridge of this process sends its records to the hub its registry names (if any)."""
+    if bridge.registry.model.hub.url or os.environ.get("AGENT_BRIDGE_HUB_URL"):
+        from bridge.hub.evidence import connect  # lazy: only for a registry with a [hub]
+
+        connect(bridge)
 
 
 def run(job: Callable[[Bridge], Awaitable[T]], *, as_json: bool = False) -> T:

@@ -91,10 +91,11 @@ def try_quick(argv: list[str]) -> int | None:
     from bridge.errors import BridgeError
 
     try:
-        if op == "ask" and args["prompt"] == "-":
-            from bridge.text import decode_prompt
+        if op == "ask":
+            from bridge.text import argv_text, decode_prompt
 
-            args["prompt"] = decode_prompt(sys.stdin.buffer.read())
+            raw = args["prompt"]
+            args["prompt"] = decode_prompt(sys.stdin.buffer.read()) if raw == "-" else argv_text(raw)
         result = broker.call(op, args, config=str(find_registry(config).resolve()))
     except broker.RetryInProcess:
         return None  # only read-only calls (state): the full CLI runs it again in-process
@@ -106,8 +107,12 @@ def try_quick(argv: list[str]) -> int | None:
 
 
 def main() -> None:
-    """Console-script entry point: the fast path, else the full typer CLI."""
-    code = try_quick(sys.argv[1:])
+    """Console-script entry point: the fast path, else the full typer CLI. Ctrl-C exits 130."""
+    try:
+        code = try_quick(sys.argv[1:])
+    except KeyboardInterrupt:  # waiting for the broker: it sees the hang-up and stops the call
+        print("agent-bridge: interrupted", file=sys.stderr)
+        sys.exit(130)
     if code is not None:
         sys.exit(code)
     from bridge.cli.main import main as full  # typer and every command: only when needed

@@ -48,7 +48,7 @@ AGES_S = 5.0  # top redraws at least this often
 IdArg = Annotated[int, typer.Argument(help="A message id (see `msg inbox`).", show_default=False)]
 
 
-def _client(as_agent: str | None, hub: str | None) -> HubClient:
+def hub_client(as_agent: str | None, hub: str | None) -> HubClient:
     from bridge.config.registry import Registry
     from bridge.errors import ConfigError  # lazy: `agent-bridge --help` stays fast
     from bridge.hub.client import HubClient
@@ -60,11 +60,11 @@ def _client(as_agent: str | None, hub: str | None) -> HubClient:
     return HubClient.configured(spec, url=hub, agent=as_agent)
 
 
-def _with(
+def with_hub(
     as_agent: str | None, hub: str | None, job: Callable[[HubClient], Awaitable[T]], as_json: bool
 ) -> T:
     async def main() -> T:
-        async with _client(as_agent, hub) as client:
+        async with hub_client(as_agent, hub) as client:
             return await job(client)
 
     return run_async(main, as_json=as_json)
@@ -118,7 +118,7 @@ def send(
 ) -> None:
     """Send a message to an agent (a new thread unless --thread); prints its id and thread id."""
     body = _body(text)
-    sent = _with(as_agent, hub, lambda c: c.send(to, subject, body, thread_id=thread), as_json)
+    sent = with_hub(as_agent, hub, lambda c: c.send(to, subject, body, thread_id=thread), as_json)
     emit(_dump(sent), f"sent message {sent.id} (thread {sent.thread_id}) to {sent.recipient}", as_json)
 
 
@@ -130,14 +130,14 @@ def inbox(
     as_json: JsonOpt = False,
 ) -> None:
     """List your unread messages (oldest first); read one with `msg read ID`."""
-    found = _with(as_agent, hub, lambda c: c.inbox(everything=everything), as_json)
+    found = with_hub(as_agent, hub, lambda c: c.inbox(everything=everything), as_json)
     emit(_dump(found), "\n".join(_line(m) for m in found) or "no messages", as_json)
 
 
 @msg_app.command("read")
 def read(message: IdArg, as_agent: AsOpt = None, hub: HubOpt = None, as_json: JsonOpt = False) -> None:
     """Print a message and mark it read."""
-    found = _with(as_agent, hub, lambda c: c.read(message), as_json)
+    found = with_hub(as_agent, hub, lambda c: c.read(message), as_json)
     emit(_dump(found), _full(found), as_json)
 
 
@@ -153,7 +153,7 @@ def reply(
 ) -> None:
     """Answer a message, in its thread, to the other side."""
     body = _body(text)
-    sent = _with(as_agent, hub, lambda c: c.reply(message, body), as_json)
+    sent = with_hub(as_agent, hub, lambda c: c.reply(message, body), as_json)
     emit(_dump(sent), f"sent message {sent.id} (thread {sent.thread_id}) to {sent.recipient}", as_json)
 
 
@@ -165,7 +165,7 @@ def thread(
     as_json: JsonOpt = False,
 ) -> None:
     """Print a whole thread."""
-    found = _with(as_agent, hub, lambda c: c.thread(thread_id), as_json)
+    found = with_hub(as_agent, hub, lambda c: c.thread(thread_id), as_json)
     state = f"closed by {found.closed_by}" if found.closed_at else "open"
     head = f"thread {found.id}: {found.subject} ({', '.join(found.participants)}; {state})"
     emit(_dump(found), "\n\n".join([head, *(_full(m) for m in found.messages)]), as_json)
@@ -179,14 +179,14 @@ def close(
     as_json: JsonOpt = False,
 ) -> None:
     """Close a thread: it takes no more messages and wakes nobody."""
-    found = _with(as_agent, hub, lambda c: c.close_thread(thread_id), as_json)
+    found = with_hub(as_agent, hub, lambda c: c.close_thread(thread_id), as_json)
     emit(_dump(found), f"closed thread {found.id}", as_json)
 
 
 @msg_app.command("status")
 def status(message: IdArg, as_agent: AsOpt = None, hub: HubOpt = None, as_json: JsonOpt = False) -> None:
     """Where a message stands: queued -> woken -> read, with times (and why it waits)."""
-    found = _with(as_agent, hub, lambda c: c.status(message), as_json)
+    found = with_hub(as_agent, hub, lambda c: c.status(message), as_json)
     steps = [f"queued {_when(found.created_at)}"]
     if found.woken_at:
         steps.append(f"woken {_when(found.woken_at)}")
@@ -210,7 +210,7 @@ def top(
         return await client.agents(), await client.events(tail=15)
 
     if once or as_json or OPTS.json:
-        agents, events = _with(None, hub, snapshot, as_json)
+        agents, events = with_hub(None, hub, snapshot, as_json)
         if as_json or OPTS.json:
             emit({"agents": agents, "events": [e.model_dump(mode="json") for e in events]}, None, True)
             return
@@ -256,4 +256,4 @@ def top(
             reader.cancel()
 
     with contextlib.suppress(KeyboardInterrupt):
-        _with(None, hub, live, False)
+        with_hub(None, hub, live, False)

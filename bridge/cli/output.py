@@ -62,7 +62,10 @@ def agent_lines(rows: Sequence[dict[str, Any]], check: bool) -> str:
     cells = [[row["agent"], row["host"], row["target"], row["profile"]] for row in rows]
     if check:
         for cell, row in zip(cells, rows, strict=True):
-            cell.append(row["state"] + (f"  ({row['error']})" if "error" in row else ""))
+            cell.append(row["state"])
+    for cell, row in zip(cells, rows, strict=True):
+        if "error" in row:
+            cell[-1] += f"  ({row['error']})"
     return table(cells) or "(no agents)"
 
 

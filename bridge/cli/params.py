@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from bridge.cli.app import OPTS
 
@@ -44,3 +46,20 @@ TimeoutOpt = Annotated[
         help="Seconds to wait (default: $AGENT_BRIDGE_TIMEOUT, else the registry's settings.timeout, 600).",
     ),
 ]
+
+
+class TextArgs(TyperCommand):
+    """A command whose last argument is free text: an argument that starts with ``-`` but not as
+    an option does (``"- first item"``, a Markdown list; ``"-5 degrees"``) is that text, not a
+    usage error. It is moved behind ``--`` (so options after it still count); ``--`` itself
+    works as usual, for text such as ``"-t is a flag"``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # Any: typer's vendored Context
+        if "--" not in args:
+            text = [a for a in args if a.startswith("-") and len(a) > 1 and not _OPTION_LIKE.match(a)]
+            if text:
+                args = [a for a in args if a not in text] + ["--", *text]
+        return super().parse_args(ctx, args)
+
+
+_OPTION_LIKE = re.compile(r"--?[A-Za-z]")  # -t, --json, --timeout=5: what click takes as an option

@@ -105,6 +105,9 @@ class HubSpec(_Model):
     listen: str | None = Field(default=None, description="ADDR:PORT for `hub serve`; default 127.0.0.1:7878")
     store: str | None = Field(default=None, description="a SQLite path or a postgresql:// URL")
     token_file: str | None = Field(default=None, description="this machine's token file (0600)")
+    log_text: bool = Field(
+        default=True, description="keep prompts and replies in the event log (false: their size and hash)"
+    )
 
 
 class Settings(_Model):
@@ -134,6 +137,14 @@ class WindowSpec(_Model):
     )
 
 
+class Price(_Model):
+    """What a model costs, in US dollars per million tokens (for the report's estimate)."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cached: float = Field(default=0.0, ge=0)
+
+
 class RegistryModel(_Model):
     """The whole registry file: hosts, agents, and the fleet's groups and windows."""
 
@@ -143,6 +154,9 @@ class RegistryModel(_Model):
     windows: dict[str, WindowSpec] = Field(default_factory=dict, description='"SESSION:WINDOW" = {layout}')
     settings: Settings = Field(default_factory=Settings)
     hub: HubSpec = Field(default_factory=HubSpec)
+    prices: dict[str, Price] = Field(
+        default_factory=dict, description='model name prefix = {input, output, cached} USD per Mtok'
+    )
 
     @field_validator("hosts", "agents", "groups")
     @classmethod

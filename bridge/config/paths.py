@@ -55,6 +55,9 @@ def registry_path(cli_path: str | os.PathLike[str] | None = None) -> tuple[Path,
 def find_registry(cli_path: str | os.PathLike[str] | None = None) -> Path:
     """Return the registry path to use, by precedence; raise if the chosen file does not exist."""
     path, origin = registry_path(cli_path)
+    if path.is_dir():
+        raise ConfigError(f"{path} ({origin}) is a directory, not a registry file",
+                          hint=f"pass the file in it, e.g. --config {path / 'registry.toml'}")  # fmt: skip
     if not path.is_file():
         raise ConfigError(
             f"no registry file at {path} ({origin})",

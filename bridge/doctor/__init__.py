@@ -49,7 +49,18 @@ from bridge.doctor.network import (
     resolve_ip,
     run_local,
 )
-from bridge.doctor.report import Check, Status, exit_code, fail, from_error, ok, render, skip, warn
+from bridge.doctor.report import (
+    CONFIG_EXIT,
+    Check,
+    Status,
+    exit_code,
+    fail,
+    from_error,
+    ok,
+    render,
+    skip,
+    warn,
+)
 from bridge.errors import BridgeError, ConfigError
 
 if TYPE_CHECKING:
@@ -94,6 +105,9 @@ async def diagnose(bridge: Bridge, name: str | None = None) -> list[Check]:
             if registry.agents[agent].host not in hosts:
                 hosts.append(registry.agents[agent].host)
     checks: list[Check] = []
+    if name is None and not registry.agents:  # nothing to ask is not "ok"
+        checks.append(fail("registry", str(registry.path), "no agents", "add an [agents.NAME] table",
+                           CONFIG_EXIT))  # fmt: skip
     usable: dict[str, bool] = {}
     for host in hosts:
         found = await _guarded("ssh", host, functools.partial(check_host, bridge, host))

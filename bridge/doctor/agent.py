@@ -68,7 +68,7 @@ async def check_agent(bridge: Bridge, name: str, *, host_ok: bool = True) -> lis
 
     profile: Profile | None = None
     try:
-        profile = bridge.profile(spec.profile)
+        profile = bridge.agent_profile(bridge.registry.agent(name))
     except BridgeError as exc:
         checks.append(
             from_error(

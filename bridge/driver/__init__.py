@@ -23,13 +23,15 @@ from bridge.driver import menus, reply, submit
 from bridge.driver.observe import Observation, Observer, StalePane
 from bridge.driver.pane import Pane
 from bridge.driver.reply import Reply
-from bridge.errors import AgentNotReadyError, ConfigError
+from bridge.errors import AgentNotReadyError, AgentTimeoutError, BridgeError, ConfigError, after_delivery
 from bridge.profiles import Profile
 from bridge.reading import last_prompt
 from bridge.text import check
 from bridge.tmux import PaneFacts, Tmux
 
-__all__ = ["Driver", "Observation", "Pane", "Reply", "StalePane"]
+__all__ = ["TYPE_MIN_S", "Driver", "Observation", "Pane", "Reply", "StalePane"]
+
+TYPE_MIN_S = 1.0  # a prompt is typed only with at least this much of the timeout left
 
 
 class Driver(Observer):
@@ -56,9 +58,11 @@ class Driver(Observer):
 
     # -- typing ---------------------------------------------------------------------------------
 
-    async def submit(self, prompt: str, *, before: Observation | None = None) -> Observation:
+    async def submit(
+        self, prompt: str, *, before: Observation | None = None, deadline: float | None = None
+    ) -> Observation:
         """Type ``prompt`` and see it taken, exactly once (see :func:`.submit.submit`)."""
-        return await submit.submit(self, prompt, before=before)
+        return await submit.submit(self, prompt, before=before, deadline=deadline)
 
     async def restart(
         self, command: str, *, session_id: str | None = None, timeout: float = 60.0
@@ -77,16 +81,32 @@ class Driver(Observer):
         """Submit ``prompt`` to an idle agent and return its reply when it is done.
 
         ``first``: an observation just taken (while holding the pane), used instead of a new one.
-        ``timeout`` counts from ``began`` (the caller's start; default: now).
+        ``timeout`` counts from ``began`` (the caller's start; default: now) and bounds the whole
+        call: with less than :data:`TYPE_MIN_S` left, nothing is typed (exit 4, safe to retry); a
+        failure once it is typed is ``delivered`` (exit 6 for a timeout:
+        :func:`~bridge.errors.after_delivery`).
         """
         began = time.monotonic() if began is None else began
         safe = check(prompt)
         if not safe.strip():
             raise ConfigError("the prompt is empty", hint="pass some text, or - to read stdin")
         before = await self.require_idle("ask", first=first)
-        taken = await self.submit(safe, before=before)
-        # wait_reply counts its timeout from `began`: the typing is already part of it
-        return await self.wait_reply(safe, timeout=timeout, began=began, first=taken)
+        left = timeout - (time.monotonic() - began)
+        if left < TYPE_MIN_S:
+            raise AgentTimeoutError(
+                f"{self.agent}: nothing was typed: only {max(left, 0):.1f}s of the timeout were left, "
+                f"too little to see the prompt taken",
+                hint="raise --timeout", state=before.state.value, host=self.tmux.host, target=self.pane,
+            )  # fmt: skip
+        taken = await self.submit(safe, before=before, deadline=began + timeout)
+        try:
+            # wait_reply counts its timeout from `began`: the typing is already part of it
+            return await self.wait_reply(safe, timeout=timeout, began=began, first=taken)
+        except BridgeError as error:
+            answer = after_delivery(error)
+            if answer is error:
+                raise
+            raise answer from error
 
     async def wait_reply(
         self, prompt: str, *, timeout: float, began: float, first: Observation | None = None

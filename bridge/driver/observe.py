@@ -220,7 +220,8 @@ class Observer:
         state = obs.state.value
         hints = {
             "dead": f"agent-bridge restart {self.agent}",
-            "busy": "wait for it, or press Escape: agent-bridge keys " + self.agent + " Escape",
+            "busy": f"wait for it, or interrupt it: agent-bridge keys {self.agent} "
+            + self.profile.interrupt_key,
             "permission": f"answer it: agent-bridge approve {self.agent} yes|always|no",
             "menu": f"close it: agent-bridge keys {self.agent} Escape",
             "dialog": f"look at it: agent-bridge screen {self.agent}",

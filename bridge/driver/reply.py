@@ -17,7 +17,7 @@ from typing import Any
 
 from bridge.driver.menus import answer_permission
 from bridge.driver.observe import Observation, Observer
-from bridge.errors import AgentNotReadyError, PermissionPendingError
+from bridge.errors import AgentNotReadyError, PermissionPendingError, ReplyLostError
 from bridge.reading import State, find_reply, read_menu, read_permission
 from bridge.sessions import valid_session_id
 from bridge.tmux import PaneFacts
@@ -168,8 +168,8 @@ async def read_reply(eyes: Observer, prompt: str, obs: Observation, *, began: fl
             await _learn_session(eyes, reader, found)
         if found is not None:
             return Reply(eyes.agent, found.text, "idle", "transcript", found.model, time.monotonic() - began)
-    text, view, covered = "", obs, 0
-    for history in (0, 200, 1000, HISTORY_LINES):
+    text, view, covered, reply = "", obs, 0, None
+    for history in (0, 200, 1000, HISTORY_LINES, obs.facts.history_size):
         if history:
             if covered >= obs.facts.history_size:
                 break  # the previous capture already held all the scrollback there is
@@ -180,6 +180,8 @@ async def read_reply(eyes: Observer, prompt: str, obs: Observation, *, began: fl
             text = reply.text
             if reply.complete:
                 break
+    if reply is None and prompt.strip():
+        raise lost_reply(eyes, obs)
     return Reply(eyes.agent, text, "idle", "screen", None, time.monotonic() - began)
 
 
@@ -190,6 +192,19 @@ async def _learn_session(eyes: Observer, reader: TranscriptReader, found: Transc
     if session_id and valid_session_id(session_id):
         log.info("%s: session %s (learnt from its transcript)", eyes.agent, session_id)
         await eyes.handle.set_session(session_id)
+
+
+def lost_reply(eyes: Observer, view: Observation) -> ReplyLostError:
+    """The prompt's echo is nowhere in the pane, scrollback included: the reply outgrew it
+    (``view``: the last look without scrollback)."""
+    return ReplyLostError(
+        f"{eyes.agent} answered, but its reply is longer than the pane keeps: its start (and the "
+        f"prompt's echo) scrolled out of the {view.facts.history_size} lines of scrollback before "
+        "it could be read; nothing of it is returned rather than a part (the prompt was delivered)",
+        hint="raise tmux's history-limit (e.g. tmux set -g history-limit 50000, for new panes), or "
+        f"ask for a shorter answer; its end is on: agent-bridge screen {eyes.agent} --history N",
+        state="idle", screen=view.text, host=eyes.tmux.host, target=eyes.pane,
+    )  # fmt: skip
 
 
 async def _transcript_reply(

@@ -12,9 +12,11 @@ from bridge.driver.observe import Observation, Observer, StalePane
 from bridge.errors import (
     AgentNotReadyError,
     AgentTimeoutError,
+    BridgeError,
     HostUnreachableError,
     PaneChangedError,
     TargetNotFoundError,
+    after_delivery,
 )
 from bridge.profiles import Profile
 from bridge.reading import State, input_text, user_turns
@@ -27,11 +29,19 @@ START_S = 10.0  # a restarted agent that is still the shell after this long did 
 
 
 def taken(obs: Observation, profile: Profile, before: Observation) -> bool:
-    """The agent has taken what was typed: it is busy or asking, or the input box emptied."""
+    """The agent has taken what was typed: it is busy or asking, or the input box emptied.
+
+    An empty box counts when the pane moved on from ``before`` (the look that showed the text in
+    the box, or, with paste and Enter in one go, the one from before the paste): its screen
+    differs, or its scrollback grew or was trimmed (lines scrolled off: a shell that ran the same
+    command again ends on the very same screen). A screen equal to the one before the paste with
+    the same scrollback proves nothing: the text may not even have been read yet.
+    """
     if obs.state in (State.BUSY, State.PERMISSION, State.DEAD):
         return True
     if obs.state is State.IDLE:
-        return not input_text(obs.snapshot, profile) and obs.text != before.text
+        moved = obs.text != before.text or obs.facts.history_size != before.facts.history_size
+        return not input_text(obs.snapshot, profile) and moved
     return False
 
 
@@ -41,7 +51,9 @@ def echoes(obs: Observation, profile: Profile, prompt: str) -> int:
     return sum(1 for turn in user_turns(obs.snapshot, profile) if head and turn.text.startswith(head))
 
 
-async def submit(eyes: Observer, prompt: str, *, before: Observation | None = None) -> Observation:
+async def submit(
+    eyes: Observer, prompt: str, *, before: Observation | None = None, deadline: float | None = None
+) -> Observation:
     """Type ``prompt`` (bracketed paste), see it land, wait the gap, Enter, see it taken
     (with a gap of 0: paste and Enter in one go, then see it taken).
 
@@ -53,33 +65,59 @@ async def submit(eyes: Observer, prompt: str, *, before: Observation | None = No
     A ``before`` that is a :attr:`~Observation.reused` look is checked by tmux itself when the
     paste is due (same place, cursor, size, mode, command): if the pane changed or is gone,
     nothing is typed and :class:`StalePane` sends the caller back to resolve and look again.
+
+    ``deadline`` (``time.monotonic()``) bounds every wait once the text is typed. A failure
+    after the paste was sent is :func:`~bridge.errors.after_delivery` (``delivered``; never
+    exit 4, which promises that nothing was typed).
     """
+    typing = [False]  # set once the paste is sent: from then on the text may be in the pane
+    try:
+        return await _submit(eyes, prompt, before, typing, deadline)
+    except BridgeError as error:
+        if not typing[0]:
+            raise
+        answer = after_delivery(error)
+        if answer is error:
+            raise
+        raise answer from error
+
+
+async def _submit(
+    eyes: Observer, prompt: str, before: Observation | None, typing: list[bool], deadline: float | None
+) -> Observation:
     profile, pane = eyes.profile, eyes.handle
     before = before or await eyes.require_idle("type a prompt")
     typed_before = input_text(before.snapshot, profile) or ""
     echoes_before = echoes(before, profile, prompt)
-    deadline = time.monotonic() + 30.0
+    drops = time.monotonic() + 30.0  # how long a dropped link may be ridden out while typing
+
+    def within(seconds: float) -> float:
+        """``seconds``, cut to what is left before the caller's deadline."""
+        return seconds if deadline is None else max(min(seconds, deadline - time.monotonic()), 0.05)
 
     def landed(obs: Observation) -> bool:
         now = input_text(obs.snapshot, profile)
         return bool(now) and now != typed_before
 
-    def was_taken(obs: Observation) -> bool:
-        return taken(obs, profile, before) or echoes(obs, profile, prompt) > echoes_before
+    def was_taken(obs: Observation, since: Observation = before) -> bool:
+        """Taken, judged against ``since``: the look before the paste, or the one showing it."""
+        return taken(obs, profile, since) or echoes(obs, profile, prompt) > echoes_before
 
     # A program that takes Enter straight after a paste (gap_ms 0) gets both in one tmux
     # command list: Enter only if the paste worked, and no look in between.
     at_once = profile.submit.gap_ms == 0
     then = [profile.submit.enter_key] if at_once else []
     entered = at_once
+    typing[0] = True
     try:
         await pane.paste(prompt, then=then, unless_changed=before.facts if before.reused else None)
     except (PaneChangedError, TargetNotFoundError) as error:
+        typing[0] = False  # tmux refused the paste (or there is no pane): nothing was typed
         if not before.reused:
             raise
         raise StalePane(f"{pane.pane_id} changed since the last look ({error})") from error
     except HostUnreachableError as error:
-        seen = await eyes.observe_through_drops(deadline)
+        seen = await eyes.observe_through_drops(drops)
         if at_once and was_taken(seen):
             return seen
         if not landed(seen) and not was_taken(seen):
@@ -101,18 +139,22 @@ async def submit(eyes: Observer, prompt: str, *, before: Observation | None = No
         landed_obs = before
     else:
         landed_obs = await eyes.wait_for(
-            lambda o: landed(o) or echoed(o), 10.0, what="the typed text to show"
+            lambda o: landed(o) or echoed(o), within(10.0), what="the typed text to show"
         )
         if echoed(landed_obs):
             return landed_obs
         await asyncio.sleep(profile.submit.gap_ms / 1000)
+
+    def seen_taken(o: Observation) -> bool:  # after Enter (against the landed text, if it was seen)
+        return was_taken(o, landed_obs) and (landed_obs is before or o.text != landed_obs.text)
+
     attempts = 1 + profile.submit.retries
     for attempt in range(1, attempts + 1):
         try:
             if not (attempt == 1 and entered):
                 await pane.keys([profile.submit.enter_key])
         except HostUnreachableError:
-            seen = await eyes.observe_through_drops(deadline)
+            seen = await eyes.observe_through_drops(drops)
             if was_taken(seen):
                 return seen
             log.info("%s: Enter was lost with the link; the text is still unsent", eyes.agent)
@@ -120,13 +162,13 @@ async def submit(eyes: Observer, prompt: str, *, before: Observation | None = No
         await eyes.reached("entered")
         try:
             return await eyes.wait_for(
-                lambda o: was_taken(o) and o.text != landed_obs.text,
-                profile.submit.confirm_s,
+                seen_taken,
+                within(profile.submit.confirm_s),
                 what="the agent to take the prompt",
             )
         except AgentTimeoutError:
             seen = await eyes.observe()
-            if was_taken(seen) and seen.text != landed_obs.text:
+            if seen_taken(seen):
                 return seen  # taken after all (e.g. the link dropped while we watched)
             if attempt == attempts or not landed(seen):
                 raise

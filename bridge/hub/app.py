@@ -35,7 +35,9 @@ from starlette.routing import Route
 from bridge import errors
 from bridge.errors import BridgeError, ConfigError, TokenError
 from bridge.hub import tokens
+from bridge.hub.evidence import accept
 from bridge.hub.models import Identity
+from bridge.hub.report import build_report
 
 if TYPE_CHECKING:
     from bridge.hub.server import Hub
@@ -169,6 +171,15 @@ def build_app(hub: Hub, *, local_admin: bool = False) -> Starlette:
 
     # -- admin ------------------------------------------------------------------------------
 
+    async def record(request: Request) -> Any:
+        """A client's record of what it did (or an agent's note), into the event log."""
+        return await accept(hub.events, set(hub.relay.agents), await identify(request), await body(request))
+
+    async def report_of(request: Request) -> Any:
+        await admin(request, cookie=True)
+        since = request.query_params.get("since")
+        return await build_report(hub, since=_float(since, "since") if since else None)
+
     async def me(request: Request) -> Any:
         return await identify(request, cookie=True)
 
@@ -180,10 +191,12 @@ def build_app(hub: Hub, *, local_admin: bool = False) -> Starlette:
         await admin(request, cookie=True)
         after = _int(request.query_params.get("after", "0"), "after")
         tail = request.query_params.get("tail")
-        limit = min(_int(tail, "tail"), 500) if tail else 500
+        limit = min(_int(tail, "tail"), 5000) if tail else 5000
+        since = request.query_params.get("since")
         return await hub.events.since(
-            after, agent=request.query_params.get("agent"), limit=limit, newest=bool(tail)
-        )
+            after, agent=request.query_params.get("agent"), limit=limit, newest=bool(tail),
+            since_time=_float(since, "since") if since else None,
+        )  # fmt: skip
 
     async def mint(request: Request) -> Any:
         await admin(request)
@@ -268,6 +281,8 @@ def build_app(hub: Hub, *, local_admin: bool = False) -> Starlette:
         Route("/api/threads/{id}/close", endpoint(close), methods=["POST"]),
         Route("/api/agents", endpoint(agents)),
         Route("/api/events", endpoint(events)),
+        Route("/api/events", endpoint(record), methods=["POST"]),
+        Route("/api/report", endpoint(report_of)),
         Route("/api/tokens", endpoint(mint), methods=["POST"]),
         Route("/api/stream", stream),
     ]
@@ -284,6 +299,13 @@ def _text(data: dict[str, Any], key: str, default: str | None = None) -> str:
 def _int(value: object, key: str) -> int:
     try:
         return int(str(value))
+    except ValueError:
+        raise ConfigError(f"{key} must be a number") from None
+
+
+def _float(value: object, key: str) -> float:
+    try:
+        return float(str(value))
     except ValueError:
         raise ConfigError(f"{key} must be a number") from None
 

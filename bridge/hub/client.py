@@ -27,7 +27,10 @@ from bridge.hub.models import Event, Identity, Message, Status, Thread
 if TYPE_CHECKING:
     from bridge.config.models import HubSpec
 
-_BY_CODE: dict[int, type[BridgeError]] = {2: ConfigError, 3: errors.HostError, 4: errors.AgentError}
+_BY_CODE: dict[int, type[BridgeError]] = {
+    2: ConfigError, 3: errors.HostError, 4: errors.AgentError, 5: errors.PermissionPendingError,
+    6: errors.AnswerError,
+}  # fmt: skip
 
 
 def tokens_dir() -> Path:

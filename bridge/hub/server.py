@@ -25,6 +25,7 @@ from bridge.config.paths import runtime_dir
 from bridge.config.registry import Registry
 from bridge.errors import BridgeError, ConfigError
 from bridge.hub.events import EventLog
+from bridge.hub.evidence import local
 from bridge.hub.pager import DEFAULT_TEXT, Pager, Rules
 from bridge.hub.relay import Relay
 from bridge.hub.store.engine import Store, open_store
@@ -75,6 +76,7 @@ class Hub:
         }
         self.pager = Pager(store, self.events, self.relay, BridgeWaker(bridge), rules=rules, poll_s=poll_s)
         self.supervisor = Supervisor(bridge, registry, self.events)
+        local(bridge, self.events)  # what the hub's own Bridge does goes straight into the log
         self.states: dict[str, dict[str, Any]] = {}  # agent -> {"state", "since", "seen"}
         self.usage: dict[str, AgentUsage] = {}  # agent -> tokens and model, from its transcript
         self.started = time.time()
@@ -82,7 +84,7 @@ class Hub:
     @classmethod
     async def open(cls, registry: Registry, store: str | None = None, **kwargs: Any) -> Hub:
         opened = await open_store(store if store is not None else registry.model.hub.store)
-        return cls(opened, registry, Bridge(registry), **kwargs)
+        return cls(opened, registry, Bridge(registry, hooks=False), **kwargs)
 
     async def close(self) -> None:
         with contextlib.suppress(BridgeError):

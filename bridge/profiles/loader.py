@@ -91,14 +91,18 @@ def _sources(user_dir: Path | None) -> dict[str, tuple[Path, bool]]:
     return found
 
 
-def load_profile(name: str, user_dir: Path | None = None) -> Profile:
-    """The profile ``name``: from ``user_dir`` if it has ``<name>.toml``, else the built-in one."""
+def load_profile(name: str, user_dir: Path | None = None, *, key: str | None = None) -> Profile:
+    """The profile ``name``: from ``user_dir`` if it has ``<name>.toml``, else the built-in one.
+
+    ``key``: where the name was given (``"registry.toml: agents.a.profile"``), named in the
+    error when there is no such profile."""
     if name and not name.startswith(".") and "/" not in name and "\0" not in name:
         for folder in (user_dir, BUILTIN_DIR):  # what _sources() finds, without listing folders
             if folder is not None and (path := folder / f"{name}.toml").is_file():
                 return load_profile_file(path)
     known = ", ".join(sorted(_sources(user_dir))) or "none"
-    raise ProfileError(f"no profile named {name!r}", hint=f"known profiles: {known}")
+    where = f"{key}: " if key else ""
+    raise ProfileError(f"{where}no profile named {name!r}", hint=f"known profiles: {known}")
 
 
 def list_profiles(user_dir: Path | None = None) -> list[ProfileInfo]:

@@ -45,10 +45,21 @@ echo $((n + 1)) >"$0"; echo LOCKED; exec cat >/dev/null' "$lock"
 """
 
 
-# The bash holder of bridge.tmux.lock.LockServer: one line per request, "L id key" / "U id".
+# The bash holder of bridge.tmux.lock.LockServer: one line per request, "L id key" (take),
+# "U id" (drop), "K id" (kept: no answer), "R id" (resume a kept one: OK, or GONE if let go).
+# On SIGUSR1 it drops every kept lock itself, then says WANT: a caller that is stopped or hung
+# never holds up another with a lock it only kept.
 SERVER = "exec 2>/dev/null\n" + _COMMON + r"""
-declare -A held
-trap 'echo WANT' USR1
+declare -A held kept
+let_go() {
+  local id f
+  for id in "${!kept[@]}"; do
+    f=${held[$id]}; [ -n "$f" ] && exec {f}>&-
+    unset "held[$id]" "kept[$id]"
+  done
+  echo WANT
+}
+trap let_go USR1
 echo READY
 while :; do
   IFS=' ' read -r op id key; rc=$?
@@ -65,7 +76,9 @@ while :; do
        else echo "$id ERR"; fi ;;
     U) fd="${held[$id]}"
        if [ -n "$fd" ]; then exec {fd}>&-; unset "held[$id]"; fi
-       echo "$id OK" ;;
+       unset "kept[$id]"; echo "$id OK" ;;
+    K) [ -n "${held[$id]}" ] && kept[$id]=1 ;;
+    R) if [ -n "${kept[$id]}" ]; then unset "kept[$id]"; echo "$id OK"; else echo "$id GONE"; fi ;;
   esac
 done
 """

@@ -12,11 +12,13 @@ The lock files and the scripts that take them are in :mod:`.flock`: keyed by the
 and the pane id, so two laptops asking the same agent wait for each other.
 
 **Kept locks.** After a successful ask the caller may keep its lock for a while (``keep``; the
-registry's ``settings.keep_lock``): its next ask then types without taking it again (one round
-trip less). Nobody waits for a kept lock: a bash holder that finds a lock taken reads the taker's
-PID from ``<key>.owner`` and, only if that process really has the lock file open, sends it
-``SIGUSR1``; its holder prints ``WANT`` and this process drops every lock it keeps on that host at
-once (and keeps none for two seconds). The one-sh-per-lock holder asks the same way once before
+registry's ``settings.keep_lock``), telling its holder so (``K``): its next ask then takes it back
+with one short answer (``R``) instead of a take (the lock file's count, the looks handed on).
+Nobody waits for a kept lock: a bash holder that finds a lock taken reads the taker's PID from
+``<key>.owner`` and, only if that process really has the lock file open, sends it ``SIGUSR1``; that
+holder drops every lock it keeps at once, by itself (so a caller that is stopped or hung holds up
+nobody), and prints ``WANT``: this process forgets them (and keeps none for two seconds). A lock
+held during a live ask is never dropped. The one-sh-per-lock holder asks the same way once before
 it waits. A lock kept by a caller that cannot be asked (an older version) is released when its
 keep time ends.
 """
@@ -137,7 +139,7 @@ class LockServer:
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._waiting[id_] = future
         try:
-            process.write(f"{op} {id_} {key}\n".encode())
+            process.write(f"{op} {id_} {key}".rstrip().encode() + b"\n")
         except Exception as exc:
             self._waiting.pop(id_, None)
             raise HostUnreachableError(
@@ -222,10 +224,10 @@ class LockServer:
             kept = self._kept.pop(key, None)
             if kept is not None:
                 kept.expiry.cancel()
-            if kept is not None and kept.process is process:
+            if kept is not None and kept.process is process and await self._resume(process, kept.id_):
                 id_, count = kept.id_, self._count.get(key)
                 held = Held(self._took(key, count), count, count, kept=True)
-            else:  # none kept, or kept by a holder that is gone (and released it)
+            else:  # none kept, kept by a holder that is gone, or let go when another caller asked
                 id_ = str(next(self._ids))
                 held = await self._take(process, id_, key, deadline, timeout, agent)
             finished = False
@@ -234,13 +236,26 @@ class LockServer:
                 finished = True
             finally:
                 loop = asyncio.get_running_loop()
-                if finished and keep > 0 and loop.time() >= self._contested_until:
+                keeping = finished and keep > 0 and loop.time() >= self._contested_until
+                if keeping and self._mark_kept(process, id_):
                     expiry = loop.call_later(keep, self._expire, key, id_)
                     self._kept[key] = _Kept(id_, process, expiry)
                 else:
                     self._release(process, id_)
         finally:
             local.release()
+
+    def _mark_kept(self, process: Process, id_: str) -> bool:
+        """Tell the holder that lock ``id_`` is only kept now (it may drop it when asked)."""
+        try:
+            process.write(f"K {id_}\n".encode())
+        except Exception:
+            return False
+        return True
+
+    async def _resume(self, process: Process, id_: str) -> bool:
+        """Take kept lock ``id_`` back for a live hold; False if its holder already let it go."""
+        return await self._request(process, "R", id_) == "OK"
 
     async def _take(
         self, process: Process, id_: str, key: str, deadline: float, timeout: float, agent: str

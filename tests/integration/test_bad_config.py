@@ -99,3 +99,45 @@ def test_missing_registry_says_where_to_start(tmp_path: Path) -> None:
     result = run_cli("agents", env={"AGENT_BRIDGE_CONFIG": str(tmp_path / "nope.toml")}, timeout=30)
     assert result.returncode == 2
     assert "agent-bridge init" in _one_line(result.stderr)
+
+
+def test_agents_says_what_would_fail_on_use(tmp_path: Path) -> None:
+    """`agents` does not say ok for a registry whose agents cannot be used: an unknown profile
+    (named with the file and key), a missing or world-readable identity file, no agents at all;
+    a directory given as --config is called a directory."""
+    registry = tmp_path / "registry.toml"
+    key = tmp_path / "id_test"
+    remote = f'[hosts.r]\naddress = "127.0.0.1"\nidentity_file = "{key}"\n'
+    good = '[agents.ok]\nhost = "h"\ntarget = "s:0.0"\nprofile = "demo"\n'
+
+    def agents(text: str) -> tuple[int, str, str]:
+        registry.write_text(text)
+        result = run_cli("--config", str(registry), "agents", timeout=30)
+        return result.returncode, result.stdout.decode(), result.stderr.decode()
+
+    assert agents(HOST + good)[0] == 0
+    code, out, _ = agents(HOST + good + AGENT + 'profile = "claude-cod"\n')
+    assert code == 2, out
+    assert f"{registry}: agents.a.profile: no profile named 'claude-cod'" in out and "claude-code" in out
+    assert out.splitlines()[0].startswith("ok") and "(" not in out.splitlines()[0], "the good one is fine"
+    for mode, needle in ((None, "cannot be read"), (0o644, "readable by others")):
+        if mode is not None:
+            key.write_text("not really a key\n")
+            key.chmod(mode)
+        code, out, _ = agents(HOST + remote + '[agents.a]\nhost = "r"\ntarget = "s:0.0"\n')
+        assert code == 2 and f"identity_file {key}" in out and needle in out, out
+    code, _, err = agents(HOST)
+    assert code == 2 and "no agents" in _one_line(err.encode())
+    result = run_cli("--config", str(tmp_path), "agents", timeout=30)
+    assert result.returncode == 2 and "is a directory" in _one_line(result.stderr)
+
+
+def test_doctor_says_what_agents_says(tmp_path: Path) -> None:
+    registry = tmp_path / "registry.toml"
+    registry.write_text(HOST)
+    result = run_cli("--config", str(registry), "doctor", timeout=60)
+    assert result.returncode == 2 and b"no agents" in result.stdout, result.stdout
+    registry.write_text(HOST + AGENT + 'profile = "claude-cod"\n')
+    result = run_cli("--config", str(registry), "doctor", "a", timeout=60)
+    assert result.returncode != 0, result.stdout  # its first failure may be the pane's
+    assert f"{registry}: agents.a.profile: no profile named 'claude-cod'".encode() in result.stdout

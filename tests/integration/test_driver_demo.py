@@ -163,12 +163,21 @@ def test_permissions_deny_answers_no_itself(cli: CLI) -> None:
     assert cli("state", "careful")[1].strip() == "idle"
 
 
-def test_timeout_returns_screen_and_exit_4(cli: CLI) -> None:
-    code, out, err = cli("--json", "ask", "demo", "delay5 slow one", "--timeout", "1")
-    assert code == 4
+def test_timeout_returns_screen_and_exit_4_before_typing_6_after(cli: CLI, demo: tuple[str, Path]) -> None:
+    """Too little time to see a prompt taken: nothing typed, exit 4. Typed, then out of time:
+    exit 6 (delivered), the last screen, within the timeout and a second."""
+    code, out, err = cli("--json", "ask", "demo", "delay5 too late", "--timeout", "1")
+    assert code == 4, err
+    assert json.loads(out)["delivered"] is False and "nothing was typed" in err
+    assert logged(demo[1]) == []
+    began = time.monotonic()
+    code, out, err = cli("--json", "ask", "demo", "delay5 slow one", "--timeout", "2.5")
+    assert code == 6, err
+    assert time.monotonic() - began < 2.5 + 1.5  # + the interpreter's start
     data = json.loads(out)
-    assert data["state"] == "busy" and "Thinking" in data["screen"]
+    assert data["state"] == "busy" and "Thinking" in data["screen"] and data["delivered"] is True
     assert "timed out" in err and "--timeout" in err
+    assert logged(demo[1]) == ["delay5 slow one"]
 
 
 def test_dead_agent_then_restart(cli: CLI, demo: tuple[str, Path], tmux_server: TmuxServer) -> None:
@@ -329,7 +338,8 @@ def test_completion_offers_agent_names(cli: CLI, sshd: Sshd, make_registry: Call
 def test_killed_mid_ask_is_detected_and_auto_restarted(
     cli: CLI, demo: tuple[str, Path], tmux_server: TmuxServer
 ) -> None:
-    """kill -9 while answering: exit 4 fast; restart = "auto" brings it back; nothing re-sent."""
+    """kill -9 while answering: exit 6 (delivered) fast; restart = "auto" brings it back; nothing
+    re-sent."""
     pane, log = demo
     result: list[tuple[int, str, str]] = []
     asker = threading.Thread(target=lambda: result.append(cli("--json", "ask", "phoenix", "delay8 doomed")))
@@ -345,8 +355,8 @@ def test_killed_mid_ask_is_detected_and_auto_restarted(
     os.kill(agent_pid, signal.SIGKILL)
     asker.join(60)
     code, out, err = result[0]
-    assert code == 4, err
-    assert json.loads(out)["state"] == "restarted"
+    assert code == 6, err  # not 4: the prompt had been delivered, a retry would ask twice
+    assert json.loads(out)["state"] == "restarted" and json.loads(out)["delivered"] is True
     # The fixture started the demo without a session id: the profile's resume_last runs.
     assert "restarted with `agent-bridge-demo`" in err and "NOT sent again" in err
     assert time.monotonic() - killed_at < 15, "dead is noticed within 2 s, then the restart"

@@ -20,7 +20,8 @@ def test_exit_codes_and_json_shapes() -> None:
     timeout = AgentTimeoutError("slow", state="busy", screen="S", hint="wait")
     assert timeout.exit_code == 4
     assert timeout.to_dict() == {
-        "error": "AgentTimeoutError", "message": "slow (wait)", "screen": "S", "state": "busy"
+        "error": "AgentTimeoutError", "message": "slow (wait)", "delivered": False, "screen": "S",
+        "state": "busy",
     }
     perm = PermissionPendingError("asks", question="Run it?", options=["Yes", "No"])
     assert perm.exit_code == 5
@@ -36,3 +37,17 @@ def test_a_host_key_error_carries_both_fingerprints() -> None:
     unknown = HostKeyError("not in known_hosts", presented="SHA256:new")
     assert not unknown.changed and unknown.known == []
     assert unknown.to_dict()["error"] == "HostKeyError" and unknown.to_dict()["changed"] is False
+
+
+def test_after_delivery_never_exit_4_and_always_says_delivered() -> None:
+    from bridge.errors import AnswerError, AnswerTimeoutError, ReplyLostError, after_delivery
+
+    timeout = after_delivery(AgentTimeoutError("slow", state="busy", screen="S", hint="wait"))
+    assert isinstance(timeout, AnswerTimeoutError) and isinstance(timeout, AgentTimeoutError)
+    assert timeout.exit_code == 6 and timeout.to_dict()["delivered"] is True
+    assert timeout.state == "busy" and timeout.screen == "S" and "was delivered" in str(timeout)
+    assert ReplyLostError("x").exit_code == 6 and isinstance(ReplyLostError("x"), AnswerError)
+    unreachable = HostUnreachableError("gone")
+    assert after_delivery(unreachable) is unreachable and unreachable.exit_code == 3
+    assert unreachable.to_dict()["delivered"] is True
+    assert ConfigError("x").to_dict()["delivered"] is False

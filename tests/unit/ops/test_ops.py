@@ -4,6 +4,7 @@ printed before ops existed); errors cross the broker's socket with their exit co
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import shutil
 import tempfile
@@ -19,11 +20,13 @@ from bridge import broker, ops
 from bridge.cli.requests import ask_request, state_request
 from bridge.errors import (
     AgentNotReadyError,
+    AgentTimeoutError,
     BridgeError,
     ConfigError,
     HostUnreachableError,
     PermissionPendingError,
 )
+from bridge.evidence import Recorder, record_of
 from bridge.reading import State
 
 REQUESTS: list[ops.Request] = [
@@ -114,6 +117,7 @@ class FakeBridge:
     """Just enough of a Bridge: two hosts (one down) and two agents (one not ready)."""
 
     def __init__(self) -> None:
+        self.recorder: Recorder | None = None
         self.registry = SimpleNamespace(
             hosts={
                 "here": SimpleNamespace(local=True, address=None),
@@ -124,6 +128,14 @@ class FakeBridge:
                 "busy": SimpleNamespace(host="vps", target="%4", profile="claude-code"),
             },
         )
+        hosts, agents = self.registry.hosts, self.registry.agents
+        self.registry.agent = lambda name: SimpleNamespace(  # as Registry.agent resolves it
+            name=name, spec=agents[name], host_name=agents[name].host,
+            host=SimpleNamespace(**vars(hosts[agents[name].host]), identity_file=None),
+        )  # fmt: skip
+
+    def agent_profile(self, agent: Any) -> None:
+        """Every profile here is known."""
 
     async def check_host(self, name: str) -> dict[str, Any]:
         if name == "vps":
@@ -133,8 +145,11 @@ class FakeBridge:
     async def state(self, name: str) -> Any:
         if name == "busy":
             raise AgentNotReadyError("busy is busy", state="busy", screen="working…", host="vps")
-        facts = SimpleNamespace(current_command="bash", pane_id="%1")
+        facts = SimpleNamespace(current_command="bash", pane_id="%1", session_id="s1")
         return SimpleNamespace(state=State.IDLE, facts=facts)
+
+    async def restart(self, name: str, *, timeout: float) -> Any:
+        return await self.state(name)
 
 
 async def call(op: str, args: dict[str, Any]) -> Any:
@@ -226,5 +241,33 @@ async def test_a_request_and_an_error_cross_a_real_broker_socket(short_dir: Path
     assert failed["ok"] is False
     error = broker.error_from_wire(failed["error"])
     assert error.exit_code == 4
-    assert error.to_dict() == {"error": "AgentNotReadyError", "message": "busy is busy", "host": "vps",
-                               "screen": "working…", "state": "busy"}  # fmt: skip
+    assert error.to_dict() == {"error": "AgentNotReadyError", "message": "busy is busy", "delivered": False,
+                               "host": "vps", "screen": "working…", "state": "busy"}  # fmt: skip
+
+
+async def test_every_operation_on_an_agent_is_recorded_once_with_its_outcome() -> None:
+    sent: list[tuple[str, str | None, dict[str, Any]]] = []
+
+    async def keep(kind: str, agent: str | None, data: dict[str, Any]) -> None:
+        sent.append((kind, agent, data))
+
+    bridge = FakeBridge()
+    bridge.recorder = Recorder(keep, keep_text=False)
+    await ops.call(bridge, "state", {"agent": "sh"})  # type: ignore[arg-type]  # only looks: not recorded
+    await ops.call(bridge, "restart", {"agent": "sh"})  # type: ignore[arg-type]
+    with pytest.raises(AgentNotReadyError):
+        await ops.call(bridge, "restart", {"agent": "busy"})  # type: ignore[arg-type]
+    await bridge.recorder.flush()
+    assert sent[0] == ("restart", "sh", {"outcome": "ok", "state": "idle", "session_id": "s1"})
+    assert sent[1][:2] == ("restart", "busy") and sent[1][2]["outcome"] == "error"
+    assert sent[1][2]["error"] == "AgentNotReadyError" and sent[1][2]["exit_code"] == 4
+    sent.clear()
+    asked = {"agent": "sh", "prompt": "hi"}
+    bridge.recorder.record("ask", "sh", asked, {"reply": "hello", "source": "screen"})
+    await bridge.recorder.flush()
+    assert sent == [("ask", "sh", {
+        "prompt": {"size": 2, "sha256": hashlib.sha256(b"hi").hexdigest()}, "outcome": "replied",
+        "reply": {"size": 5, "sha256": hashlib.sha256(b"hello").hexdigest()}, "source": "screen",
+        "model": None, "elapsed_s": None,
+    })]  # fmt: skip
+    assert record_of("ask", {"prompt": "p"}, error=AgentTimeoutError("slow"))["outcome"] == "timeout"

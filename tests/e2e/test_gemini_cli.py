@@ -194,9 +194,10 @@ def test_started_by_the_bridge_with_a_session_id_it_chose(cli: Cli, gemini: Gemi
 def test_the_loop_detection_dialog_stops_an_ask_at_once(cli: Cli, gemini: Gemini) -> None:
     began = time.monotonic()
     code, out, err = cli("--json", "ask", "gemini", "please repeatloop now", "--timeout", "60")
-    assert code == 4, (out, err)
+    assert code == 6, (out, err)  # the prompt was delivered, no whole reply came back
     error = json.loads(out)
-    assert error["state"] == "dialog" and "A potential loop was detected" in error["message"]
+    assert error["state"] == "dialog" and error["delivered"] is True
+    assert "A potential loop was detected [1. Keep loop detection enabled (esc)" in error["message"]
     assert time.monotonic() - began < 30, "stopped at once, not at the timeout"
     assert cli("keys", "gemini", "Escape")[0] == 0  # "Keep loop detection enabled (esc)"
     wait_for(lambda: cli("state", "gemini")[1].strip() == "idle", 10, 0.2)

@@ -273,6 +273,8 @@ async def _confirmed(eyes: Observer, label: str, timeout: float, *, save: bool) 
     # there are some (Codex's reasoning level), else the model menu itself (Claude's).
     final = spec.next_titles[-1] if spec.next_titles else None
     session = spec.session_key if spec.session_key and not save else select
+    for key in spec.save_keys if save and final is None else []:
+        await press_after_move(eyes, key)  # e.g. Gemini's Tab: remember the model
     await press_after_move(eyes, session if final is None else select)
     done_re = spec.confirmed
     confirm_re = spec.confirm_title

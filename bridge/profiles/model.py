@@ -332,9 +332,10 @@ class ModelRules(_Strict):
     one (Claude Code's ``s``), pressed in the menu that makes the choice final: the last of
     ``next_titles`` when there are some (Codex's reasoning level), else the model menu; the
     select key (which may save it as the user's default) is pressed instead only with
-    ``model --save``. ``current`` (group ``model``): where the idle
-    screen shows the model in use; a switch to exactly that model is skipped without opening
-    the menu (and a menu row marked current is never chosen again either).
+    ``model --save``, after ``save_keys`` where the CLI needs them to keep the choice (Gemini
+    CLI's Tab). ``current`` (group ``model``): where the idle screen shows the model in use; a
+    switch to exactly that model is skipped without opening the menu (and a menu row marked
+    current is never chosen again either).
     """
 
     command: str = "/model"
@@ -344,6 +345,7 @@ class ModelRules(_Strict):
     confirm_title: Regex | None = None
     confirmed: Regex
     session_key: str | None = None
+    save_keys: list[str] = []
     current: Marker | None = None
 
     @model_validator(mode="after")

@@ -115,6 +115,18 @@ def test_model_switch_through_both_menu_levels(cli: Cli, gemini: Gemini) -> None
     assert gemini.pane.capture(history=200).count("> /model") == opened
 
 
+def test_model_for_this_session_only_unless_saved(cli: Cli, gemini: Gemini) -> None:
+    settings = gemini.home / ".gemini" / "settings.json"
+    before = settings.read_text()
+    assert cli("model", "gemini", "gemini-3-flash-preview")[0] == 0
+    assert settings.read_text() == before, "for this session only: nothing saved"
+    code, out, err = cli("model", "gemini", "gemma-4-31b-it", "--save")
+    assert code == 0 and "gemma-4-31b-it" in out, err
+    assert "gemma-4-31b-it" in settings.read_text(), "saved as the default for new sessions"
+    assert cli("ask", "gemini", "saved model")[0] == 0
+    assert gemini.mock.turns()[-1].model == "gemma-4-31b-it"
+
+
 def test_permission_yes_no_always(cli: Cli, gemini: Gemini) -> None:
     marker = gemini.cwd / "mock_tool_ran.txt"
     code, out, err = cli("--json", "ask", "gemini", "please usetool now")

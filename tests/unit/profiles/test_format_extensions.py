@@ -76,3 +76,4 @@ def test_gemini_cli_uses_both() -> None:
         yes=["Allow once"], always=["Allow for this session"], no=["No"]
     )
     assert gemini.version == "0.61.0" and gemini.transcript.kind == "gemini-json"
+    assert gemini.model.save_keys == ["Tab"] and load_profile("claude-code").model.save_keys == []  # type: ignore[union-attr]

@@ -19,14 +19,14 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from bridge.attach import attach_argv
 from bridge.config import env_timeout
 from bridge.config.paths import config_dir
 from bridge.config.registry import Agent, Registry
 from bridge.driver import Driver, Observation, Pane, Reply, StalePane
-from bridge.errors import AgentError, AgentNotReadyError, AnswerError, ConfigError
+from bridge.errors import AgentError, AnswerError, ConfigError
 from bridge.evidence import HOOKS, Recorder
 from bridge.holding import Holding
 from bridge.panes import AgentPane, Panes
@@ -308,28 +308,38 @@ class Bridge:
         self, agent: Agent, driver: Driver, prompt: str, *, limit: float, began: float, model: str | None
     ) -> Reply:
         async with self.exclusive(driver, limit, look=not model) as first:
-            try:
-                confirmed = await driver.switch_model(model, timeout=min(limit, 60.0)) if model else None
-                # counted from `began`: the lock and the model switch are part of the call
-                reply = await driver.ask(prompt, timeout=limit, began=began, first=first)
-                # the model it was switched to (where the reply does not say), and the whole call's time
-                return dataclasses.replace(
-                    reply, model=reply.model or confirmed, elapsed_s=time.monotonic() - began
-                )
-            except AgentError as error:
-                if error.state != "dead" or agent.spec.restart != "auto":
-                    raise
-                _, launch = await self._revive(agent, driver, 60.0)
-                kind = AnswerError if error.delivered else AgentNotReadyError  # exit 6 or 4
-                raise kind(
-                    f"{agent.name} had died; it was restarted with `{launch.command}` (restart = \"auto\") "
-                    "and is idle again; the prompt was NOT sent again"
-                    + (" (it had been delivered before the agent died)" if error.delivered else ""),
-                    hint="ask again if you still want the answer",
-                    state="restarted",
-                    host=driver.tmux.host,
-                    target=driver.pane,
-                ) from error
+            for attempt in (1, 2):
+                try:
+                    confirmed = await driver.switch_model(model, timeout=min(limit, 60.0)) if model else None
+                    # counted from `began`: the lock and the model switch are part of the call
+                    reply = await driver.ask(prompt, timeout=limit, began=began, first=first)
+                    # the model it was switched to (where the reply does not say), the whole call's time
+                    return dataclasses.replace(
+                        reply, model=reply.model or confirmed, elapsed_s=time.monotonic() - began
+                    )
+                except AgentError as error:
+                    if error.state != "dead" or agent.spec.restart != "auto" or attempt == 2:
+                        raise
+                    _, launch = await self._revive(agent, driver, 60.0)
+                    if not error.delivered:  # found dead before anything was typed: ask it now
+                        log.info("%s was dead; restarted with %s, asking now", agent.name, launch.command)
+                        first = None
+                        continue
+                    self._after_revive(agent, driver, launch, error)
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _after_revive(agent: Agent, driver: Driver, launch: Launch, error: AgentError) -> NoReturn:
+        """The agent died with the prompt delivered, and is back: exit 6, not sent again."""
+        raise AnswerError(
+            f"{agent.name} had died; it was restarted with `{launch.command}` (restart = \"auto\") "
+            "and is idle again; the prompt was NOT sent again (it had been delivered before the "
+            "agent died)",
+            hint="ask again if you still want the answer",
+            state="restarted",
+            host=driver.tmux.host,
+            target=driver.pane,
+        ) from error
 
     def exclusive(
         self, driver: Driver, timeout: float, *, look: bool = False

@@ -19,11 +19,14 @@ from typing import Any
 
 from bridge.errors import AgentTimeoutError, BridgeError, PermissionPendingError
 
-__all__ = ["HOOKS", "RECORDED", "Recorder", "Send", "record_of"]
+__all__ = ["HOOKS", "RECORDED", "REPORTED", "Recorder", "Send", "record_of"]
 
 log = logging.getLogger("bridge.evidence")
 
 RECORDED = frozenset({"ask", "approve", "model", "restart", "start", "send", "keys"})
+# Events a client reports as they are (no operation behind them): a swarm's task leases,
+# dispatches, completions and failures (data: plan, task, worker, outcome, ...).
+REPORTED = frozenset({"task"})
 Send = Callable[[str, "str | None", dict[str, Any]], Awaitable[None]]
 FLUSH_S = 3.0
 # Called with every new Bridge (unless made with ``hooks=False``): the CLI adds the one that gives
@@ -117,6 +120,14 @@ class Recorder:
             return
         data = record_of(name, args, result, error, keep_text=self.keep_text)
         task = asyncio.get_running_loop().create_task(self._send(name, agent, data))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    def event(self, kind: str, agent: str | None, data: dict[str, Any]) -> None:
+        """Send an event of a :data:`REPORTED` kind as it is, in the background."""
+        if kind not in REPORTED:
+            raise ValueError(f"not a reported event kind: {kind!r}")
+        task = asyncio.get_running_loop().create_task(self._send(kind, agent, data))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 

@@ -213,7 +213,8 @@ def run_async(main: Callable[[], Coroutine[Any, Any, T]], *, as_json: bool = Fal
 
 def record_to_hub(bridge: Bridge) -> None:
     """A Bridge of this process sends its records to the hub its registry names (if any)."""
-    if bridge.registry.model.hub.url or os.environ.get("AGENT_BRIDGE_HUB_URL"):
+    spec = bridge.registry.model.hub
+    if spec.url or spec.store or spec.listen or os.environ.get("AGENT_BRIDGE_HUB_URL"):
         from bridge.hub.evidence import connect  # lazy: only for a registry with a [hub]
 
         connect(bridge)

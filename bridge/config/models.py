@@ -137,6 +137,30 @@ class WindowSpec(_Model):
     )
 
 
+class ScheduleSpec(_Model):
+    """A ``[[schedule]]`` entry the hub runs: at ``cron`` times (local time, five fields:
+    minute hour day month weekday, and an optional sixth: seconds), ``ask`` agent ``prompt``, or
+    write the ``report`` to that file on the hub (``{date}`` is filled in), covering ``since``
+    seconds back."""
+
+    cron: str = Field(description='e.g. "0 1 * * *" (01:00 every day)')
+    ask: str | None = Field(default=None, description="the agent to ask")
+    prompt: str | None = None
+    report: str | None = Field(default=None, description="a file on the hub, e.g. ~/reports/{date}.md")
+    since: float = Field(default=8 * 3600.0, gt=0, description="seconds the report covers")
+
+    @model_validator(mode="after")
+    def _one_job(self) -> ScheduleSpec:
+        if len(self.cron.split()) not in (5, 6):
+            raise ValueError(f"cron {self.cron!r}: five fields (minute hour day month weekday), "
+                             "and a sixth for seconds if you need it")  # fmt: skip
+        if (self.ask is None) == (self.report is None):
+            raise ValueError("a schedule entry either asks an agent (ask, prompt) or writes a report")
+        if self.ask is not None and not self.prompt:
+            raise ValueError(f"schedule ask {self.ask!r} needs a prompt")
+        return self
+
+
 class Price(_Model):
     """What a model costs, in US dollars per million tokens (for the report's estimate)."""
 
@@ -154,6 +178,7 @@ class RegistryModel(_Model):
     windows: dict[str, WindowSpec] = Field(default_factory=dict, description='"SESSION:WINDOW" = {layout}')
     settings: Settings = Field(default_factory=Settings)
     hub: HubSpec = Field(default_factory=HubSpec)
+    schedule: list[ScheduleSpec] = Field(default_factory=list, description="entries the hub runs")
     prices: dict[str, Price] = Field(
         default_factory=dict, description='model name prefix = {input, output, cached} USD per Mtok'
     )
@@ -183,6 +208,9 @@ class RegistryModel(_Model):
             unknown = [m for m in members if m not in self.agents]
             if unknown:
                 raise ValueError(f"groups.{group}: no agent {unknown[0]!r}")
+        for entry in self.schedule:
+            if entry.ask is not None and entry.ask not in self.agents:
+                raise ValueError(f"schedule: no agent {entry.ask!r} to ask")
         for window in self.windows:
             parsed = TARGET_RE.match(window)
             if parsed is None or not parsed.group("window") or parsed.group("pane"):

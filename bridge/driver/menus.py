@@ -85,7 +85,11 @@ def _highlight_of_permission(obs: Observation, profile: Profile) -> int | None:
 async def move_to(
     eyes: Observer, index: int, highlighted: Callable[[Observation], int | None]
 ) -> Observation:
-    """Press Up/Down one key at a time until row ``index`` is highlighted, checking each move."""
+    """Press Up/Down one key at a time until row ``index`` is highlighted, checking each move.
+
+    After the last move, wait the profile's ``submit.gap_ms`` before returning: a list can draw
+    its new highlight before it is ready for Enter (Qwen Code 0.15.10 drops an Enter that comes
+    within a few milliseconds of the move, and its menu stays open)."""
     obs = await eyes.observe()
     current = highlighted(obs)
     if current is None:
@@ -102,17 +106,9 @@ async def move_to(
             2.0, what=f"the highlight to move to row {expected + 1}",
         )  # fmt: skip
         current = expected
+        if current == index:
+            await asyncio.sleep(eyes.profile.submit.gap_ms / 1000)
     return obs
-
-
-async def press_after_move(eyes: Observer, key: str) -> None:
-    """Press ``key`` (choose the highlighted row) once the menu has settled (the profile's
-    ``submit.gap_ms``): Claude Code's "s" acted on a row drawn a moment before (1 run in 4
-    switched to the model two rows up), and Gemini CLI takes an Enter within 30 ms of the key
-    before as a newline, which its menus ignore (measured: Down then Enter 0-15 ms later was
-    lost, 30 ms later taken)."""
-    await asyncio.sleep(eyes.profile.submit.gap_ms / 1000)
-    await eyes.handle.keys([key])
 
 
 async def answer_permission(eyes: Observer, answer: str) -> Observation:
@@ -125,7 +121,7 @@ async def answer_permission(eyes: Observer, answer: str) -> Observation:
     answers = eyes.profile.permission.answers if eyes.profile.permission else None
     index = option_index(question.labels, answer, answers)
     await move_to(eyes, index, lambda o: _highlight_of_permission(o, eyes.profile))
-    await press_after_move(eyes, "Enter")
+    await eyes.handle.keys(["Enter"])
     return await eyes.wait_for(lambda o: o.state is not State.PERMISSION, 10.0, what="the answer to be taken")
 
 
@@ -178,7 +174,7 @@ async def _choose(eyes: Observer, menu: Menu, pick: str) -> str:
     """Highlight the row ``pick`` names in ``menu`` (each move checked) and press select."""
     index = menu_index(menu, pick)
     await move_to(eyes, index, lambda o: _highlight_of_menu(o, eyes.profile))
-    await press_after_move(eyes, eyes.profile.menu.select if eyes.profile.menu else "Enter")
+    await eyes.handle.keys([eyes.profile.menu.select if eyes.profile.menu else "Enter"])
     return menu.items[index].label
 
 
@@ -274,8 +270,9 @@ async def _confirmed(eyes: Observer, label: str, timeout: float, *, save: bool) 
     final = spec.next_titles[-1] if spec.next_titles else None
     session = spec.session_key if spec.session_key and not save else select
     for key in spec.save_keys if save and final is None else []:
-        await press_after_move(eyes, key)  # e.g. Gemini's Tab: remember the model
-    await press_after_move(eyes, session if final is None else select)
+        await eyes.handle.keys([key])  # e.g. Gemini's Tab: remember the model
+        await asyncio.sleep(profile.submit.gap_ms / 1000)
+    await eyes.handle.keys([session if final is None else select])
     done_re = spec.confirmed
     confirm_re = spec.confirm_title
 
@@ -314,7 +311,7 @@ async def _confirmed(eyes: Observer, label: str, timeout: float, *, save: bool) 
             yes = option_index(follow_up.labels, "yes")
             await move_to(eyes, yes, lambda o: _highlight_of_menu(o, profile))
         # A next menu (e.g. Codex's reasoning level): keep its highlighted default.
-        await press_after_move(eyes, session if pattern is final else select)
+        await eyes.handle.keys([session if pattern is final else select])
         after = await eyes.wait_for(
             lambda o, seen=pattern: finished(o) or pending_menu(o) not in (None, seen),  # type: ignore[misc]
             timeout, what="the model switch to be confirmed",

@@ -177,6 +177,8 @@ def build_app(hub: Hub, *, local_admin: bool = False) -> Starlette:
 
     async def report_of(request: Request) -> Any:
         await admin(request, cookie=True)
+        if request.query_params.get("latest"):  # the last one the schedule wrote
+            return hub.scheduler.last_report or {}
         since = request.query_params.get("since")
         return await build_report(hub, since=_float(since, "since") if since else None)
 

@@ -77,6 +77,7 @@ class HubClient:
 
     def __init__(self, url: str | None, token: str | None, *, timeout: float = 30.0) -> None:
         self.token = token
+        self.local = not url  # through the hub's private socket on this machine (its owner: admin)
         if url:
             self.url = url.rstrip("/")
             transport = None

@@ -4,8 +4,8 @@ are kept apart, as self-reported.
 
 * :func:`connect` (a :data:`bridge.api.Bridge.hooks` hook, added by the CLI): a Bridge whose
   registry names a hub, with a token to reach it, sends its records there;
-* :func:`local` : the hub's own Bridge records straight into the log;
-* :func:`accept` : what the hub does with a record a client sent.
+* :func:`keep_locally`: the hub's own Bridge records straight into the log;
+* :func:`accept`: what the hub does with a record a client sent.
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from bridge.errors import ConfigError
-from bridge.evidence import RECORDED, Recorder
+from bridge.errors import BridgeError, ConfigError
+from bridge.evidence import RECORDED, REPORTED, Recorder
 from bridge.hub.models import Event, Identity
 
 if TYPE_CHECKING:
     from bridge.api import Bridge
     from bridge.hub.events import EventLog
 
-__all__ = ["NOTE", "accept", "connect", "local"]
+__all__ = ["NOTE", "accept", "connect", "keep_locally"]
 
 log = logging.getLogger("bridge.hub.evidence")
 NOTE = "note"  # an agent's own words about itself (`agent-bridge note`): kept, never counted as seen
@@ -31,19 +31,15 @@ MAX_NOTE = 20_000
 
 def connect(bridge: Bridge) -> None:
     """Send ``bridge``'s records to the hub its registry names, if it has a token for it."""
-    import os
-
     from bridge.hub.client import HubClient  # lazy: only for a registry with a [hub]
 
     spec = bridge.registry.model.hub
-    if not (spec.url or os.environ.get("AGENT_BRIDGE_HUB_URL")):
-        return
-    try:
+    try:  # the hub's URL with a token, or the hub running on this machine (its private socket)
         client = HubClient.configured(spec)
-    except ConfigError as exc:
+    except BridgeError as exc:
         log.debug("no event log: %s", exc)
         return
-    if not client.token:
+    if not client.token and not client.local:
         return
 
     async def send(kind: str, agent: str | None, data: dict[str, Any]) -> None:
@@ -52,7 +48,7 @@ def connect(bridge: Bridge) -> None:
     bridge.recorder = Recorder(send, keep_text=spec.log_text, close=client.close)
 
 
-def local(bridge: Bridge, events: EventLog, *, actor: str = "hub") -> None:
+def keep_locally(bridge: Bridge, events: EventLog, *, actor: str = "hub") -> None:
     """The hub's own Bridge (its supervisor, its pager) records into ``events`` directly."""
 
     async def send(kind: str, agent: str | None, data: dict[str, Any]) -> None:
@@ -77,8 +73,9 @@ async def accept(events: EventLog, agents: set[str], who: Identity, body: dict[s
             raise ConfigError(f"a note is at most {MAX_NOTE} characters")
         about = who.agent or (agent if isinstance(agent, str) else None)
         return await events.add(NOTE, agent=about, actor=who.name, text=text, self_reported=True)
-    if kind not in RECORDED:
-        raise ConfigError(f"not an event a client records: {kind!r} (one of {', '.join(sorted(RECORDED))})")
+    if kind not in RECORDED | REPORTED:
+        known = ", ".join(sorted(RECORDED | REPORTED))
+        raise ConfigError(f"not an event a client records: {kind!r} (one of {known})")
     if agent is not None and agent not in agents:
         raise ConfigError(f"no agent {agent!r} in the hub's registry")
     if not isinstance(data, dict):

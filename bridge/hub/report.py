@@ -128,6 +128,10 @@ async def _attention(hub: Hub, seen: list[Event]) -> list[dict[str, Any]]:
     for event in seen:
         if event.kind == "ask" and event.data.get("outcome") == "timeout":
             found.append({"agent": event.agent, "kind": "timeout", "detail": event.data.get("detail")})
+        elif event.kind == "task" and event.data.get("outcome") == "failed":  # a swarm's task, given up
+            data = event.data
+            detail = f"task {data.get('task')!r} of {data.get('plan')}: {data.get('reason')}"
+            found.append({"agent": event.agent, "kind": "task-failed", "detail": detail})
     old = time.time() - UNREAD_S
     query = (
         sa.select(messages.c.recipient, sa.func.count(), sa.func.min(messages.c.created_at))

@@ -25,9 +25,10 @@ from bridge.config.paths import runtime_dir
 from bridge.config.registry import Registry
 from bridge.errors import BridgeError, ConfigError
 from bridge.hub.events import EventLog
-from bridge.hub.evidence import local
+from bridge.hub.evidence import keep_locally
 from bridge.hub.pager import DEFAULT_TEXT, Pager, Rules
 from bridge.hub.relay import Relay
+from bridge.hub.schedule import Scheduler
 from bridge.hub.store.engine import Store, open_store
 from bridge.hub.supervisor import Supervisor
 from bridge.hub.waker import BridgeWaker
@@ -76,7 +77,8 @@ class Hub:
         }
         self.pager = Pager(store, self.events, self.relay, BridgeWaker(bridge), rules=rules, poll_s=poll_s)
         self.supervisor = Supervisor(bridge, registry, self.events)
-        local(bridge, self.events)  # what the hub's own Bridge does goes straight into the log
+        keep_locally(bridge, self.events)  # what the hub's own Bridge does goes straight into the log
+        self.scheduler = Scheduler(self)
         self.states: dict[str, dict[str, Any]] = {}  # agent -> {"state", "since", "seen"}
         self.usage: dict[str, AgentUsage] = {}  # agent -> tokens and model, from its transcript
         self.started = time.time()
@@ -201,6 +203,7 @@ class Hub:
             asyncio.create_task(servers[1].serve(sockets=[local]), name="hub-local"),
             asyncio.create_task(self.pager.run(), name="hub-pager"),
             asyncio.create_task(self.watch_states(), name="hub-states"),
+            asyncio.create_task(self.scheduler.run(), name="hub-schedule"),
         ]
         try:
             while not all(s.started for s in servers):

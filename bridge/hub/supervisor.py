@@ -16,7 +16,7 @@ import time
 from collections import defaultdict, deque
 from typing import TYPE_CHECKING
 
-from bridge.errors import BridgeError
+from bridge.errors import AgentNotReadyError, BridgeError
 
 if TYPE_CHECKING:
     from bridge.api import Bridge
@@ -73,6 +73,13 @@ class Supervisor:
         began = time.monotonic()
         try:
             obs = await self.bridge.restart(name, timeout=RESTART_S)
+        except AgentNotReadyError as exc:
+            if exc.state in (None, "dead"):
+                await self.events.add("restart", agent=name, actor="supervisor", outcome="failed",
+                                      detail=str(exc))  # fmt: skip
+                return "dead"
+            recent.pop()  # brought back meanwhile by another caller (an ask that found it dead)
+            return str(exc.state)
         except BridgeError as exc:
             await self.events.add("restart", agent=name, actor="supervisor", outcome="failed",
                                   detail=str(exc))  # fmt: skip

@@ -251,12 +251,16 @@ class Selector(_Strict):
     """Numbered choices. ``item`` needs groups ``number`` and ``label`` and may have ``glyph``
     (the highlight cursor), ``description`` and ``key``. A row is highlighted when its ``glyph``
     group matched and/or its first non-space cell has the ``highlight`` attributes (both, if both
-    are given). ``current`` (searched in the label and removed) marks the current choice."""
+    are given). ``current`` (searched in the label and removed) marks the current choice.
+    ``description_row``: rows matching it below an item (and not an item themselves) are that
+    item's description (its group ``description`` if present, else the whole row), so they do
+    not end the list (e.g. Qwen Code's ``/model``, a description line under each model)."""
 
     item: Regex
     highlight: Attrs | None = None
     use_glyph: bool = True
     current: Regex | None = None
+    description_row: Regex | None = None
 
     @model_validator(mode="after")
     def _groups(self) -> Selector:

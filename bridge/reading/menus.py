@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bridge.profiles import Profile, Selector
 from bridge.reading.match import tail
@@ -41,14 +41,13 @@ class Menu:
 
 # Box-drawing characters a dialog is framed with (Gemini CLI draws its menus in a "│" box).
 _BORDER = "│┃║╭╮╰╯┌┐└┘─━═╔╗╚╝"
-_SIDES = "│┃║"  # the sides of a box: a framed row starts and ends with one
 
 
-def unboxed(line: str, border: str = _BORDER) -> str:
+def unboxed(line: str) -> str:
     """``line`` without the box borders on either side (nested boxes too): the border cells on
     the left become spaces, so indentation inside the box stays; a row of border only is ``""``."""
-    lead = len(line) - len(line.lstrip(border + " "))
-    return (" " * lead + line[lead:]).rstrip(border + " ")
+    lead = len(line) - len(line.lstrip(_BORDER + " "))
+    return (" " * lead + line[lead:]).rstrip(_BORDER + " ")
 
 
 def _read_items(snap: Snapshot, selector: Selector, rows: Iterable[int]) -> list[MenuItem]:
@@ -56,8 +55,11 @@ def _read_items(snap: Snapshot, selector: Selector, rows: Iterable[int]) -> list
     for row in rows:
         match = selector.item.search(snap.lines[row])
         if match is None:
-            line = unboxed(snap.lines[row], _SIDES)  # a framed row's "│" is no text
-            if items and line.strip() and not line.startswith(" " * 4):
+            if items and (more := _description(selector, snap.lines[row])):
+                last = items[-1]
+                items[-1] = replace(last, description=f"{last.description} {more}".strip())
+                continue
+            if items and snap.lines[row].strip() and not snap.lines[row].startswith(" " * 4):
                 break  # the list ended (an indented row may be a wrapped description)
             continue
         groups = match.groupdict()
@@ -87,6 +89,14 @@ def _read_items(snap: Snapshot, selector: Selector, rows: Iterable[int]) -> list
             )
         )
     return items
+
+
+def _description(selector: Selector, line: str) -> str:
+    """The description text ``line`` holds if it is a description row, else ``""``."""
+    found = selector.description_row.search(line) if selector.description_row is not None else None
+    if found is None:
+        return ""
+    return (found.groupdict().get("description") or found.group(0)).strip()
 
 
 def _highlighted(items: list[MenuItem]) -> int | None:
@@ -128,7 +138,17 @@ class PermissionQuestion:
         return [item.label for item in self.options]
 
 
+def _unframe(lines: list[str]) -> list[str]:
+    """The rows of a box drawn with side borders (``│ text │``, Qwen Code's permission box)
+    without the borders; other rows as they are."""
+    body = [line.strip() for line in lines if line.strip()]
+    if not body or not all(len(line) > 1 and line[0] == line[-1] == "│" for line in body):
+        return lines
+    return [line.strip()[1:-1].rstrip() if line.strip() else "" for line in lines]
+
+
 def _dedent(lines: list[str]) -> str:
+    lines = _unframe(lines)
     lines = [unboxed(line) for line in lines if not line.strip() or unboxed(line).strip()]
     while lines and not lines[0].strip():
         lines.pop(0)

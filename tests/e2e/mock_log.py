@@ -1,13 +1,16 @@
-"""What every mock model API keeps of the requests it got, for tests to read and wait on."""
+"""What every mock model API keeps of the requests it got, for tests to read and wait on, and the
+``http.server`` life cycle the threaded ones share."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Generic, Self, TypeVar
 
-__all__ = ["RequestLog"]
+__all__ = ["HTTPMock", "JSONHandler", "RequestLog"]
 
 R = TypeVar("R")
 
@@ -58,3 +61,59 @@ class RequestLog(Generic[R]):
     def _failed(self, error: str) -> None:
         with self._cond:
             self._errors.append(error)
+
+
+class JSONHandler(BaseHTTPRequestHandler):
+    """A quiet HTTP/1.1 request handler that can answer with JSON."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return  # the mock's log is its RequestLog
+
+    def _json(self, status: int, payload: Any) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class HTTPMock(RequestLog[R]):
+    """A mock API served by ``http.server`` on 127.0.0.1 in a daemon thread: ``start()`` /
+    ``stop()`` or ``with``. ``handler(mock)`` makes its request handler class."""
+
+    def __init__(self, port: int, handler: Callable[[Any], type[BaseHTTPRequestHandler]]) -> None:
+        super().__init__()
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI-style base URL (``…/v1``) a CLI is pointed at."""
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> Self:
+        name = type(self).__name__
+        self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(10)
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

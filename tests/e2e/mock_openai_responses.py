@@ -22,17 +22,16 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
 from tests.e2e.mock_anthropic import TOOL_COMMAND, Reply, scripted_reply
-from tests.e2e.mock_log import RequestLog
+from tests.e2e.mock_log import HTTPMock, JSONHandler
 
 log = logging.getLogger(__name__)
 
@@ -117,41 +116,12 @@ def default_reply(request: ResponsesRequest) -> Reply:
     return scripted_reply(request.last_user_text, request.tool_output)
 
 
-class MockResponses(RequestLog[ResponsesRequest]):
+class MockResponses(HTTPMock[ResponsesRequest]):
     """The mock server. ``start()`` / ``stop()`` (or ``with``); ``base_url`` ends in ``/v1``."""
 
     def __init__(self, port: int = 0, responder: Callable[[ResponsesRequest], Reply] = default_reply) -> None:
-        super().__init__()
+        super().__init__(port, _handler)
         self.responder = responder
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def start(self) -> MockResponses:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="mock-responses", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(10)
-            self._thread = None
-        self._server.server_close()
-
-    def __enter__(self) -> MockResponses:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- what tests read (and requests(), errors(), wait_for() of RequestLog) ------------------
     def turns(self) -> list[ResponsesRequest]:
@@ -166,9 +136,7 @@ class MockResponses(RequestLog[ResponsesRequest]):
 
 
 def _handler(mock: MockResponses) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(JSONHandler):
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("mock Responses: " + format, *args)
 
@@ -201,13 +169,6 @@ def _handler(mock: MockResponses) -> type[BaseHTTPRequestHandler]:
         def _headers(self) -> dict[str, str]:
             return {name.lower(): value for name, value in self.headers.items()}
 
-        def _json(self, status: int, payload: Any) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
 
         def _event(self, data: dict[str, Any]) -> None:
             chunk = f"event: {data['type']}\ndata: {json.dumps(data)}\n\n".encode()

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +18,7 @@ import pytest
 
 from bridge.transcripts.codex import CodexTranscripts
 from tests.e2e.codex_cli import CliUnavailable, Codex, install_codex, launch_codex
+from tests.e2e.connects import connections, remote, require_strace, traced
 from tests.e2e.mock_anthropic import TOOL_COMMAND, TOOL_INTRO, multiline_text
 from tests.e2e.mock_openai_responses import MockResponses
 from tests.helpers.fixtures import Sshd, agent_toml, run_cli, wait_for
@@ -180,14 +179,12 @@ def test_codex_stays_on_loopback(tmp_path: Path, codex_executable: Path) -> None
     """Every connection Codex (and its children) opens goes to 127.0.0.1, apart from one DNS
     lookup (raw.githubusercontent.com: its start-up tip, fetched whatever the config says),
     which fails offline."""
-    if not shutil.which("strace") or subprocess.run(["strace", "-f", "-o", "/dev/null", "true"],
-                                                    capture_output=True).returncode:  # fmt: skip
-        pytest.skip(reason="strace is not available (or ptrace is not allowed)")
+    require_strace()
     log = tmp_path / "strace.txt"
     with MockResponses() as mock:
         agent = launch_codex(tmp_path / "run", mock, codex_executable, start=False)
         try:
-            agent.start(f"strace -f -qq -e trace=connect -o {log} codex --no-daemon")
+            agent.start(traced(log, "codex --no-daemon"))
             agent.pane.send_keys("hello there", literal=True)
             time.sleep(0.3)
             agent.pane.send_keys("Enter")
@@ -195,11 +192,8 @@ def test_codex_stays_on_loopback(tmp_path: Path, codex_executable: Path) -> None
             time.sleep(2)  # background start-up work
         finally:
             assert agent.close() == []
-    found = re.findall(
-        r"sa_family=AF_INET6?, sin6?_port=htons\((\d+)\), [^}]*?\"([0-9a-f.:]+)\"", log.read_text()
-    )
-    assert any(port == str(mock.port) for port, _ in found), "the mock was never reached?"
-    assert {address for port, address in found if port != "53"} <= {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
+    assert any(port == str(mock.port) for port, _ in connections(log)), "the mock was never reached?"
+    assert remote(log) == set()
 
 
 def test_resume_by_id_reopens_that_session(codex: Codex) -> None:

@@ -363,3 +363,8 @@ def test_killed_mid_ask_is_detected_and_auto_restarted(
     # Idle (not busy for 8 s) after the restart: the prompt was not typed again.
     assert cli("state", "phoenix")[1].strip() == "idle"
     assert logged(log) == ["delay8 doomed"]
+    # Found dead before anything is typed: the ask waits for the restart and is answered.
+    tmux_server.tmux("send-keys", "-t", pane, "C-c", "C-c")
+    wait_for(lambda: cli("state", "phoenix")[1].strip() == "dead", 10)
+    code, out, err = cli("ask", "phoenix", "What is 6 x 7?")
+    assert (code, out) == (0, "42\n"), err

@@ -89,15 +89,28 @@ function refreshSoon() {
   pending = setTimeout(async () => { pending = null; await Promise.all([loadAgents(), loadThreads()]); }, 100);
 }
 
+async function loadReport() {
+  const latest = await getJSON("/api/report?latest=1");
+  if (!latest || !latest.markdown) return;
+  const box = $("#report");
+  box.textContent = latest.markdown;
+  box.className = "report";
+}
+
 async function start() {
-  await Promise.all([loadAgents(), loadThreads()]);
+  await Promise.all([loadAgents(), loadThreads(), loadReport()]);
   const recent = await getJSON("/api/events?tail=50");
   let after = 0;
   if (recent) { for (const event of recent) addEvent(event); if (recent.length) after = recent[recent.length - 1].id; }
   const stream = new EventSource("/api/stream?after=" + after);
   stream.onopen = () => { $("#live").textContent = "live"; $("#live").className = "live on"; };
   stream.onerror = () => { $("#live").textContent = "reconnecting…"; $("#live").className = "live off"; };
-  stream.addEventListener("hub", (message) => { addEvent(JSON.parse(message.data)); refreshSoon(); });
+  stream.addEventListener("hub", (message) => {
+    const event = JSON.parse(message.data);
+    addEvent(event);
+    refreshSoon();
+    if (event.kind === "schedule" && event.data.outcome === "report") loadReport();
+  });
   setInterval(loadAgents, 10000); // "last activity" ages even when nothing happens
 }
 

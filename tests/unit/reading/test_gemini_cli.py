@@ -89,6 +89,8 @@ def test_model_menu_level_one_rows_have_descriptions_under_them(name: str, highl
     assert menu is not None and menu.title == "Select Model"
     assert menu.labels == ["Auto", "Manual"]  # "│      Let Gemini CLI decide …" is not the end
     assert menu.highlighted == highlighted
+    assert menu.items[0].description.startswith("Let Gemini CLI decide the best model for the task")
+    assert menu.items[1].description == "Manually select a model"
 
 
 @pytest.mark.parametrize(

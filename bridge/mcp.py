@@ -52,7 +52,7 @@ def _result(text: str, data: dict[str, Any]) -> "CallToolResult":
 
 def how_to_answer(agent: str) -> str:
     return (
-        f'Nothing was approved. Decide, then call approve(agent="{agent}", answer="yes" or "no" '
+        f'Nothing was approved. Decide, then call approve(agent="{agent}", answer="yes", "always", "no" '
         "or an option number); approve waits and returns the reply."
     )
 
@@ -263,7 +263,7 @@ def build_server(tools: Tools) -> "MCPServer[Any]":
     async def approve(
         agent: Agent,
         ctx: Context[Any, Any],
-        answer: Annotated[str, Field(description="yes, no, or an option number")] = "yes",
+        answer: Annotated[str, Field(description="yes, always, no, or an option number")] = "yes",
         wait: Annotated[bool, Field(description="then wait for the reply and return it")] = True,
         timeout: Annotated[
             float | None, Field(description="seconds to wait (default: the registry's)")

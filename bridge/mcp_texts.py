@@ -63,7 +63,8 @@ DESCRIPTIONS: dict[str, str] = {
     ),
     "approve": (
         "Answer the agent's pending permission question, after ask returned state 'permission'. "
-        "answer: 'yes' (the first Yes option), 'no', or an option number. Only say yes if the "
+        "answer: 'yes' (allow once), 'always' (allow from now on, where the agent offers it), 'no', "
+        "or an option number. Only say yes if the "
         "action is what you wanted and is safe; nothing is ever approved automatically. With "
         "wait=true (default) it then waits and returns the reply like ask (which may be another "
         "permission question)."
@@ -78,7 +79,7 @@ DESCRIPTIONS: dict[str, str] = {
 STATE_HINTS = {
     "idle": "ready: call ask",
     "busy": "still working: wait and call agent_state again, or keys Escape to interrupt",
-    "permission": "waiting for your answer: call approve with yes, no or an option number",
+    "permission": "waiting for your answer: call approve with yes, always, no or an option number",
     "menu": "a menu is open: look with screen, close it with keys Escape",
     "dialog": "a dialog is open: look with screen",
     "dead": "not running: call restart",
@@ -87,8 +88,8 @@ STATE_HINTS = {
 
 # The library's hints name CLI commands (for a person at a shell); a model calls tools instead.
 _TOOL_HINTS = (
-    (re.compile(r"agent-bridge approve (\S+) yes\|no(?:\|N)?(?: --wait)?"),
-     r'call approve(agent="\1", answer="yes", "no" or an option number)'),
+    (re.compile(r"agent-bridge approve (\S+) yes\|(?:always\|)?no(?:\|N)?(?: --wait)?"),
+     r'call approve(agent="\1", answer="yes", "always", "no" or an option number)'),
     (re.compile(r"agent-bridge restart (\S+)"), r'call restart(agent="\1")'),
     (re.compile(r"agent-bridge keys (\S+) (\S+)"), r'call keys(agent="\1", keys=["\2"])'),
     (re.compile(r"agent-bridge screen (\S+)"), r'call screen(agent="\1")'),

@@ -168,7 +168,7 @@ def ask(
     Exit 4 if nothing was typed (the agent is not idle or in use, or time ran out before typing:
     safe to retry); exit 6 if the prompt was delivered but no whole reply came back (time ran
     out, the agent died, or the reply outgrew the pane's scrollback: do not resend blindly);
-    exit 5 if it asks for permission (answer with `agent-bridge approve AGENT yes|no --wait`).
+    exit 5 if it asks for permission (answer with `agent-bridge approve AGENT yes|always|no --wait`).
     With --json, an error says "delivered": true|false, and has the last screen. --timeout
     bounds the whole call.
     """
@@ -219,7 +219,8 @@ def model(
 def approve(
     agent: AgentArg,
     answer: Annotated[
-        str, typer.Argument(help="yes (the first Yes option), no, or an option number.")
+        str,
+        typer.Argument(help="yes (allow once), always (allow from now on, where offered), no, or a number."),
     ] = "yes",
     wait: Annotated[bool, typer.Option("--wait", "-w", help="Then wait and print the reply.")] = False,
     timeout: TimeoutOpt = None,

@@ -94,7 +94,7 @@ async def check_agent(bridge: Bridge, name: str, *, host_ok: bool = True) -> lis
 _STATE_ADVICE = {
     "busy": "wait for it to finish (agent-bridge screen {name}), or interrupt it: agent-bridge keys {name} "
     "Escape",
-    "permission": "it asks for permission: agent-bridge approve {name} yes|no",
+    "permission": "it asks for permission: agent-bridge approve {name} yes|always|no",
     "menu": "a menu is open: agent-bridge keys {name} Escape (or: agent-bridge attach {name})",
     "dialog": "a dialog is open: look at it (agent-bridge screen {name}) and answer it "
     "(agent-bridge attach {name})",

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from bridge.driver.observe import Observation, Observer
 from bridge.errors import BridgeError, ConfigError, UnrecognisedScreenError
-from bridge.profiles import Profile
+from bridge.profiles import MenuStep, PermissionAnswers, Profile
 from bridge.reading import Menu, State, read_menu, read_permission
 from bridge.reading.match import last_hit
 
@@ -22,16 +22,31 @@ log = logging.getLogger("bridge.driver")
 __all__ = ["answer_permission", "menu_index", "move_to", "open_menu", "option_index", "switch_model"]
 
 
-def option_index(labels: list[str], answer: str) -> int:
-    """Index of the option ``answer`` names: a number, ``yes`` (first Yes), ``no`` (the No)."""
+# What ``yes`` / ``no`` / ``always`` choose when the profile's ``[permission.answers]`` does not say.
+_DEFAULT_ANSWERS: dict[str, Callable[[str], bool]] = {
+    "yes": lambda label: label.startswith("yes"),
+    "no": lambda label: label.startswith("no"),
+    "always": lambda label: "always" in label or "don't ask again" in label,
+}
+
+
+def option_index(labels: list[str], answer: str, answers: PermissionAnswers | None = None) -> int:
+    """Index of the option ``answer`` names: a number; ``yes``, ``always`` or ``no`` (the first
+    label starting with one of the profile's ``answers`` prefixes, case-insensitive, else the
+    defaults: first "Yes…", "No…", one containing "always"/"don't ask again"); else a prefix."""
     wanted = answer.strip().lower()
     if wanted.isdigit() and 1 <= int(wanted) <= len(labels):
         return int(wanted) - 1
+    prefixes = getattr(answers, wanted, None) if wanted in _DEFAULT_ANSWERS and answers else None
+    if prefixes is not None:
+        fits: Callable[[str], bool] = lambda label: label.startswith(tuple(p.lower() for p in prefixes))  # noqa: E731
+    else:
+        fits = _DEFAULT_ANSWERS.get(wanted, lambda label: label.startswith(wanted))
     for i, label in enumerate(labels):
-        if label.strip().lower().startswith(wanted):
+        if fits(label.strip().lower()):
             return i
     listed = ", ".join(f"{i}. {label}" for i, label in enumerate(labels, 1))
-    raise ConfigError(f"no option {answer!r} (options: {listed})", hint="answer yes, no, or a number")
+    raise ConfigError(f"no option {answer!r} (options: {listed})", hint="answer yes, always, no, or a number")
 
 
 def menu_index(menu: Menu, name: str) -> int:
@@ -97,12 +112,14 @@ async def move_to(
 
 
 async def answer_permission(eyes: Observer, answer: str) -> Observation:
-    """Choose an option of the pending permission question: ``yes``, ``no`` or its number."""
+    """Choose an option of the pending permission question: ``yes``, ``always``, ``no`` or its
+    number (see :func:`option_index`)."""
     obs = await eyes.observe()
     question = read_permission(obs.snapshot, eyes.profile) if obs.state is State.PERMISSION else None
     if question is None:
         raise eyes.not_ready(obs, "answer a permission question", wanted="asking for permission")
-    index = option_index(question.labels, answer)
+    answers = eyes.profile.permission.answers if eyes.profile.permission else None
+    index = option_index(question.labels, answer, answers)
     await move_to(eyes, index, lambda o: _highlight_of_permission(o, eyes.profile))
     await eyes.handle.keys(["Enter"])
     return await eyes.wait_for(lambda o: o.state is not State.PERMISSION, 10.0, what="the answer to be taken")
@@ -124,15 +141,65 @@ async def open_menu(
     return await eyes.wait_for(is_menu, timeout, what=f"the {command} menu")
 
 
-async def back_out(eyes: Observer, *, timeout: float = 5.0) -> None:
-    """Close a menu this driver opened (the profile's cancel key) and wait, bounded, until the
-    agent shows no menu; a failure here is logged, never raised over the error that led here."""
-    cancel = eyes.profile.menu.cancel if eyes.profile.menu else "Escape"
+def _same_menu(a: Menu | None, b: Menu | None) -> bool:
+    return a is not None and b is not None and (a.title, a.labels) == (b.title, b.labels)
+
+
+async def back_out(eyes: Observer, *, levels: int = 1, timeout: float = 5.0) -> None:
+    """Close the menus this driver opened, ``levels`` deep: the profile's cancel key once per
+    level, each only while a menu shows and after the previous press took effect (the menu
+    changed or closed). A failure here is logged, never raised over the error that led here."""
+    profile = eyes.profile
+    cancel = profile.menu.cancel if profile.menu else "Escape"
     try:
-        await eyes.handle.keys([cancel])
-        await eyes.wait_for(lambda o: o.state is not State.MENU, timeout, what="the menu to close")
+        for _ in range(levels):
+            obs = await eyes.observe()
+            if obs.state is not State.MENU:
+                return
+            shown = read_menu(obs.snapshot, profile)
+
+            def left(o: Observation, m: Menu | None = shown) -> bool:
+                return o.state is not State.MENU or not _same_menu(read_menu(o.snapshot, profile), m)
+
+            await eyes.handle.keys([cancel])
+            await eyes.settle(await eyes.wait_for(left, timeout, what="the menu to close"))
+        obs = await eyes.observe()
+        if obs.state is State.MENU:
+            log.warning("%s: a menu still shows after %d x %s", eyes.agent, levels, cancel)
     except BridgeError as exc:
         log.warning("%s: could not close the menu: %s", eyes.agent, exc)
+
+
+async def _choose(eyes: Observer, menu: Menu, pick: str) -> str:
+    """Highlight the row ``pick`` names in ``menu`` (each move checked) and press select."""
+    index = menu_index(menu, pick)
+    await move_to(eyes, index, lambda o: _highlight_of_menu(o, eyes.profile))
+    await eyes.handle.keys([eyes.profile.menu.select if eyes.profile.menu else "Enter"])
+    return menu.items[index].label
+
+
+async def _settled_menu(eyes: Observer, obs: Observation, title: re.Pattern[str]) -> Menu:
+    """The menu once the screen has stopped changing (a list may be drawn in pieces)."""
+    settled = await eyes.settle(obs)
+    menu = read_menu(settled.snapshot, eyes.profile)
+    if menu is None or not title.search(menu.title):
+        raise UnrecognisedScreenError(
+            f"{eyes.agent}: the menu {title.pattern!r} did not stay open; not pressing anything",
+            screen=settled.text, state=settled.state.value, host=eyes.tmux.host, target=eyes.pane,
+        )  # fmt: skip
+    return menu
+
+
+async def _next_menu(eyes: Observer, after: Menu, title: re.Pattern[str], timeout: float) -> Menu:
+    """Wait for the menu that follows ``after``: its title matches ``title`` and it is not
+    ``after`` itself (two levels may share a title, as Gemini CLI's do)."""
+
+    def opened(o: Observation) -> bool:
+        m = read_menu(o.snapshot, eyes.profile)
+        return m is not None and bool(title.search(m.title)) and not _same_menu(m, after)
+
+    obs = await eyes.wait_for(opened, timeout, what=f"the menu {title.pattern!r}")
+    return await _settled_menu(eyes, obs, title)
 
 
 def shown_model(obs: Observation, profile: Profile) -> str | None:
@@ -147,11 +214,13 @@ def shown_model(obs: Observation, profile: Profile) -> str | None:
 async def switch_model(eyes: Observer, name: str, *, timeout: float, save: bool = False) -> str:
     """Switch the agent's model through its own ``/model`` menu; return the confirmed name.
 
-    ``name`` is a row number, a label, or a case-insensitive prefix of one. Each key press is
-    checked (the highlight moved) before the next; a confirmation question is answered; the
-    profile's confirmation line must appear. For this session only where the CLI offers that
-    (``save`` makes it the default). Already on that model: nothing is switched (the screen or
-    the menu says so) and its name is returned.
+    ``name`` is a row number, a label, or a case-insensitive prefix of one. The profile's
+    ``before`` menus are answered first (e.g. Gemini's Auto/Manual). Each key press is checked
+    (the highlight moved) before the next; a confirmation question is answered; the profile's
+    confirmation line must appear. For this session only where the CLI offers that (``save``
+    makes it the default). Already on that model: nothing is switched (the screen or the menu
+    says so) and its name is returned. On any failure the menus opened are closed again, one
+    cancel key per level, so the agent is left as it was found.
     """
     profile = eyes.profile
     spec = profile.model
@@ -162,25 +231,47 @@ async def switch_model(eyes: Observer, name: str, *, timeout: float, save: bool 
     if current is not None and current.lower() == name.strip().lower() and not save:
         log.info("%s: already on %s", eyes.agent, current)
         return current
-    obs = await open_menu(eyes, spec.command, spec.title, timeout, first=idle)
+    steps: list[MenuStep] = list(spec.before)
+    first = steps[0].title if steps else spec.title
+    obs = await open_menu(eyes, spec.command, first, timeout, first=idle)
     menu = read_menu(obs.snapshot, profile)
     assert menu is not None
+    depth = 1
     try:
+        if steps:
+            menu = await _settled_menu(eyes, obs, first)
+        for i, step in enumerate(steps):
+            await _choose(eyes, menu, step.pick)
+            title = steps[i + 1].title if i + 1 < len(steps) else spec.title
+            menu = await _next_menu(eyes, menu, title, timeout)
+            depth += 1
         index = menu_index(menu, name)
         label = menu.items[index].label
         if menu.items[index].current and not save:
             log.info("%s: already on %s (marked current in the menu)", eyes.agent, label)
-            await back_out(eyes)
+            await back_out(eyes, levels=depth)
             return label
         await move_to(eyes, index, lambda o: _highlight_of_menu(o, profile))
+        return await _confirmed(eyes, label, timeout, save=save)
     except BridgeError:
-        await back_out(eyes)  # nothing chosen: leave the agent as it was, not in its menu
+        await back_out(eyes, levels=depth)  # leave the agent as it was, not in its menus
         raise
+
+
+async def _confirmed(eyes: Observer, label: str, timeout: float, *, save: bool) -> str:
+    """After the model row ``label`` was highlighted: press the key that chooses it (this
+    session only unless ``save``), answer what follows, return the model set."""
+    profile = eyes.profile
+    spec = profile.model
+    assert spec is not None
     select = profile.menu.select if profile.menu else "Enter"
     # The session key goes where the choice is made final: the last of next_titles' menus when
     # there are some (Codex's reasoning level), else the model menu itself (Claude's).
     final = spec.next_titles[-1] if spec.next_titles else None
     session = spec.session_key if spec.session_key and not save else select
+    for key in spec.save_keys if save and final is None else []:
+        await eyes.handle.keys([key])  # e.g. Gemini's Tab: remember the model
+        await asyncio.sleep(profile.submit.gap_ms / 1000)
     await eyes.handle.keys([session if final is None else select])
     done_re = spec.confirmed
     confirm_re = spec.confirm_title

@@ -222,7 +222,7 @@ class Observer:
             "dead": f"agent-bridge restart {self.agent}",
             "busy": f"wait for it, or interrupt it: agent-bridge keys {self.agent} "
             + self.profile.interrupt_key,
-            "permission": f"answer it: agent-bridge approve {self.agent} yes|no",
+            "permission": f"answer it: agent-bridge approve {self.agent} yes|always|no",
             "menu": f"close it: agent-bridge keys {self.agent} Escape",
             "dialog": f"look at it: agent-bridge screen {self.agent}",
             "unknown": f"look at it: agent-bridge screen {self.agent}",

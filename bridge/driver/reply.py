@@ -86,7 +86,7 @@ def permission_pending(eyes: Observer, obs: Observation) -> PermissionPendingErr
     listed = " / ".join(f"{i}. {o}" for i, o in enumerate(options, 1))
     return PermissionPendingError(
         f"{eyes.agent} asks: {text} [{listed}]",
-        hint=f"answer with: agent-bridge approve {eyes.agent} yes|no|N --wait",
+        hint=f"answer with: agent-bridge approve {eyes.agent} yes|always|no|N --wait",
         question=text,
         options=options,
         screen=obs.text,

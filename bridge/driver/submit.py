@@ -210,7 +210,10 @@ async def restart(eyes: Observer, command: str, *, timeout: float) -> Observatio
                 state="dead", screen=o.text, host=eyes.tmux.host, target=eyes.pane,
             )  # fmt: skip
 
-    return await eyes.wait_for(
+    back = await eyes.wait_for(
         lambda o: o.state is State.IDLE and o.facts.current_command != shell,
         timeout, what="the agent to come back", stop=failed,
     )  # fmt: skip
+    # Some agents draw an idle prompt and only then load the session and draw it again (Gemini
+    # CLI clears the screen ~0.2 s later): keys typed in between are lost. Idle AND settled.
+    return await eyes.settle(back)

@@ -21,7 +21,9 @@ __all__ = [
     "InputRules",
     "Marker",
     "MenuRules",
+    "MenuStep",
     "ModelRules",
+    "PermissionAnswers",
     "PermissionRules",
     "ProcessRules",
     "Profile",
@@ -281,10 +283,23 @@ class MenuRules(_Strict):
     cancel: str = "Escape"
 
 
+class PermissionAnswers(_Strict):
+    """The option labels ``approve AGENT yes|always|no`` choose: each a list of label prefixes
+    (case-insensitive; the first option starting with any of them is chosen). Unset lists keep
+    the defaults: ``yes`` the first label starting "yes", ``no`` the label starting "no",
+    ``always`` a label containing "always" or "don't ask again". Example (Gemini CLI):
+    ``yes = ["Allow once"]``, ``always = ["Allow for this session"]``, ``no = ["No"]``."""
+
+    yes: list[str] | None = None
+    always: list[str] | None = None
+    no: list[str] | None = None
+
+
 class PermissionRules(_Strict):
     """A permission question: the block from the last ``start`` row (``start_inclusive``) above
     the ``question`` row, the ``options`` below it; ``command`` (group ``command``) picks the
-    command out of the block."""
+    command out of the block. Box borders (``│``, ``╭``, ``╰`` …) are left out of the question
+    text. ``answers``: which options ``yes``, ``always`` and ``no`` mean."""
 
     start: Regex
     start_inclusive: bool = True
@@ -292,6 +307,7 @@ class PermissionRules(_Strict):
     command: Regex | None = None
     options: Selector
     rows: Annotated[int, Field(ge=1)] = 40
+    answers: PermissionAnswers = PermissionAnswers()
 
     @model_validator(mode="after")
     def _groups(self) -> PermissionRules:
@@ -299,27 +315,41 @@ class PermissionRules(_Strict):
         return self
 
 
+class MenuStep(_Strict):
+    """One menu on the way to the model list: a menu whose title matches ``title``, and the row
+    to choose in it (``pick``: a label, a unique prefix of one, or a row number)."""
+
+    title: Regex
+    pick: str = Field(min_length=1)
+
+
 class ModelRules(_Strict):
-    """Switching models: type ``command``; a menu whose :attr:`Menu.title` matches ``title``
-    opens (then menus matching ``next_titles``, in order, e.g. Codex's reasoning level); a menu
-    matching ``confirm_title`` may ask first; a screen row matching ``confirmed`` (group
-    ``model``) confirms the switch.
+    """Switching models: type ``command``; the menus in ``before`` open first, in order (each
+    answered with its ``pick``, e.g. Gemini's Auto/Manual menu), then a menu whose
+    :attr:`Menu.title` matches ``title`` lists the models (then menus matching ``next_titles``,
+    in order, e.g. Codex's reasoning level); a menu matching ``confirm_title`` may ask first; a
+    screen row matching ``confirmed`` (group ``model``) confirms the switch. Each next menu must
+    differ from the one before (its title or its rows), so levels with the same title are told
+    apart. On any failure the driver presses the menu's cancel key once per level it went in.
 
     ``session_key``: the key that applies the choice to this session only, where the CLI offers
     one (Claude Code's ``s``), pressed in the menu that makes the choice final: the last of
     ``next_titles`` when there are some (Codex's reasoning level), else the model menu; the
     select key (which may save it as the user's default) is pressed instead only with
-    ``model --save``. ``current`` (group ``model``): where the idle
-    screen shows the model in use; a switch to exactly that model is skipped without opening
-    the menu (and a menu row marked current is never chosen again either).
+    ``model --save``, after ``save_keys`` where the CLI needs them to keep the choice (Gemini
+    CLI's Tab). ``current`` (group ``model``): where the idle screen shows the model in use; a
+    switch to exactly that model is skipped without opening the menu (and a menu row marked
+    current is never chosen again either).
     """
 
     command: str = "/model"
+    before: list[MenuStep] = []
     title: Regex
     next_titles: list[Regex] = []
     confirm_title: Regex | None = None
     confirmed: Regex
     session_key: str | None = None
+    save_keys: list[str] = []
     current: Marker | None = None
 
     @model_validator(mode="after")

@@ -9,7 +9,7 @@ from bridge.profiles import Profile, Selector
 from bridge.reading.match import tail
 from bridge.screen import Snapshot
 
-__all__ = ["Menu", "MenuItem", "PermissionQuestion", "read_menu", "read_permission"]
+__all__ = ["Menu", "MenuItem", "PermissionQuestion", "read_menu", "read_permission", "unboxed"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,17 @@ class Menu:
     def labels(self) -> list[str]:
         """The item labels, in order."""
         return [item.label for item in self.items]
+
+
+# Box-drawing characters a dialog is framed with (Gemini CLI draws its menus in a "│" box).
+_BORDER = "│┃║╭╮╰╯┌┐└┘─━═╔╗╚╝"
+
+
+def unboxed(line: str) -> str:
+    """``line`` without the box borders on either side (nested boxes too): the border cells on
+    the left become spaces, so indentation inside the box stays; a row of border only is ``""``."""
+    lead = len(line) - len(line.lstrip(_BORDER + " "))
+    return (" " * lead + line[lead:]).rstrip(_BORDER + " ")
 
 
 def _read_items(snap: Snapshot, selector: Selector, rows: Iterable[int]) -> list[MenuItem]:
@@ -138,6 +149,7 @@ def _unframe(lines: list[str]) -> list[str]:
 
 def _dedent(lines: list[str]) -> str:
     lines = _unframe(lines)
+    lines = [unboxed(line) for line in lines if not line.strip() or unboxed(line).strip()]
     while lines and not lines[0].strip():
         lines.pop(0)
     while lines and not lines[-1].strip():

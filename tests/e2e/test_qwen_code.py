@@ -186,7 +186,7 @@ def test_kill9_dead_then_restart_into_the_same_session(cli: Cli, qwen: QwenCode)
     if (pid := qwen.pane.foreground_pid()) is not None:
         qwen.pane.started_pids.append(pid)  # so the teardown stops it too
     assert json.loads(out) == {"agent": "qwen", "state": "idle", "session_id": qwen.session_id}
-    assert f"qwen --resume {qwen.session_id}" in qwen.pane.capture(history=200)  # the resume typed
+    assert f"qwen --resume {qwen.session_id}" in qwen.pane.capture(history=3000)  # the resume typed
     code, out, err = cli("--json", "ask", "qwen", "back again")
     assert code == 0, err
     data = json.loads(out)

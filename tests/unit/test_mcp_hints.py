@@ -10,10 +10,12 @@ from bridge.mcp_texts import tool_hint
 @pytest.mark.parametrize(
     ("cli", "tools"),
     [
+        ("answer with: agent-bridge approve demo yes|always|no|N --wait",
+         'answer with: call approve(agent="demo", answer="yes", "always", "no" or an option number)'),
+        ("answer it: agent-bridge approve demo yes|always|no",
+         'answer it: call approve(agent="demo", answer="yes", "always", "no" or an option number)'),
         ("answer with: agent-bridge approve demo yes|no|N --wait",
-         'answer with: call approve(agent="demo", answer="yes", "no" or an option number)'),
-        ("answer it: agent-bridge approve demo yes|no",
-         'answer it: call approve(agent="demo", answer="yes", "no" or an option number)'),
+         'answer with: call approve(agent="demo", answer="yes", "always", "no" or an option number)'),
         ("agent-bridge restart demo", 'call restart(agent="demo")'),
         ("close it: agent-bridge keys demo Escape", 'close it: call keys(agent="demo", keys=["Escape"])'),
         ("raise --timeout, or look with: agent-bridge screen demo",

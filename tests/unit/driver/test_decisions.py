@@ -10,7 +10,7 @@ from bridge.driver.menus import menu_index, option_index
 from bridge.driver.reply import permission_pending
 from bridge.driver.submit import echoes, taken
 from bridge.errors import AgentNotReadyError, ConfigError
-from bridge.profiles import load_profile
+from bridge.profiles import PermissionAnswers, load_profile
 from bridge.reading import Menu, MenuItem, State, classify, read_menu
 from bridge.tmux import PaneFacts, Tmux
 from bridge.transport.local import LocalTransport
@@ -72,6 +72,30 @@ def test_option_index(answer: str, index: int) -> None:
     assert option_index(LABELS, answer) == index
 
 
+def test_always_finds_the_allow_from_now_on_option_by_default() -> None:
+    assert option_index(LABELS, "always") == 1  # "don't ask again"
+    assert option_index(["Yes", "Yes, and always allow access to foo/", "No"], "Always") == 1
+
+
+GEMINI = ["Allow once", "Allow for this session", "No, suggest changes"]
+
+
+@pytest.mark.parametrize(("answer", "index"), [("yes", 0), ("always", 1), ("no", 2), ("NO", 2), ("2", 1)])
+def test_a_profile_names_its_own_answer_words(answer: str, index: int) -> None:
+    permission = load_profile("gemini-cli").permission
+    assert permission is not None
+    assert option_index(GEMINI, answer, permission.answers) == index
+
+
+def test_without_answer_words_gemini_labels_have_no_yes() -> None:
+    with pytest.raises(ConfigError, match="no option 'yes'"):
+        option_index(GEMINI, "yes")
+    # a list left unset keeps the default meaning
+    assert option_index(LABELS, "yes", PermissionAnswers(no=["Nope"])) == 0
+    with pytest.raises(ConfigError, match="no option 'no'"):
+        option_index(LABELS, "no", PermissionAnswers(no=["Nope"]))
+
+
 @pytest.mark.parametrize("answer", ["4", "0", "maybe"])
 def test_an_option_that_is_not_there_lists_the_options(answer: str) -> None:
     with pytest.raises(ConfigError, match=r"options: 1\. Yes, 2\. Yes, and .*, 3\. No"):
@@ -106,13 +130,13 @@ def test_a_permission_question_goes_back_to_the_caller_with_its_options() -> Non
     assert error.question.startswith("Bash command") and error.question.endswith("Do you want to proceed?")
     assert "demo asks: Bash command" in error.message and "[1. Yes / 2. Yes, and" in error.message
     assert (error.host, error.target) == ("box", "%7")
-    assert "agent-bridge approve demo yes|no|N --wait" in (error.hint or "")
+    assert "agent-bridge approve demo yes|always|no|N --wait" in (error.hint or "")
 
 
 @pytest.mark.parametrize(
     ("name", "state", "hint"),
     [("03-busy", "busy", "agent-bridge keys demo Escape"),
-     ("09-permission-prompt", "permission", "agent-bridge approve demo yes|no"),
+     ("09-permission-prompt", "permission", "agent-bridge approve demo yes|always|no"),
      ("06-model-menu-open", "menu", "close it: agent-bridge keys demo Escape"),
      ("16-after-ctrl-c-twice-shell", "dead", "agent-bridge restart demo")],
 )  # fmt: skip

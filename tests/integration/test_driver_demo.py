@@ -65,7 +65,8 @@ def test_reply_reads_the_answer_after_a_timeout(cli: CLI, demo: tuple[str, Path]
     """`agent-bridge reply AGENT`: the reply an `ask` gave up waiting for, once the agent is done;
     and the last reply again, without typing anything."""
     code, _, err = cli("ask", "demo", "delay3 answer me later", "--timeout", "1.5")
-    assert code == 4 and "timed out after 1.5s waiting" in err, err  # the limit as given
+    # the limit as given; exit 6: the prompt was delivered (a retry would ask twice)
+    assert code == 6 and "timed out after 1.5s waiting" in err, err
     code, _, err = cli("reply", "demo")
     assert code == 4 and "busy, not idle" in err, "a reply still being written is not read"
     wait_for(lambda: cli("state", "demo")[1].strip() == "idle", 20, 0.2)

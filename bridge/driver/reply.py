@@ -182,6 +182,14 @@ async def read_reply(eyes: Observer, prompt: str, obs: Observation, *, began: fl
                 break
     if reply is None and prompt.strip():
         raise lost_reply(eyes, obs)
+    if reply is not None and reply.cut:
+        raise ReplyLostError(
+            f"{eyes.agent} shows only part of its reply on screen ({len(text)} characters of it, then "
+            "a mark that the rest is not shown) and keeps no transcript the bridge can read; nothing "
+            "of it is returned rather than a part (the prompt was delivered)",
+            hint=f"ask for a shorter answer, or for it in a file; see it: agent-bridge screen {eyes.agent}",
+            state="idle", screen=view.text, host=eyes.tmux.host, target=eyes.pane,
+        )  # fmt: skip
     return Reply(eyes.agent, text, "idle", "screen", None, time.monotonic() - began)
 
 

@@ -180,7 +180,9 @@ class ReplyRules(Strict):
     ``prefix`` starts a block (the prefix is removed); following rows lose ``indent``. A block with
     a row matching one of ``tool_rows`` (the header included) is a tool call and is dropped.
     ``wrap``: how to rejoin wrapped rows (only when the snapshot knows the pane width): ``words``
-    (the agent wrapped at spaces), ``cells`` (the terminal wrapped), ``none``.
+    (the agent wrapped at spaces), ``cells`` (the terminal wrapped), ``none``. A ``cut`` row says
+    the agent shows only part of its reply (``… +1234 chars``): such a reply is never returned
+    from the screen as if it were whole.
     """
 
     prefix: Regex | None = None
@@ -190,6 +192,7 @@ class ReplyRules(Strict):
     chrome: list[RowRule] = []
     tool_rows: list[Regex] = []
     wrap: Literal["words", "cells", "none"] = "none"
+    cut: list[RowRule] = []
 
 
 class Profile(Strict):

@@ -28,6 +28,7 @@ class ScreenReply:
     complete: bool
     prompt_row: int
     end_row: int
+    cut: bool = False  # the agent shows only part of it (a ``reply.cut`` row)
 
 
 def _continues(prev: str, content: str, mode: str, width: int) -> str | None:
@@ -127,5 +128,6 @@ def find_reply(snap: Snapshot, profile: Profile, prompt: str | None = None) -> S
             break
         if not matches_any(snap, rules.chrome, row):
             rows.append(row)
-    blocks, started = _blocks(snap, profile, rows)
-    return ScreenReply("\n\n".join(blocks), tuple(blocks), started and ended, turn.first_row, end_row)
+    cut = any(matches_any(snap, rules.cut, row) for row in rows)
+    blocks, started = _blocks(snap, profile, [row for row in rows if not matches_any(snap, rules.cut, row)])
+    return ScreenReply("\n\n".join(blocks), tuple(blocks), started and ended, turn.first_row, end_row, cut)

@@ -106,15 +106,15 @@ class Setup:
             [sys.executable, "-m", "bridge", "--config", str(self.registry), "hub", "serve"],
             env=self.env,
             cwd=REPO,
-            stderr=subprocess.DEVNULL,
+            stderr=open(self.root / "hub.log", "wb"),  # noqa: SIM115
         )
-        for _ in range(300):
+        for _ in range(1200):  # 60 s: 50 agents' first looks on a busy machine
             try:
                 if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
                     return self.hub.pid
             except httpx.HTTPError:
                 time.sleep(0.05)
-        raise RuntimeError("the hub did not start")
+        raise RuntimeError(f"the hub did not start: {(self.root / 'hub.log').read_text()[-2000:]}")
 
     def close(self) -> None:
         if self.hub is not None:

@@ -74,6 +74,17 @@ def test_a_reply_longer_than_the_scrollback_is_an_error_never_an_empty_ok(cli: C
     assert "scrollback" in err and "longer than the pane keeps" in err
 
 
+def test_a_reply_the_agent_itself_shows_only_in_part_is_an_error_never_an_ok(cli: CLI) -> None:
+    """The demo cuts a reply over 500 rows ("… +N chars", as Claude Code folds long output): the
+    screen holds only part of it and there is no transcript, so exit 6, never a part with 0."""
+    prompt = "\n".join(f"item {n}" for n in range(600))
+    code, out, err = cli("--json", "ask", "demo", "-", stdin=prompt.encode())
+    assert code == 6, (code, out[:300], err)
+    data = json.loads(out)
+    assert data["error"] == "ReplyLostError" and data["delivered"] is True
+    assert "shows only part of its reply" in err
+
+
 
 @pytest.mark.parametrize("mode", ["broker", "no-control"])
 def test_an_identical_long_prompt_asked_again_and_again_is_never_a_false_not_taken(

@@ -18,6 +18,7 @@ from bridge.reading import Menu, State, read_menu, read_permission
 from bridge.reading.match import last_hit
 
 log = logging.getLogger("bridge.driver")
+CHOSEN_S = 15.0  # how long a menu may take to answer a choice (confirm, next menu, or done)
 
 __all__ = ["answer_permission", "menu_index", "move_to", "open_menu", "option_index", "switch_model"]
 
@@ -293,9 +294,12 @@ async def _confirmed(eyes: Observer, label: str, timeout: float, *, save: bool) 
                 return pattern
         return None
 
+    # A CLI answers a choice within seconds; one that refuses it (Qwen's discontinued row keeps
+    # its menu open with an error) is given up on sooner than the whole timeout, and backed out of.
     after = await eyes.wait_for(
-        lambda o: finished(o) or pending_menu(o) is not None, timeout, what="the model to be set"
-    )
+        lambda o: finished(o) or pending_menu(o) is not None, min(timeout, CHOSEN_S),
+        what="the model to be set",
+    )  # fmt: skip
     answered: set[str] = set()
     while not finished(after):
         pattern = pending_menu(after)

@@ -172,6 +172,16 @@ def test_an_unknown_model_leaves_the_agent_idle_with_the_menu_closed(cli: Cli) -
     assert code == 0 and out == "MOCK-REPLY: still here\n", err
 
 
+def test_a_refused_model_row_is_backed_out_of_in_seconds(cli: Cli) -> None:
+    """Qwen keeps its menu open with an error for its discontinued row: the switch is given up
+    on within the menu's answer time (not the whole timeout) and the menu closed."""
+    began = time.monotonic()
+    code, _, err = cli("model", "qwen", "coder-model", "--timeout", "60")
+    assert code != 0, err
+    assert time.monotonic() - began < 30
+    assert cli("state", "qwen")[1].strip() == "idle"
+
+
 def test_kill9_dead_then_restart_into_the_same_session(cli: Cli, qwen: QwenCode) -> None:
     assert cli("ask", "qwen", "remember me")[0] == 0
     sessions = qwen.chats()

@@ -182,6 +182,7 @@ class Broker:
         with contextlib.suppress(FileNotFoundError, ValueError):
             if int(pidfile.read_text()) == os.getpid():
                 pidfile.unlink()
+        _tidy(self.path)
 
     async def serve(self) -> None:
         old = os.umask(0o077)
@@ -251,6 +252,28 @@ def _alive(path: Path) -> bool:
         return False
     finally:
         sock.close()
+
+
+def _tidy(path: Path) -> None:
+    """The last broker of ``path`` gone (no socket there, nobody starting one: its lock is free),
+    its lock and log files go too; a broker that is starting or running keeps them."""
+    if path.exists():
+        return
+    try:
+        lock = os.open(f"{path}.lock", os.O_RDWR)
+    except FileNotFoundError:
+        return
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return  # someone is starting a broker right now
+        if not path.exists():
+            for leftover in (f"{path}.log", f"{path}.lock"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(leftover)
+    finally:
+        os.close(lock)
 
 
 def ensure_broker(path: Path | None = None) -> Path:

@@ -83,6 +83,8 @@ def test_exits_when_idle(cli: Callable[..., tuple[int, str, str]], runtime: Path
     pid = brokers(runtime)[0]
     wait_for(lambda: not _running(pid), 15, 0.1)
     assert not list(runtime.glob("agent-bridge/broker-*.sock")), "its socket is removed"
+    left = sorted(p.name for p in runtime.glob("agent-bridge/broker-*"))
+    assert left == [], f"the last broker leaves nothing behind (no .lock, .log, .pid): {left}"
 
 
 def test_crashed_broker_is_replaced(cli: Callable[..., tuple[int, str, str]], runtime: Path) -> None:

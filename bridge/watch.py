@@ -307,3 +307,15 @@ async def log_read(bridge: Bridge, agent: str, *, lines: int | None = None) -> t
     if lines is not None:
         text = "\n".join(text.split("\n")[-lines:]) if lines > 0 else ""
     return path, text
+
+
+async def log_turns(bridge: Bridge, agent: str) -> list[dict[str, Any]]:
+    """The conversation the agent's pane holds (its scrollback included), as turns: each prompt
+    and the reply after it, read with its profile, without the screen's redraws."""
+    from bridge.reading.reply import conversation
+
+    driver = await bridge.driver(agent)
+    facts = await driver.handle.current_facts()
+    seen = await driver.observe(history=facts.history_size)
+    return [{"prompt": turn.text, "reply": reply.text, "complete": reply.complete}
+            for turn, reply in conversation(seen.snapshot, driver.profile)]  # fmt: skip

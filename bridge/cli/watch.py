@@ -44,8 +44,13 @@ def watch_command(
     from bridge.watch import terminal, watch  # lazy: `agent-bridge --help` stays fast
 
     if as_json or OPTS.json:
-        fail(ConfigError("watch is a live view, not JSON",
-                         hint="for the pane as JSON, use: agent-bridge screen AGENT --json"), True)
+        fail(
+            ConfigError(
+                "watch is a live view, not JSON",
+                hint="for the pane as JSON, use: agent-bridge screen AGENT --json",
+            ),
+            True,
+        )
     if not sys.stdout.isatty():
         raise ConfigError(
             "watch needs a terminal",
@@ -54,8 +59,13 @@ def watch_command(
 
     async def job(bridge: Bridge) -> None:
         with terminal(sys.stdout, sys.stdin):
-            await watch(bridge, agent, interval=interval, out=sys.stdout,
-                        size=lambda: shutil.get_terminal_size((80, 24)))
+            await watch(
+                bridge,
+                agent,
+                interval=interval,
+                out=sys.stdout,
+                size=lambda: shutil.get_terminal_size((80, 24)),
+            )
 
     with contextlib.suppress(KeyboardInterrupt):
         run(job)
@@ -66,6 +76,10 @@ def logs_command(
     agent: Annotated[str, typer.Argument(help="Agent name from the registry.", show_default=False)],
     action: Annotated[LogAction, typer.Argument(help="start | stop | show | tail", show_default=False)],
     lines: Annotated[int, typer.Option("--lines", "-n", min=0, help="tail: how many lines.")] = 40,
+    turns: Annotated[
+        bool,
+        typer.Option("--turns", help="show: the conversation as turns (prompt, reply), not every redraw."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
     """Log the agent's pane to a dated file on its host (start/stop) and read it back (show/tail).
@@ -78,11 +92,23 @@ def logs_command(
         fn = log_start if action is LogAction.start else log_stop
         st = run(lambda b: fn(b, agent), as_json=as_json)
         if action is LogAction.start:
-            text = (f"logging {agent} ({st.pane} on {st.host}) to {st.path}" if st.changed
-                    else f"{agent} is already logging (to {st.path or 'a file'})")
+            text = (
+                f"logging {agent} ({st.pane} on {st.host}) to {st.path}"
+                if st.changed
+                else f"{agent} is already logging (to {st.path or 'a file'})"
+            )
         else:
             text = f"stopped logging {agent}" if st.changed else f"{agent} was not logging"
         emit(st.to_dict(), text, as_json)
+        return
+    if turns and action is LogAction.show:
+        from bridge.watch import log_turns
+
+        found = run(lambda b: log_turns(b, agent), as_json=as_json)
+        text = "\n\n".join(
+            f"> {t['prompt']}\n" + "\n".join("  " + line for line in t["reply"].splitlines()) for t in found
+        )
+        emit({"agent": agent, "turns": found}, text or "(no turns on its screen)", as_json)
         return
     count = lines if action is LogAction.tail else None
     path, text = run(lambda b: log_read(b, agent, lines=count), as_json=as_json)

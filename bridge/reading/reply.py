@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bridge.profiles import Profile
-from bridge.reading.input import find_input_box
+from bridge.reading.input import InputBox, find_input_box
 from bridge.reading.match import matches_any
-from bridge.reading.turns import squash, user_turns
+from bridge.reading.turns import Turn, squash, user_turns
 from bridge.screen import Snapshot, text_width
 
-__all__ = ["ScreenReply", "find_reply"]
+__all__ = ["ScreenReply", "conversation", "find_reply"]
 
 
 @dataclass(frozen=True)
@@ -108,9 +108,21 @@ def find_reply(snap: Snapshot, profile: Profile, prompt: str | None = None) -> S
         turns = [t for t in every if t.shows(head, whole)]
     if not turns:
         return None
-    turn = turns[-1]
-    later = [t.first_row for t in every if t.first_row > turn.last_row]
+    return _after(snap, profile, turns[-1], every, find_input_box(snap, profile))
+
+
+def conversation(snap: Snapshot, profile: Profile) -> list[tuple[Turn, ScreenReply]]:
+    """Every user turn on the screen with the reply after it, oldest first: the conversation a
+    pane holds, without its redraws (``agent-bridge logs AGENT show --turns``)."""
+    every = user_turns(snap, profile)
     box = find_input_box(snap, profile)
+    return [(turn, _after(snap, profile, turn, every, box)) for turn in every]
+
+
+def _after(
+    snap: Snapshot, profile: Profile, turn: Turn, every: list[Turn], box: InputBox | None
+) -> ScreenReply:
+    later = [t.first_row for t in every if t.first_row > turn.last_row]
     limit = min([snap.height, *later, *([box.first_row] if box and box.first_row > turn.last_row else [])])
     rules = profile.reply
     rows: list[int] = []

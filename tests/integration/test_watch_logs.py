@@ -6,6 +6,7 @@ test reads back with capture-pane.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import stat
@@ -222,3 +223,16 @@ def test_the_log_goes_to_the_file_of_the_time_each_line_arrived(tmp_path: Path) 
     files = sorted(first.parent.glob("demo-*.log"))
     assert [p.read_text() for p in files] == ["one\n", "two\n"]
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files)
+
+
+def test_logs_show_turns_is_the_conversation_without_redraws(registry: Path, demo: str) -> None:
+    for prompt in ("What is 6 x 7?", "please answer multiline"):
+        assert run_cli("--config", str(registry), "ask", "demo", prompt, timeout=60).returncode == 0
+    done = run_cli("--config", str(registry), "--json", "logs", "demo", "show", "--turns", timeout=60)
+    assert done.returncode == 0, done.stderr
+    turns = json.loads(done.stdout)["turns"]
+    assert [t["prompt"] for t in turns][-2:] == ["What is 6 x 7?", "please answer multiline"]
+    assert turns[-2]["reply"] == "42" and turns[-2]["complete"]
+    assert turns[-1]["reply"].splitlines()[-1] == "MOCK-END" and turns[-1]["complete"]
+    plain = run_cli("--config", str(registry), "logs", "demo", "show", "--turns", timeout=60)
+    assert "> What is 6 x 7?\n  42\n" in plain.stdout.decode()

@@ -1,0 +1,174 @@
+"""`agent-bridge swarm run PLAN.md`: a checklist fanned out to four demo workers (2x2 in one window
+of a private tmux server, one of them reached through the real sshd). The workers' own logs are the
+ground truth: every prompt they got, once per attempt."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers.fixtures import REPO, Sshd, TmuxServer, local_host_toml, run_cli, wait_for
+
+pytestmark = pytest.mark.integration
+
+WORKERS = ("w1", "w2", "w3", "w4")  # w4 through the sshd
+
+
+@dataclass
+class Fleet:
+    registry: Path
+    logs: Path
+    tmp: Path
+    tmux: TmuxServer
+
+    def prompts(self, worker: str | None = None) -> list[str]:
+        """Every prompt the workers (or one) got, from their logs."""
+        found = []
+        for name in [worker] if worker else WORKERS:
+            log = self.logs / f"{name}.jsonl"
+            if log.exists():
+                found += [json.loads(line)["prompt"] for line in log.read_text().splitlines() if line.strip()]
+        return found
+
+    def who_got(self, text: str) -> list[str]:
+        return [name for name in WORKERS for prompt in self.prompts(name) if text in prompt]
+
+    def swarm(self, plan: Path, *args: str) -> subprocess.Popen[bytes]:
+        argv = [sys.executable, "-m", "bridge", "--config", str(self.registry), "--json", "swarm", "run",
+                str(plan), "--workers", "pool", *args]  # fmt: skip
+        return subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def run(self, plan: Path, *args: str, timeout: float = 240) -> tuple[int, Any, str]:
+        proc = self.swarm(plan, *args)
+        out, err = proc.communicate(timeout=timeout)
+        return proc.returncode, json.loads(out or b"null"), err.decode()
+
+    def agent_pid(self, worker: str) -> int:
+        """The demo agent's PID: the child of the worker pane's shell."""
+        target = f"swarm:grid.{WORKERS.index(worker)}"
+        shell = self.tmux.tmux("display-message", "-p", "-t", target, "#{pane_pid}").stdout.strip()
+        children = subprocess.run(["ps", "-o", "pid=", "--ppid", shell], capture_output=True, text=True)
+        return int(children.stdout.split()[0])
+
+
+@pytest.fixture
+def fleet(sshd: Sshd, tmux_server: TmuxServer, make_registry: Callable[..., Path], tmp_path: Path
+          ) -> Iterator[Fleet]:  # fmt: skip
+    logs = tmp_path / "logs"
+    logs.mkdir()
+
+    def agent(name: str, host: str, index: int) -> str:
+        demo = f"agent-bridge-demo --delay 0.2 --log {logs / name}.jsonl --session-id {{session_id}}"
+        return "\n".join([f"[agents.{name}]", f'host = "{host}"', f'target = "swarm:grid.{index}"',
+                          'profile = "demo"', f'start = "{demo}"', f'resume = "{demo}"',
+                          f'cwd = "{tmp_path}"', 'restart = "auto"']) + "\n"  # fmt: skip
+
+    registry = make_registry(
+        local_host_toml("here", tmux_server.socket),
+        sshd.host_toml("vps", tmux_socket=tmux_server.socket),
+        *(agent(name, "here" if name != "w4" else "vps", i) for i, name in enumerate(WORKERS)),
+        '[groups]\npool = ["w1", "w2", "w3", "w4"]\n',
+        '[windows."swarm:grid"]\nlayout = "tiled"\n',
+    )
+    up = run_cli("--config", str(registry), "--json", "up", timeout=180)
+    assert up.returncode == 0, up.stderr.decode()
+    yield Fleet(registry, logs, tmp_path, tmux_server)
+
+
+def plan_text(tasks: list[str]) -> str:
+    body = "\n".join(f"- [ ] {task}" for task in tasks)
+    return f"# Docs\n\nSome intro.\n\n## Work\n{body}\n\n## Notes\nKeep this line.\n"
+
+
+def test_twelve_tasks_once_each_a_worker_killed_a_persons_edit_kept(fleet: Fleet) -> None:
+    tasks = [f"Write chapter {n}" for n in range(1, 12)] + ["Write the long chapter delay3"]
+    plan = fleet.tmp / "PLAN.md"
+    plan.write_text(plan_text(tasks))
+    proc = fleet.swarm(plan, "--timeout", "60")
+    # The long task: its worker is killed (-9) while on it.
+    victim = wait_for(lambda: (fleet.who_got("delay3") or [None])[0], timeout=120)
+    os.kill(fleet.agent_pid(victim), signal.SIGKILL)
+    # A person edits the plan meanwhile: a line of their own, kept whatever the swarm ticks.
+    plan.write_text(plan.read_text().replace("Some intro.", "Some intro, edited by a person."))
+    out, err = proc.communicate(timeout=240)
+    assert proc.returncode == 0, err.decode()
+    result = json.loads(out)
+    assert (result["done"], result["failed"]) == (12, 0)
+    # Each task went to exactly one worker, once; the killed one's task once more, elsewhere.
+    sent = Counter(fleet.prompts())
+    assert {task: sent[task] for task in tasks[:-1]} == dict.fromkeys(tasks[:-1], 1)
+    assert sent[tasks[-1]] == 2
+    got = fleet.who_got("delay3")
+    assert len(got) == 2 and victim in got
+    second = next(name for name in got if name != victim)
+    by_task = {row["task"]: row for row in result["tasks"]}
+    assert (by_task[tasks[-1]]["attempts"], by_task[tasks[-1]]["worker"]) == (2, second)
+    # The worker was restarted: idle again.
+    states = json.loads(run_cli("--config", str(fleet.registry), "--json", "status", "pool").stdout)
+    assert {row["agent"]: row["state"] for row in states} == dict.fromkeys(WORKERS, "idle")
+    # Every item ticked with its worker; every other byte as the person left it.
+    final = plan.read_text()
+    expected = plan_text(tasks).replace("Some intro.", "Some intro, edited by a person.")
+    for task in tasks:
+        line = next(line for line in final.splitlines() if f"] {task}" in line)
+        assert line.startswith(f"- [x] {task} <!-- done by {by_task[task]['worker']} at ")
+        final = final.replace(line, f"- [ ] {task}")
+    assert final == expected
+
+
+def test_a_killed_swarm_rerun_sends_nothing_twice(fleet: Fleet) -> None:
+    tasks = [f"Part {n} delay2" for n in range(1, 9)]
+    plan = fleet.tmp / "PLAN.md"
+    plan.write_text(plan_text(tasks))
+    proc = fleet.swarm(plan, "--timeout", "60")
+    wait_for(lambda: len(fleet.prompts()) >= 4, timeout=120)  # four workers on a task each
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    code, result, err = fleet.run(plan, "--timeout", "60")
+    assert code == 0, err
+    assert result["done"] == 8
+    assert Counter(fleet.prompts()) == Counter(tasks)  # each one prompt, across both runs
+    assert plan.read_text().count("- [x] ") == 8
+    code, again, err = fleet.run(plan)  # a third run: nothing to do, nothing sent
+    assert code == 0 and again["done"] == 8, err
+    assert len(fleet.prompts()) == 8
+    status = run_cli("--config", str(fleet.registry), "--json", "swarm", "status", str(plan))
+    assert [row["state"] for row in json.loads(status.stdout)["tasks"]] == ["done"] * 8
+
+
+def test_a_task_that_always_times_out_fails_with_its_reason(fleet: Fleet) -> None:
+    plan = fleet.tmp / "PLAN.md"
+    plan.write_text(plan_text(["Quick one", "Endless delay40"]))
+    code, result, err = fleet.run(plan, "--timeout", "3", "--attempts", "2")
+    assert code == 1, err
+    by_task = {row["task"]: row for row in result["tasks"]}
+    assert by_task["Quick one"]["state"] == "done"
+    endless = by_task["Endless delay40"]
+    assert (endless["state"], endless["attempts"]) == ("failed", 2)
+    assert len(set(fleet.who_got("Endless"))) == 2  # retried on another worker
+    line = next(line for line in plan.read_text().splitlines() if "Endless" in line)
+    assert line == "- [ ] Endless delay40 <!-- failed: timeout after 3 s (after 2 attempts) -->"
+
+
+def test_done_files_are_checked_on_the_workers_host(fleet: Fleet) -> None:
+    plan = fleet.tmp / "PLAN.md"
+    plan.write_text(plan_text(["Task one", "Task two"]))
+    (fleet.tmp / "done").mkdir()
+    (fleet.tmp / "done" / "1.done").write_text("")  # task one's worker "wrote" it; task two's did not
+    code, result, err = fleet.run(plan, "--workers", "w4", "--done-file", "done/{n}.done", "--attempts", "1")
+    assert code == 1, err
+    by_task = {row["task"]: row for row in result["tasks"]}
+    assert (by_task["Task one"]["state"], by_task["Task one"]["worker"]) == ("done", "w4")
+    assert by_task["Task two"]["state"] == "failed"
+    assert "no done file done/2.done" in by_task["Task two"]["reason"]
+    assert "create the file done/1.done" in fleet.prompts("w4")[0]

@@ -132,6 +132,8 @@ def test_a_killed_swarm_rerun_sends_nothing_twice(fleet: Fleet) -> None:
     plan.write_text(plan_text(tasks))
     proc = fleet.swarm(plan, "--timeout", "60")
     wait_for(lambda: len(fleet.prompts()) >= 4, timeout=120)  # four workers on a task each
+    code, _, err = fleet.run(plan)  # a second swarm on the same plan is refused
+    assert code == 2 and "another swarm (pid " in err and "is running the plan" in err, err
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     code, result, err = fleet.run(plan, "--timeout", "60")
@@ -172,3 +174,29 @@ def test_done_files_are_checked_on_the_workers_host(fleet: Fleet) -> None:
     assert by_task["Task two"]["state"] == "failed"
     assert "no done file done/2.done" in by_task["Task two"]["reason"]
     assert "create the file done/1.done" in fleet.prompts("w4")[0]
+
+
+def test_a_permission_question_is_answered_no_and_the_task_fails(fleet: Fleet) -> None:
+    plan = fleet.tmp / "PLAN.md"
+    plan.write_text(plan_text(["Please run rm -rf build", "Say hello"]))
+    code, result, err = fleet.run(plan, "--permissions", "deny", "--attempts", "2")
+    assert code == 1, err
+    by_task = {row["task"]: row for row in result["tasks"]}
+    assert by_task["Say hello"]["state"] == "done"
+    asked = by_task["Please run rm -rf build"]
+    assert (asked["state"], asked["attempts"]) == ("failed", 2)
+    assert asked["reason"].startswith("permission denied: ")
+    assert len(set(fleet.who_got("rm -rf build"))) == 2
+    assert "<!-- failed: permission denied: " in plan.read_text()
+    states = json.loads(run_cli("--config", str(fleet.registry), "--json", "status", "pool").stdout)
+    assert {row["state"] for row in states} == {"idle"}  # nobody left at the question
+
+
+def test_a_malformed_plan_is_one_line_exit_2(fleet: Fleet) -> None:
+    plan = fleet.tmp / "PLAN.md"
+    plan.write_bytes(b"# Nothing to do\n\nJust prose.\n")
+    code, _, err = fleet.run(plan)
+    line = f"agent-bridge: error: the plan {plan} has no tasks (tasks are list items: - [ ] what to do)"
+    assert code == 2 and err.strip().splitlines() == [line]
+    assert not (fleet.tmp / ".PLAN.md.swarm.db").exists()
+    assert fleet.prompts() == []

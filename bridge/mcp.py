@@ -68,10 +68,7 @@ def permission_result(agent: str, error: PermissionPendingError) -> "CallToolRes
         "how_to_answer": how_to_answer(agent),
     }
     listed = "\n".join(f"  {i}. {label}" for i, label in enumerate(options, 1)) or "  (none readable)"
-    text = (
-        f"PERMISSION NEEDED: {agent} asks: {error.question}\n"
-        f"Options:\n{listed}\n{how_to_answer(agent)}"
-    )
+    text = f"PERMISSION NEEDED: {agent} asks: {error.question}\nOptions:\n{listed}\n{how_to_answer(agent)}"
     return _result(text, data)
 
 
@@ -140,7 +137,7 @@ async def waiting(job: Awaitable[T], progress: Progress, limit: float | None, wh
 
 
 def build_server(tools: Tools) -> "MCPServer[Any]":
-    """The MCP server with the nine agent-bridge tools (and the hub's six message tools),
+    """The MCP server with the nine agent-bridge tools (and the swarm's three, the hub's six),
     running their jobs through ``tools``."""
     from mcp.server.mcpserver import Context, MCPServer
     from mcp.types import CallToolResult, ToolAnnotations
@@ -253,7 +250,9 @@ def build_server(tools: Tools) -> "MCPServer[Any]":
             request = ops.ModelRequest(agent=agent, name=model, timeout=timeout, save=save)
             chosen = await waiting(
                 ops.model(bridge, request),
-                ctx.report_progress, timeout, f"switching {agent} to {model}",
+                ctx.report_progress,
+                timeout,
+                f"switching {agent} to {model}",
             )
             return _result(f"{agent}: model set to {chosen.model}", chosen.to_json())
 
@@ -293,13 +292,22 @@ def build_server(tools: Tools) -> "MCPServer[Any]":
         async def job(bridge: Bridge) -> CallToolResult:
             done = await waiting(
                 ops.restart(bridge, ops.RestartRequest(agent=agent, timeout=timeout)),
-                ctx.report_progress, timeout, f"restarting {agent}",
+                ctx.report_progress,
+                timeout,
+                f"restarting {agent}",
             )
             return _result(f"{agent} is {done.state}", done.to_json())
 
         return await tools.run(job)
 
-    try:  # the hub's message tools, where the hub extra is installed
+    try:  # the swarm's tools and the hub's message tools, where the hub extra is installed
+        import sqlalchemy  # noqa: F401 - the swarm's ledger needs it
+
+        from bridge.mcp_swarm import add_swarm_tools
+    except ImportError:
+        return server
+    add_swarm_tools(server, tools.run, result=_result)
+    try:
         from bridge.hub.mcp_tools import add_message_tools
     except ImportError:
         return server

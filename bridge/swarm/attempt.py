@@ -44,6 +44,7 @@ class Outcome:
     reason: str = ""
     counted: bool = True
     usable: bool = True
+    reply: str | None = None  # the worker's reply, when one came
 
 
 @dataclass
@@ -66,12 +67,12 @@ class Worker:
 async def dispatch(worker: Worker, prompt: str, done_file: str | None) -> Outcome:
     """Ask ``prompt`` on the worker and wait for its reply (and done file)."""
     try:
-        await worker.call("ask", prompt=prompt, timeout=worker.timeout)
+        answer = await worker.call("ask", prompt=prompt, timeout=worker.timeout)
     except PermissionPendingError as asked:
         return await _permission(worker, asked.question, done_file)
     except BridgeError as error:
         return await _failed(worker, error)
-    return await _finished(worker, done_file)
+    return await _finished(worker, done_file, answer["reply"])
 
 
 async def recover(worker: Worker, prompt: str, lease_until: float | None, done_file: str | None) -> Outcome:
@@ -97,7 +98,16 @@ async def recover(worker: Worker, prompt: str, lease_until: float | None, done_f
     last = last_prompt((await driver.observe()).snapshot, driver.profile)
     if last is None or not _same(last, prompt):
         return Outcome(False, "the prompt had not reached the worker", counted=False)
-    return await _finished(worker, done_file)
+    return await _read_reply(worker, done_file)
+
+
+async def _read_reply(worker: Worker, done_file: str | None) -> Outcome:
+    """The idle worker's last reply (the ``reply`` operation: transcript first, else screen)."""
+    try:
+        answer = await worker.call("reply")
+    except BridgeError as error:
+        return Outcome(False, f"its reply could not be read: {error}")
+    return await _finished(worker, done_file, answer["reply"])
 
 
 def _same(seen: str, prompt: str) -> bool:
@@ -105,16 +115,16 @@ def _same(seen: str, prompt: str) -> bool:
     return "".join(seen.split()) == "".join(prompt.split())
 
 
-async def _finished(worker: Worker, done_file: str | None) -> Outcome:
+async def _finished(worker: Worker, done_file: str | None, reply: str) -> Outcome:
     """The reply arrived; with a done file, it must exist on the worker's host."""
     if done_file is None:
-        return Outcome(True)
+        return Outcome(True, reply=reply)
     deadline = time.monotonic() + DONE_FILE_GRACE_S
     while not await done_file_exists(worker, done_file):
         if time.monotonic() > deadline:
-            return Outcome(False, f"replied, but no done file {done_file}")
+            return Outcome(False, f"replied, but no done file {done_file}", reply=reply)
         await asyncio.sleep(0.25)
-    return Outcome(True)
+    return Outcome(True, reply=reply)
 
 
 async def done_file_exists(worker: Worker, path: str) -> bool:
@@ -145,7 +155,7 @@ async def _permission(worker: Worker, question: str, done_file: str | None) -> O
         except BridgeError as error:
             return await _failed(worker, error)
         if state == "idle":
-            return await _finished(worker, done_file)
+            return await _read_reply(worker, done_file)
         if state == "dead":
             return await _died(worker, "the worker died at a permission question")
     return Outcome(False, f"permission question not answered in {worker.timeout:g} s: {question}",

@@ -142,7 +142,7 @@ class Swarm:
                 if not await self.ledger.lease(task, worker, prompt, self.options.timeout + LEASE_MARGIN_S):
                     self.pool.idle.append(worker)
                     continue
-                running[asyncio.create_task(self._attempt(worker, task, number, prompt))] = worker
+                running[asyncio.create_task(self._job(worker, task, number, prompt))] = worker
             if not running:
                 return await self.ledger.rows()
             finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -171,14 +171,33 @@ class Swarm:
     def _worker(self, name: str) -> Worker:
         return Worker(self.bridge, name, self.options.timeout, self.options.deny, self._note)
 
-    async def _attempt(self, worker: str, task: Task, number: int, prompt: str) -> None:
-        """Dispatch the task leased to ``worker`` and settle how it went."""
+    async def _job(self, worker: str, task: Task, number: int, prompt: str) -> None:
+        await self.attempt(worker, task, number, prompt)
+
+    async def lease_to(self, worker: str) -> tuple[Task, int, str] | None:
+        """Lease the next queued task to ``worker`` (plan order, the ones it has not failed on
+        first): the task, its number and its prompt; None when nothing is queued."""
+        plan = read_plan(self.path)
+        await self.ledger.sync(plan)
+        queued = [row for row in await self.ledger.rows() if row.state == "queued" and plan.find(row.key)]
+        for row in sorted(queued, key=lambda row: worker in row.tried):
+            task = plan.find(row.key)
+            assert task is not None
+            number = plan.tasks.index(task) + 1
+            prompt = self.fill(task, number)
+            if await self.ledger.lease(task, worker, prompt, self.options.timeout + LEASE_MARGIN_S):
+                return task, number, prompt
+        return None
+
+    async def attempt(self, worker: str, task: Task, number: int, prompt: str) -> Outcome:
+        """Dispatch the task leased to ``worker``, settle how it went (tick, retry or give up)."""
         row = await self.ledger.row(task.key)
         attempt = row.attempts if row else 0
         self._event("leased", worker, task, attempt=attempt)
         self._event("dispatched", worker, task, attempt=attempt)
         outcome = await dispatch(self._worker(worker), prompt, self.done_file(task, number))
         await self._settle(worker, task, outcome)
+        return outcome
 
     async def _recover(self, row: Row, task: Task, plan: Plan) -> None:
         assert row.worker is not None

@@ -200,3 +200,43 @@ def test_a_malformed_plan_is_one_line_exit_2(fleet: Fleet) -> None:
     assert code == 2 and err.strip().splitlines() == [line]
     assert not (fleet.tmp / ".PLAN.md.swarm.db").exists()
     assert fleet.prompts() == []
+
+
+def test_the_hubs_log_and_report_agree_with_the_workers_logs(
+    make_hub: Callable[..., Any], tmp_path: Path
+) -> None:
+    hub = make_hub(str(tmp_path / "hub.db"), delay=0.2)
+    hub.start()
+    try:
+        hub.mint("admin")
+        plan = tmp_path / "PLAN.md"
+        plan.write_text(plan_text(["Say one", "Say two", "Endless delay30"]))
+        ran = hub.cli("--json", "swarm", "run", str(plan), "--workers", "alice,bob,carol", "--timeout", "2",
+                      "--attempts", "2", who="admin", timeout=120)  # fmt: skip
+        assert ran.returncode == 1, ran.stderr
+        sent = {name: hub.prompts(name) for name in ("alice", "bob", "carol")}
+
+        def logged() -> list[dict[str, Any]] | None:
+            shown = hub.cli("--json", "log", "--since", "1h", who="admin")
+            assert shown.returncode == 0, shown.stderr
+            events = [e for e in json.loads(shown.stdout) if e["kind"] == "task"]
+            return events if sum(e["data"]["outcome"] == "failed" for e in events) else None
+
+        events = wait_for(logged, 15, 0.5)
+        outcomes = Counter((e["data"]["task"], e["data"]["outcome"]) for e in events)
+        steps = {"leased": 1, "dispatched": 1, "done": 1}
+        expected = {(task, step): n for task in ("Say one", "Say two") for step, n in steps.items()}
+        endless = {"leased": 2, "dispatched": 2, "retry": 1, "failed": 1}
+        expected |= {("Endless delay30", step): n for step, n in endless.items()}
+        assert outcomes == Counter(expected)
+        # each dispatch is one prompt in the worker's own log
+        dispatched = Counter(e["agent"] for e in events if e["data"]["outcome"] == "dispatched")
+        assert dispatched == Counter({name: len(prompts) for name, prompts in sent.items() if prompts})
+        report = json.loads(hub.cli("--json", "report", "--since", "1h", who="admin").stdout)
+        failed = [a for a in report["attention"] if a["kind"] == "task-failed"]
+        assert len(failed) == 1
+        assert "Endless delay30" in failed[0]["detail"] and "timeout" in failed[0]["detail"]
+        for name, prompts in sent.items():
+            assert report["agents"].get(name, {}).get("asks", 0) == len(prompts), name
+    finally:
+        hub.stop()

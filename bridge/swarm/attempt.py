@@ -95,7 +95,12 @@ async def recover(worker: Worker, prompt: str, lease_until: float | None, done_f
             return await _timed_out(worker, "its lease ran out while the swarm was away")
         await asyncio.sleep(POLL_S)
     driver = await worker.bridge.driver(worker.name)
-    last = last_prompt((await driver.observe()).snapshot, driver.profile)
+    seen_obs = await driver.observe()
+    typed = input_text(seen_obs.snapshot, driver.profile)
+    if typed and _same(typed, prompt):  # killed between the paste and Enter: take it back out
+        await driver.handle.keys(["C-c"])
+        return Outcome(False, "the prompt had been typed but not sent; it was cleared", counted=False)
+    last = last_prompt(seen_obs.snapshot, driver.profile)
     if last is None or not _same(last, prompt):
         return Outcome(False, "the prompt had not reached the worker", counted=False)
     return await _read_reply(worker, done_file)

@@ -89,13 +89,15 @@ def _show_table(rows: Sequence[Row]) -> None:
 
 class _Progress:
     """What the run shows while it runs: a live panel on a terminal, else a line per update on
-    stderr (nothing with --json)."""
+    stderr (with --json only the notes: a question waiting for a person, a worker restarted or
+    out of the pool)."""
 
     def __init__(self, workers: Sequence[str], live: bool, quiet: bool) -> None:
         self.doing = dict.fromkeys(workers, "idle")
         self.counts = {"done": 0, "failed": 0, "retry": 0}
         self.live: Any = None
         self.quiet = quiet
+        self.message = ""  # the last note about no worker in particular
         self.began = time.monotonic()
         if live and not quiet:
             from rich.live import Live
@@ -112,6 +114,7 @@ class _Progress:
         table.add_column("doing")
         for worker, doing in self.doing.items():
             table.add_row(worker, doing)
+        table.caption = self.message or None
         return table
 
     def __call__(self, update: Update) -> None:
@@ -121,11 +124,13 @@ class _Progress:
             self.doing[update.worker] = update.task
         elif update.kind in ("done", "retry", "failed"):
             self.doing[update.worker] = "idle"
-        elif update.kind == "note":
+        elif update.kind == "note" and update.worker in self.doing:
             self.doing[update.worker] = update.detail
+        elif update.kind == "note":
+            self.message = update.detail
         if self.live is not None:
             self.live.update(self.render())
-        elif not self.quiet and update.kind != "leased":
+        elif update.kind == "note" or (not self.quiet and update.kind != "leased"):  # notes even with --json
             tail = f": {update.detail}" if update.detail else ""
             what = f" {update.task!r}" if update.task else ""
             print(

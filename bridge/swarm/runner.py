@@ -131,7 +131,7 @@ class Swarm:
                 running[asyncio.create_task(self._recover(row, task, plan))] = row.worker
         self.pool.idle = [name for name in self.pool.names if name not in busy]
         while True:
-            plan = read_plan(self.path)  # as it is now: a person may have edited it
+            plan = self._reread(plan)  # as it is now: a person may have edited it
             await self.ledger.sync(plan)
             queued = [row for row in await self.ledger.rows() if row.state == "queued"]
             for worker, row in self._match(queued, plan):
@@ -151,6 +151,24 @@ class Swarm:
                 job.result()  # a bug in an attempt is not hidden
                 if worker not in self.pool.out and worker in self.pool.names:
                     self.pool.idle.append(worker)
+
+    def _reread(self, plan: Plan) -> Plan:
+        """The plan as it is now; while it cannot be read (a person's editor half-way through a
+        save, say), the last one read."""
+        try:
+            return read_plan(self.path)
+        except ConfigError as error:
+            self._note("", f"the plan cannot be read now ({error}); going on with the last one read")
+            return plan
+
+    def _tick(self, worker: str, task: Task, note: str, *, failed: bool = False) -> str:
+        """Tick (or note) the task in the file; a file that cannot be written now is reported,
+        not fatal: the ledger keeps the result (``swarm status`` shows it)."""
+        try:
+            return tick(self.path, task.key, note, failed=failed)
+        except (ConfigError, OSError) as error:
+            self._note(worker, f"{task.text!r} could not be marked in {self.path}: {error}")
+            return "unwritten"
 
     def _match(self, queued: list[Row], plan: Plan) -> list[tuple[str, Row]]:
         """Idle workers paired with queued tasks (plan order; a task goes to a worker it has not
@@ -214,7 +232,7 @@ class Swarm:
         if outcome.ok:
             await self.ledger.done(task.key)
             stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
-            ticked = tick(self.path, task.key, f"done by {worker} at {stamp}")
+            ticked = self._tick(worker, task, f"done by {worker} at {stamp}")
             if ticked == "missing":
                 self._note(worker, f"{task.text!r} is no longer in {self.path}: not ticked")
             row = await self.ledger.row(task.key)
@@ -238,7 +256,7 @@ class Swarm:
         row = await self.ledger.give_back(task.key, outcome.reason, worker=worker, counted=outcome.counted,
                                           final=final)  # fmt: skip
         if final:
-            tick(self.path, task.key, f"{outcome.reason} (after {row.attempts} attempts)", failed=True)
+            self._tick(worker, task, f"{outcome.reason} (after {row.attempts} attempts)", failed=True)
         self._event("failed" if final else "retry", worker, task, attempt=row.attempts, reason=outcome.reason)
 
 

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -240,3 +241,25 @@ def test_the_hubs_log_and_report_agree_with_the_workers_logs(
             assert report["agents"].get(name, {}).get("asks", 0) == len(prompts), name
     finally:
         hub.stop()
+
+
+def test_a_permission_question_waits_for_a_person(fleet: Fleet) -> None:
+    plan = fleet.tmp / "PLAN.md"
+    plan.write_text(plan_text(["Please run make docs"]))
+    proc = fleet.swarm(plan, "--permissions", "ask", "--timeout", "60")
+    asker = wait_for(lambda: (fleet.who_got("make docs") or [None])[0], timeout=60)
+
+    def state() -> str:
+        return run_cli("--config", str(fleet.registry), "state", asker).stdout.decode().strip()
+
+    wait_for(lambda: state() == "permission", timeout=30, interval=0.3)
+    time.sleep(1.5)  # the swarm shows the question and waits: nothing is answered for the person
+    assert state() == "permission" and proc.poll() is None
+    answered = run_cli("--config", str(fleet.registry), "approve", asker, "yes")
+    assert answered.returncode == 0, answered.stderr
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()
+    assert "WAITING for a person to answer" in err.decode()
+    row = json.loads(out)["tasks"][0]
+    assert (row["state"], row["worker"], row["attempts"]) == ("done", asker, 1)
+    assert fleet.who_got("make docs") == [asker]

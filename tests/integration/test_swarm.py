@@ -4,6 +4,7 @@ ground truth: every prompt they got, once per attempt."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -263,3 +264,26 @@ def test_a_permission_question_waits_for_a_person(fleet: Fleet) -> None:
     row = json.loads(out)["tasks"][0]
     assert (row["state"], row["worker"], row["attempts"]) == ("done", asker, 1)
     assert fleet.who_got("make docs") == [asker]
+
+
+async def test_the_ledger_on_sqlite_and_postgresql_leases_a_task_once(store_url: str, tmp_path: Path) -> None:
+    from bridge.hub.store.engine import open_store
+    from bridge.swarm.plan import read_plan
+    from bridge.swarm.state import Ledger
+
+    plan = tmp_path / "PLAN.md"
+    plan.write_text(plan_text([f"Task {n}" for n in range(1, 6)]))
+    parsed = read_plan(plan)
+    store = await open_store(store_url, owner=False)
+    try:
+        ledger = Ledger(store.engine, plan)
+        await ledger.sync(parsed)
+        # eight workers race for every task: each is leased exactly once
+        for task in parsed.tasks:
+            won = await asyncio.gather(*(ledger.lease(task, f"w{i}", task.text, 60) for i in range(8)))
+            assert sum(won) == 1
+        rows = await ledger.rows()
+        expected = [(f"Task {n}", "leased", 1) for n in range(1, 6)]
+        assert [(r.task, r.state, r.attempts) for r in rows] == expected
+    finally:
+        await store.close()

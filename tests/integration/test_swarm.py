@@ -287,3 +287,17 @@ async def test_the_ledger_on_sqlite_and_postgresql_leases_a_task_once(store_url:
         assert [(r.task, r.state, r.attempts) for r in rows] == expected
     finally:
         await store.close()
+
+
+def test_a_template_and_its_fields(fleet: Fleet) -> None:
+    plan = fleet.tmp / "PLAN.md"
+    plan.write_text("# Book\n## Part one\n- [ ] Write the opening\n  - in the first person\n")
+    bad = fleet.tmp / "bad.txt"
+    bad.write_text("{task} for {nobody}")
+    code, _, err = fleet.run(plan, "--template", str(bad))
+    assert code == 2 and "--template: '{task} for {nobody}' cannot be filled ('nobody')" in err, err
+    good = fleet.tmp / "good.txt"
+    good.write_text("[{section}] {task} (plan {plan}){context}")
+    code, _, err = fleet.run(plan, "--template", str(good), "--workers", "w1")
+    assert code == 0, err
+    assert fleet.prompts("w1") == [f"[Part one] Write the opening (plan {plan})\n\n- in the first person"]

@@ -1,7 +1,8 @@
 """``agent-bridge swarm run | status``: a PLAN.md checklist fanned out to a pool of workers.
 
 See :mod:`bridge.swarm.runner`. The state (leases, attempts, results) is kept in a SQLite file
-next to the plan (``.PLAN.md.swarm.db``) unless ``--store`` names another (a PostgreSQL URL).
+next to the plan (``.PLAN.md.swarm.db``) unless ``--store`` names another, or the registry's hub
+keeps its store in PostgreSQL (then there, in its ``swarm_tasks`` table).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bridge.errors import ConfigError
 
 if TYPE_CHECKING:
     from bridge.api import Bridge
+    from bridge.config.registry import Registry
     from bridge.hub.store.engine import Store
     from bridge.swarm.runner import Update
     from bridge.swarm.state import Row
@@ -52,6 +54,21 @@ async def _open(plan: Path, store: str | None, *, reader: bool = False) -> Store
         return await open_store(str(local_store(plan)), owner=False)
     sqlite = "://" not in store or store.startswith("sqlite")
     return await open_store(store, owner=sqlite and not reader)
+
+
+def _shared_store(registry: Registry | None = None) -> str | None:
+    """The hub's store when it is PostgreSQL (shared by design; the hub keeps its own owner
+    lock); a hub's SQLite file is the hub's alone, so the plan's own file is used then. Without
+    ``registry``, the configured one, if there is one."""
+    if registry is None:
+        from bridge.config.registry import Registry
+
+        try:
+            registry = Registry.from_cli(OPTS.config)
+        except ConfigError:
+            return None
+    hub_store = registry.model.hub.store or ""
+    return hub_store if hub_store.startswith(("postgresql://", "postgres://")) else None
 
 
 def _clock(seconds: float | None) -> str:
@@ -213,7 +230,7 @@ def run_plan(
         read_plan(path)  # a malformed plan is refused before anything else
         lock = owner_lock(path)
         try:
-            opened = await _open(path, store)
+            opened = await _open(path, store or _shared_store(bridge.registry))
             try:
                 swarm = Swarm(bridge, path, Ledger(opened.engine, path), options, progress)
                 progress.doing = dict.fromkeys(swarm.pool.names, "idle")
@@ -240,6 +257,7 @@ def status(plan: PlanArg, store: StoreOpt = None, as_json: JsonOpt = False) -> N
     from bridge.swarm.state import Ledger, local_store
 
     path = plan.resolve()
+    store = store or _shared_store()
 
     async def look() -> list[Row]:
         from bridge.swarm.state import Row

@@ -301,3 +301,20 @@ def test_a_template_and_its_fields(fleet: Fleet) -> None:
     code, _, err = fleet.run(plan, "--template", str(good), "--workers", "w1")
     assert code == 0, err
     assert fleet.prompts("w1") == [f"[Part one] Write the opening (plan {plan})\n\n- in the first person"]
+
+
+def test_state_in_the_hubs_postgresql_store(fleet: Fleet, postgres: Any) -> None:
+    url = postgres.create_database()
+    with fleet.registry.open("a") as registry:
+        registry.write(f'\n[hub]\nstore = "{url}"\n')
+    plan = fleet.tmp / "PLAN.md"
+    plan.write_text(plan_text(["Say one", "Say two"]))
+    code, result, err = fleet.run(plan)
+    assert code == 0 and result["done"] == 2, err
+    assert not (fleet.tmp / ".PLAN.md.swarm.db").exists()  # the state is in the hub's store
+    status = run_cli("--config", str(fleet.registry), "--json", "swarm", "status", str(plan))
+    assert [(t["state"], t["attempts"]) for t in json.loads(status.stdout)["tasks"]] == [("done", 1)] * 2
+    rows = postgres.run("psql", "-At", "-h", "127.0.0.1", "-p", str(postgres.port), "-U", "ab", "-d",
+                        url.rsplit("/", 1)[1], "-c", "SELECT task, state FROM swarm_tasks ORDER BY position"
+                        ).stdout  # fmt: skip
+    assert rows.split() == ["Say", "one|done", "Say", "two|done"]

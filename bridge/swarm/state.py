@@ -15,8 +15,6 @@ a failed attempt puts it back to ``queued`` with the worker in ``tried``.
 
 from __future__ import annotations
 
-import fcntl
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.errors import ConfigError
+from bridge.owner import take
 from bridge.swarm.plan import Plan, Task
 
 __all__ = ["SWARM_TASKS", "Ledger", "Row", "local_store", "owner_lock"]
@@ -97,21 +96,10 @@ def local_store(plan: Path) -> Path:
 def owner_lock(plan: Path) -> IO[str]:
     """Take the plan's one-swarm lock (keep the returned file open for the run; closing frees it).
     A second swarm on the same plan is a :class:`ConfigError` naming the first one's PID."""
-    path = _hidden(plan, "swarm.lock")
-    handle = open(path, "a+")  # noqa: SIM115 - held open for the run
-    os.chmod(path, 0o600)
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        pid = handle.read().strip() or "?"
-        handle.close()
+    handle, pid = take(_hidden(plan, "swarm.lock"))
+    if handle is None:
         raise ConfigError(f"another swarm (pid {pid}) is running the plan {plan}",
-                          hint="one swarm per plan: wait for it, or stop it first") from None  # fmt: skip
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"{os.getpid()}\n")
-    handle.flush()
+                          hint="one swarm per plan: wait for it, or stop it first")  # fmt: skip
     return handle
 
 

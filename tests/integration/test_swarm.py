@@ -141,6 +141,7 @@ def test_a_killed_swarm_rerun_sends_nothing_twice(fleet: Fleet) -> None:
     code, result, err = fleet.run(plan, "--timeout", "60")
     assert code == 0, err
     assert result["done"] == 8
+    assert err.count("(leased before the swarm stopped)") >= 1, err  # found on their workers, waited for
     assert Counter(fleet.prompts()) == Counter(tasks)  # each one prompt, across both runs
     assert plan.read_text().count("- [x] ") == 8
     code, again, err = fleet.run(plan)  # a third run: nothing to do, nothing sent

@@ -68,7 +68,10 @@ def permission_result(agent: str, error: PermissionPendingError) -> "CallToolRes
         "how_to_answer": how_to_answer(agent),
     }
     listed = "\n".join(f"  {i}. {label}" for i, label in enumerate(options, 1)) or "  (none readable)"
-    text = f"PERMISSION NEEDED: {agent} asks: {error.question}\nOptions:\n{listed}\n{how_to_answer(agent)}"
+    text = (
+        f"PERMISSION NEEDED: {agent} asks: {error.question}\n"
+        f"Options:\n{listed}\n{how_to_answer(agent)}"
+    )
     return _result(text, data)
 
 
@@ -250,9 +253,7 @@ def build_server(tools: Tools) -> "MCPServer[Any]":
             request = ops.ModelRequest(agent=agent, name=model, timeout=timeout, save=save)
             chosen = await waiting(
                 ops.model(bridge, request),
-                ctx.report_progress,
-                timeout,
-                f"switching {agent} to {model}",
+                ctx.report_progress, timeout, f"switching {agent} to {model}",
             )
             return _result(f"{agent}: model set to {chosen.model}", chosen.to_json())
 
@@ -292,9 +293,7 @@ def build_server(tools: Tools) -> "MCPServer[Any]":
         async def job(bridge: Bridge) -> CallToolResult:
             done = await waiting(
                 ops.restart(bridge, ops.RestartRequest(agent=agent, timeout=timeout)),
-                ctx.report_progress,
-                timeout,
-                f"restarting {agent}",
+                ctx.report_progress, timeout, f"restarting {agent}",
             )
             return _result(f"{agent} is {done.state}", done.to_json())
 

@@ -123,16 +123,17 @@ class _Progress:
             self.live.start()
 
     def render(self) -> Any:
+        from rich.console import Group
         from rich.table import Table
+        from rich.text import Text
 
-        table = Table(title=f"swarm: {self.counts['done']} done, {self.counts['failed']} failed, "
-                      f"{self.counts['retry']} retried, {_clock(time.monotonic() - self.began)}")  # fmt: skip
-        table.add_column("worker")
-        table.add_column("doing")
+        counts = self.counts
+        head = (f"swarm: {counts['done']} done, {counts['failed']} failed, {counts['retry']} retried, "
+                f"{_clock(time.monotonic() - self.began)}")  # fmt: skip
+        table = Table("worker", "doing")
         for worker, doing in self.doing.items():
             table.add_row(worker, doing)
-        table.caption = self.message or None
-        return table
+        return Group(Text(head), table, *([Text(self.message)] if self.message else []))
 
     def __call__(self, update: Update) -> None:
         if update.kind in self.counts:

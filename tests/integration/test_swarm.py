@@ -319,3 +319,19 @@ def test_state_in_the_hubs_postgresql_store(fleet: Fleet, postgres: Any) -> None
                         url.rsplit("/", 1)[1], "-c", "SELECT task, state FROM swarm_tasks ORDER BY position"
                         ).stdout  # fmt: skip
     assert rows.split() == ["Say", "one|done", "Say", "two|done"]
+
+
+def test_on_a_terminal_a_live_panel_then_the_summary_table(fleet: Fleet) -> None:
+    plan = fleet.tmp / "PLAN.md"
+    plan.write_text(plan_text(["Short one", "Long one delay3"]))
+    # (the typed command itself does not show EXIT=)
+    swarm = f"{sys.executable} -m bridge --config {fleet.registry} swarm run {plan} --workers w1,w2"
+    command = f'{swarm}; echo "E""XIT=$?"'
+    pane = fleet.tmux.new_pane("viewer", command, width=120, height=40, cwd=REPO)
+    live = wait_for(lambda: next((s for s in [fleet.tmux.capture(pane)] if "swarm: 1 done" in s), None), 60)
+    assert "Long one delay3" in live and "worker" in live and "doing" in live
+    shown = wait_for(lambda: next((s for s in [fleet.tmux.capture(pane)] if "EXIT=" in s), None), 60)
+    assert "EXIT=0" in shown
+    for cell in ("task", "worker", "attempts", "time", "result", "Short one", "Long one delay3", "done"):
+        assert cell in shown, cell
+    assert "swarm: 1 done" not in shown  # the live panel went away

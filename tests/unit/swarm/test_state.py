@@ -35,6 +35,11 @@ async def test_leases_attempts_and_results_survive_a_reopen(tmp_path: Path) -> N
         assert await ledger.lease(three, "w1", "do three", 60)
         row = await ledger.give_back(three.key, "not reached", worker="w1", counted=False, final=False)
         assert (row.state, row.attempts, row.tried) == ("queued", 0, ())
+        # a person checks "three" by hand and adds "four": the ledger follows the file
+        plan_path.write_text("# A\n- [ ] one\n- [x] two\n- [x] three\n- [ ] four\n")
+        await ledger.sync(read_plan(plan_path))
+        assert [(r.task, r.state) for r in await ledger.rows()] == [
+            ("one", "done"), ("two", "done"), ("three", "done"), ("four", "queued")]  # fmt: skip
     finally:
         await store.close()
     assert db.stat().st_mode & 0o777 == 0o600

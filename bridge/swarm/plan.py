@@ -7,8 +7,9 @@
   section, with a count for the same text repeated in one section: a person may edit the rest of
   the file while a swarm runs, and the task is still found by what it says.
 * :func:`tick` rewrites the file atomically (temporary file + rename, mode kept), changing only
-  that one item's line: ``[ ]`` becomes ``[x]`` with ``<!-- done by W at TIME -->`` after it, or
-  it stays unchecked with ``<!-- failed: REASON -->``. Every other byte (CRLF included) is kept.
+  that one item's line: ``[ ]`` becomes ``[x]`` with ``<!-- done by W at TIME -->`` after it (in
+  place of an earlier failed note), or it stays unchecked with ``<!-- failed: REASON -->``.
+  Every other byte (CRLF included) is kept.
 """
 
 from __future__ import annotations
@@ -193,7 +194,8 @@ def tick(path: Path | str, key: str, note: str, *, failed: bool = False) -> str:
         item = _ITEM.match(body)
         assert item is not None  # parse_plan found a task on this line
         mark = item.start("mark")
-        body = f"{body[:mark]}x{body[mark + 1 :]} <!-- {' '.join(note.replace('--', '- -').split())} -->"
+        body = _FAILED_NOTE.sub("", f"{body[:mark]}x{body[mark + 1 :]}")  # done now: the failure is past
+        body += f" <!-- {' '.join(note.replace('--', '- -').split())} -->"
     lines[task.line] = body + ending
     _replace(path, "".join(lines))
     return "noted" if failed else "ticked"

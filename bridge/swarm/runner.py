@@ -3,8 +3,9 @@ waited for, the item ticked; failures retried on another worker up to a limit.
 
 The loop (one process per plan; see :func:`bridge.swarm.state.owner_lock`):
 
-1. read the plan, add its new tasks to the ledger; tasks a killed run left *leased* are found on
-   their workers (:func:`~bridge.swarm.attempt.recover`), never sent again;
+1. read the plan, add its new tasks to the ledger (the ones an earlier run gave up on get new
+   attempts); tasks a killed run left *leased* are found on their workers
+   (:func:`~bridge.swarm.attempt.recover`), never sent again;
 2. while tasks are queued: give each idle worker the first queued task it has not failed yet (or
    any, when every worker left has), leased with an expiry, and dispatch it;
 3. an attempt that worked ticks the item (matched by its text in the file as it is *now*); one
@@ -119,6 +120,7 @@ class Swarm:
     async def run(self) -> list[Row]:
         """Run the plan to its end; the rows of every task (their final state)."""
         plan = read_plan(self.path)
+        await self.ledger.requeue_failed()  # a new run gives the failed tasks new attempts
         await self.ledger.sync(plan)
         running: dict[asyncio.Task[None], str] = {}
         busy: set[str] = set()

@@ -177,6 +177,14 @@ def test_done_files_are_checked_on_the_workers_host(fleet: Fleet) -> None:
     assert by_task["Task two"]["state"] == "failed"
     assert "no done file done/2.done" in by_task["Task two"]["reason"]
     assert "create the file done/1.done" in fleet.prompts("w4")[0]
+    assert "<!-- failed: replied, but no done file done/2.done (after 1 attempts) -->" in plan.read_text()
+    # The worker's file appears; a rerun gives the failed task a new attempt, and only it.
+    (fleet.tmp / "done" / "2.done").write_text("")
+    code, result, err = fleet.run(plan, "--workers", "w4", "--done-file", "done/{n}.done", "--attempts", "1")
+    assert code == 0 and result["done"] == 2, err
+    sent = fleet.prompts("w4")
+    assert [sum("Task one" in p for p in sent), sum("Task two" in p for p in sent)] == [1, 2]
+    assert "failed" not in plan.read_text() and plan.read_text().count("- [x] Task") == 2
 
 
 def test_a_permission_question_is_answered_no_and_the_task_fails(fleet: Fleet) -> None:

@@ -140,7 +140,7 @@ async def waiting(job: Awaitable[T], progress: Progress, limit: float | None, wh
 
 
 def build_server(tools: Tools) -> "MCPServer[Any]":
-    """The MCP server with the nine agent-bridge tools (and the hub's six message tools),
+    """The MCP server with the nine agent-bridge tools (and the swarm's three, the hub's six),
     running their jobs through ``tools``."""
     from mcp.server.mcpserver import Context, MCPServer
     from mcp.types import CallToolResult, ToolAnnotations
@@ -299,7 +299,14 @@ def build_server(tools: Tools) -> "MCPServer[Any]":
 
         return await tools.run(job)
 
-    try:  # the hub's message tools, where the hub extra is installed
+    try:  # the swarm's tools and the hub's message tools, where the hub extra is installed
+        import sqlalchemy  # noqa: F401 - the swarm's ledger needs it
+
+        from bridge.mcp_swarm import add_swarm_tools
+    except ImportError:
+        return server
+    add_swarm_tools(server, tools.run, result=_result)
+    try:
         from bridge.hub.mcp_tools import add_message_tools
     except ImportError:
         return server

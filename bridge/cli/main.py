@@ -11,11 +11,12 @@ from bridge.cli.app import app, execute
 # The order of these imports is the order of the commands in `agent-bridge --help`.
 # isort: off
 from bridge.cli import agents, fleet, profiles, demo, starter, msg, record, hub, wg
-from bridge.cli import bench, doctor, mcp, skill, watch, broker
+from bridge.cli import swarm, bench, doctor, mcp, skill, watch, broker
 # isort: on
 
 COMMAND_MODULES = (
-    agents, fleet, profiles, demo, starter, msg, record, hub, wg, bench, doctor, mcp, skill, watch, broker
+    agents, fleet, profiles, demo, starter, msg, record, hub, wg, swarm, bench, doctor, mcp, skill, watch,
+    broker,
 )  # fmt: skip
 
 __all__ = ["COMMAND_MODULES", "app", "main"]

@@ -24,6 +24,8 @@ pytestmark = pytest.mark.integration
 
 TOOLS = {
     "list_agents", "agent_state", "ask", "send", "keys", "screen", "switch_model", "approve", "restart",
+    # the swarm's tools
+    "plan_status", "dispatch_next", "task_result",
     # the hub's message tools
     "send_message", "inbox", "read_message", "reply", "close_thread", "message_status",
 }
@@ -207,3 +209,21 @@ def test_config_snippets(tmp_path: Path, registry: Path) -> None:
             assert entry["timeout"] > 600_000 and "settings.json" in hint and "qwen mcp add" in hint
     bad = run_cli("mcp", "config", "--for", "vim")
     assert bad.returncode == 2 and "unknown client" in bad.stderr.decode()
+
+
+async def test_an_orchestrator_runs_a_plan_through_the_swarm_tools(registry: Path, tmp_path: Path) -> None:
+    plan = tmp_path / "PLAN.md"
+    plan.write_text("# Plan\n- [ ] Say alpha\n- [ ] Say beta\n")
+    async with server(registry, tmp_path) as session:
+        for task in ("Say alpha", "Say beta"):
+            sent = await session.call_tool("dispatch_next", {"plan": str(plan), "worker": "demo"})
+            assert not sent.is_error and sent.structured_content["task"] == task, text_of(sent)
+            got = await session.call_tool("task_result", {"plan": str(plan), "worker": "demo", "wait": 60})
+            assert got.structured_content["state"] == "done", text_of(got)
+            assert text_of(got) == f"MOCK-REPLY: {task}"
+        last = await session.call_tool("dispatch_next", {"plan": str(plan), "worker": "demo"})
+        assert last.structured_content["task"] is None
+        status = await session.call_tool("plan_status", {"plan": str(plan)})
+        assert [t["state"] for t in status.structured_content["tasks"]] == ["done", "done"]
+    ticked = [line.split(" <!-- ")[0] for line in plan.read_text().splitlines()[1:]]
+    assert ticked == ["- [x] Say alpha", "- [x] Say beta"]

@@ -14,7 +14,6 @@ once), for PostgreSQL a session advisory lock held on a connection of its own.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bridge.errors import BridgeError, ConfigError
+from bridge.owner import take
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 OWNER_LOCK = 0x61625F687562  # "ab_hub": the advisory lock a PostgreSQL hub holds
@@ -140,23 +140,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _lock_file(db: Path) -> Any:
-    lock_path = db.with_name(db.name + ".owner")
-    handle = open(lock_path, "a+")  # noqa: SIM115 - held open for the store's lifetime
-    os.chmod(lock_path, 0o600)
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        pid = handle.read().strip() or "?"
-        handle.close()
+    handle, pid = take(db.with_name(db.name + ".owner"))
+    if handle is None:
         raise BridgeError(
             f"the store {db} is already open by another hub (pid {pid})",
             hint="only one `agent-bridge hub serve` may own a store; stop the other one first",
-        ) from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"{os.getpid()}\n")
-    handle.flush()
+        )
     return handle
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from bridge.swarm.state import SWARM_TASKS
+
 metadata = sa.MetaData()
 
 NAME = 64  # agent names: bridge.config.NAME_RE allows 63 characters
@@ -83,3 +85,6 @@ events = sa.Table(
     sa.Column("actor", sa.String(NAME), nullable=True),
     sa.Column("data", sa.Text, nullable=False),  # JSON
 )
+
+# A swarm's tasks (bridge.swarm.state defines the table; the hub's store holds it too).
+swarm_tasks = SWARM_TASKS.to_metadata(metadata)

@@ -76,7 +76,7 @@ async def test_migrated_schema_matches_the_tables(store: Store) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    assert await revision(store) == "0001"
+    assert await revision(store) == "0002"
     async with store.engine.connect() as conn:
         diff = await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c), metadata))
     assert diff == []

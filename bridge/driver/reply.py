@@ -123,6 +123,9 @@ async def wait_reply(
         if obs.state is State.DIALOG:
             raise _Dialog(obs)
 
+    def left() -> float:  # the settles below end with the call's time too (``--timeout N``)
+        return min(5.0, max(timeout - (time.monotonic() - began), 0.3))
+
     while True:
         try:
             obs = await eyes.wait_for(
@@ -135,11 +138,11 @@ async def wait_reply(
             first = await answer_permission(eyes, "no")
             continue
         except _Dialog as seen:
-            first = await eyes.settle(seen.obs)  # not a frame caught mid-redraw
+            first = await eyes.settle(seen.obs, timeout=left())  # not a frame caught mid-redraw
             if first.state is State.DIALOG:
                 raise dialog_error(eyes, first) from None
             continue
-        settled = await eyes.settle(obs)
+        settled = await eyes.settle(obs, timeout=left())
         if settled.state is State.IDLE:
             break
         first = settled

@@ -25,6 +25,7 @@ from typing import Literal
 from bridge.errors import ConfigError
 
 SKILL_NAME = "agent-bridge"
+SKILLS = ("agent-bridge", "agent-bridge-swarm")  # shipped in bridge/skills_data/
 Client = Literal["claude-code", "qwen-code"]
 CLIENTS: tuple[Client, ...] = ("claude-code", "qwen-code")
 # The folder under HOME (personal skills) or under a project (project skills), per client.

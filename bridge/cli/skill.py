@@ -20,6 +20,11 @@ skill_app = command_group(
 )
 app.add_typer(skill_app, name="skill")
 
+NameOpt = Annotated[
+    str,
+    typer.Option("--name", help="The skill: agent-bridge (delegating) or agent-bridge-swarm (a PLAN.md "
+                 "fanned out to workers)."),
+]
 ForOpt = Annotated[
     str,
     typer.Option("--for", help="The agent: claude-code or qwen-code.", show_default=False,
@@ -37,9 +42,18 @@ def _client(value: str) -> Client:
     raise ConfigError(f"unknown agent {value!r} (use --for claude-code or --for qwen-code)")
 
 
+def _known(name: str) -> str:
+    from bridge.skills import SKILLS
+
+    if name not in SKILLS:
+        raise ConfigError(f"no skill {name!r} (skills: {', '.join(SKILLS)})")
+    return name
+
+
 @skill_app.command("install")
 def install_command(
     client: ForOpt,
+    name: NameOpt = "agent-bridge",
     project: Annotated[
         Path | None,
         typer.Option("--project", help="Install into this project (else for you, in your home).",
@@ -52,7 +66,7 @@ def install_command(
 
     kind = _client(client)
     try:
-        done = install(kind, project=project)
+        done = install(kind, project=project, name=_known(name))
     except (OSError, SkillError) as exc:
         raise BridgeError(f"cannot install the skill: {exc}") from None
     text = f"{done.status} {done.path}"
@@ -63,12 +77,13 @@ def install_command(
 
 @skill_app.command("show")
 def show_command(
+    name: NameOpt = "agent-bridge",
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
     """Print the SKILL.md that `install` copies."""
     from bridge.skills import skill_text  # lazy: see _client
 
-    text = skill_text()
+    text = skill_text(_known(name))
     if as_json or OPTS.json:
         emit({"skill": text}, None, True)
         return

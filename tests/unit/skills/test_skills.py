@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bridge.errors import ConfigError
-from bridge.skills import SKILL_NAME, SkillError, front_matter, install, skill_text
+from bridge.skills import SKILL_NAME, SKILLS, SkillError, front_matter, install, skill_text
 from tests.helpers.fixtures import REPO, run_cli
 
 # Where the agents' documentation says personal and project skills live.
@@ -31,10 +33,13 @@ def parse_yaml_front_matter(text: str) -> dict[str, Any]:
 
 
 def test_shipped_copy_is_the_repository_skill() -> None:
-    repo_copy = (REPO / "skills" / SKILL_NAME / "SKILL.md").read_text(encoding="utf-8")
-    packaged = (REPO / "bridge" / "skills_data" / SKILL_NAME / "SKILL.md").read_text(encoding="utf-8")
-    assert packaged == repo_copy, "run: cp skills/agent-bridge/SKILL.md bridge/skills_data/agent-bridge/"
-    assert skill_text() == repo_copy
+    assert sorted(p.name for p in (REPO / "skills").iterdir()) == sorted(SKILLS)
+    for name in SKILLS:
+        repo_copy = (REPO / "skills" / name / "SKILL.md").read_text(encoding="utf-8")
+        packaged = (REPO / "bridge" / "skills_data" / name / "SKILL.md").read_text(encoding="utf-8")
+        assert packaged == repo_copy, f"run: cp skills/{name}/SKILL.md bridge/skills_data/{name}/"
+        assert skill_text(name) == repo_copy
+    assert skill_text() == skill_text(SKILL_NAME)
 
 
 def test_front_matter_is_valid_yaml_with_name_and_description() -> None:
@@ -124,3 +129,12 @@ def test_front_matter_unquotes() -> None:
     assert front_matter('---\nname: "x-1"\ndescription: \'a: b\'\n---\nbody\n') == {
         "name": "x-1", "description": "a: b",
     }
+
+
+def test_the_swarm_skill_installs_beside_the_other(tmp_path: Path) -> None:
+    done = install("claude-code", home=tmp_path, name="agent-bridge-swarm")
+    assert done.path == tmp_path / ".claude/skills/agent-bridge-swarm/SKILL.md"
+    assert done.path.read_text(encoding="utf-8") == skill_text("agent-bridge-swarm")
+    result = subprocess.run([sys.executable, "-m", "bridge", "skill", "install", "--for", "qwen-code",
+                             "--name", "nope"], capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 2 and "no skill 'nope'" in result.stderr

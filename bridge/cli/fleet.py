@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from bridge.cli.app import OPTS, app, emit, leave, run
-from bridge.cli.output import first_failure, note
+from bridge.cli.output import first_failure, note, table
 from bridge.cli.params import JsonOpt
 
 Names = Annotated[
@@ -31,19 +31,12 @@ def _age(seconds: int | None) -> str:
     )
 
 
-def _columns(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
-    )
-
-
 def _tokens(used: dict[str, Any] | None) -> str:
     return "—" if not used else f"{used['input']} in / {used['output']} out"
 
 
 def up_lines(rows: Sequence[dict[str, Any]]) -> str:
-    table = [["agent", "host", "target", "result", "session"]]
+    cells = [["agent", "host", "target", "result", "session"]]
     for row in rows:
         if "error" in row:
             result = f"FAILED: {row['error']}"
@@ -51,24 +44,24 @@ def up_lines(rows: Sequence[dict[str, Any]]) -> str:
             result = f"started, {row['state']}" + (" (new pane)" if row["created"] else "")
         else:
             result = "already running"
-        table.append([row["agent"], row["host"], row["target"], result, row.get("session_id") or "—"])
-    return _columns(table)
+        cells.append([row["agent"], row["host"], row["target"], result, row.get("session_id") or "—"])
+    return table(cells)
 
 
 def status_lines(rows: Sequence[dict[str, Any]]) -> str:
     head = ["agent", "host", "target", "state", "model", "session", "uptime", "restarts", "last activity"]
-    table = [[*head, "tokens today"]]
+    cells = [[*head, "tokens today"]]
     now = time.time()
     for row in rows:
         session = row.get("session_id") or "—"
         restarts, last = row.get("restarts"), row.get("last_activity")
-        table.append([
+        cells.append([
             row["agent"], row["host"], row["target"], row["state"], row.get("model") or "—",
             session[:8] if len(session) > 8 else session, _age(row.get("uptime_s")),
             "—" if restarts is None else str(restarts),
             "—" if last is None else _age(int(now - last)) + " ago", _tokens(row.get("tokens")),
         ])  # fmt: skip
-    return _columns(table)
+    return table(cells)
 
 
 async def _with_hub(bridge: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -124,7 +117,7 @@ def down(
     from bridge.fleet import down as take_down
 
     rows = run(lambda bridge: take_down(bridge, names or [], kill=kill), as_json=as_json)
-    text = _columns(
+    text = table(
         [
             ["agent", "host", "target", "result"],
             *([r["agent"], r["host"], r["target"], r.get("result") or f"FAILED: {r['error']}"] for r in rows),

@@ -241,7 +241,8 @@ def restart(
     timeout: Annotated[float, typer.Option("--timeout", "-t", min=1, help="Seconds to wait.")] = 60.0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run the profile's resume command (e.g. `claude --continue`) in a dead agent's pane."""
+    """Bring a dead agent back into its own session (its resume command with its session id, e.g.
+    `claude --resume ID`) and wait until it is idle."""
     result = invoke("restart", {"agent": agent, "timeout": timeout}, as_json=as_json)
     session = f" (session {result['session_id']})" if result.get("session_id") else ""
     emit(result, f"{agent} is {result['state']}{session}", as_json)

@@ -59,6 +59,9 @@ STATES: dict[str, State] = {
     "19-crashed-kill9-shell": X,
     "20-dialog-potential-loop": D,  # a repetitive reply stopped by loop detection
     "20b-after-loop-dialog-escape": I_,
+    # tmux 3.5a answers Gemini's colour queries: after `gemini --resume` the box row has no
+    # background 240 (the placeholder is on 235); the cursor still tells the live box
+    "35-resumed-no-box-background-tmux35": I_,
 }
 
 

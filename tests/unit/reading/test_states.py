@@ -104,6 +104,8 @@ CODEX_STATES: dict[str, State] = {
     "21-noalt-reply-multiline": I_,
     "21-noalt-reply-multiline.hist": I_,
     "22-noalt-after-exit": X,
+    # tmux 3.5a answers Codex's colour query: after `codex resume` the composer is shaded (bg 234)
+    "23-resumed-shaded-composer-tmux35": I_,
 }
 
 SHELL_STATES: dict[str, State] = {

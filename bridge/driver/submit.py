@@ -25,7 +25,9 @@ __all__ = ["echoes", "restart", "submit", "taken"]
 
 log = logging.getLogger("bridge.driver")
 
-START_S = 10.0  # a restarted agent that is still the shell after this long did not start
+# A restarted agent still the shell after this long did not start. A shell that reads rc files
+# (the user's own, on a busy machine) can keep a typed command waiting for seconds: 20, not 10.
+START_S = 20.0
 
 
 def taken(obs: Observation, profile: Profile, before: Observation) -> bool:

@@ -227,7 +227,7 @@ def test_restart_confirms_on_a_new_screen_and_fails_fast_when_it_dies_at_once(
         "exited at once" in error["message"] or "never started" in error["message"]
     )
     assert "(the command: python3 -m bridge.demo)" in error["message"]
-    assert "ModuleNotFoundError" in tmux_server.capture(pane) and took < 20
+    assert "ModuleNotFoundError" in tmux_server.capture(pane) and took < 30
 
 
 def test_keys_and_skill_show_honour_json_before_and_after(cli: CLI) -> None:

@@ -21,7 +21,11 @@ def test_init_writes_a_registry_that_runs_the_demo(tmp_path: Path) -> None:
     registry = tmp_path / "conf" / "registry.toml"
     tmux_dir = Path(f"/tmp/ab-init-{os.getpid()}")
     tmux_dir.mkdir(mode=0o700, exist_ok=True)
-    env = {"AGENT_BRIDGE_CONFIG": str(registry), "TMUX_TMPDIR": str(tmux_dir), "TMUX": ""}
+    # A home of its own too: the panes' shell reads no rc file of this machine's user (one that
+    # hangs, as a stale pyenv lock once did, would keep the typed demo from starting).
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"AGENT_BRIDGE_CONFIG": str(registry), "TMUX_TMPDIR": str(tmux_dir), "TMUX": "", "HOME": str(home)}
     try:
         made = run_cli("init", env=env, timeout=30)
         assert made.returncode == 0, made.stderr
